@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: MIT
+# Makefile - builds libjobstat, jobstatd and jobstat, runs the tests and benchmarks.
+#
+#   make                  library (shared + static), daemon, CLI
+#   make test             every Criterion suite and the export check (installs deps first)
+#   make bench            the read-path benchmark (bench/RESULTS.md)
+#   make stress           the long torn-read run
+#   make deps             install the Debian packages the build needs (root), or say how
+#   make install          PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
+.SUFFIXES:
+
+VERSION_MAJOR := 0
+VERSION_MINOR := 1
+VERSION_PATCH := 0
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX     ?= /usr/local
+prefix     ?= $(PREFIX)
+bindir     ?= $(prefix)/bin
+sbindir    ?= $(prefix)/sbin
+libdir     ?= $(prefix)/lib
+includedir ?= $(prefix)/include
+mandir     ?= $(prefix)/share/man
+pkgconfigdir ?= $(libdir)/pkgconfig
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+# Debian packages the build and the tests need (make deps installs them).
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev
+
+comma := ,
+BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+
+WARNINGS := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wundef \
+	    -Wpointer-arith -Wvla
+OPT      ?= -O2 -g
+CSTD     := -std=gnu11
+CFLAGS   ?=
+LDFLAGS  ?=
+ifeq ($(DEVELOPER),1)
+WARNINGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# pkg-config answers only once the packages are there; deps-check runs first for every goal.
+URCU_CFLAGS   = $(shell $(PKG_CONFIG) --cflags liburcu 2>/dev/null)
+URCU_LIBS     = $(shell $(PKG_CONFIG) --libs liburcu 2>/dev/null)
+BSD_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
+BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
+CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+
+INCLUDES  = -Ilibclient -Ishm-layout -Idaemon
+ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
+	     -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+SONAME    := libjobstat.so.$(VERSION_MAJOR)
+SHLIB     := $(BUILD)/libjobstat.so.$(VERSION)
+STLIB     := $(BUILD)/libjobstat.a
+PUBLIB    := $(BUILD)/libjstpublish.a
+
+LIB_SRCS  := libclient/util.c libclient/read.c shm-layout/shm-check.c
+PUB_SRCS  := daemon/publish.c
+DAEMON_SRCS := daemon/jobstatd.c
+CLI_SRCS  := cli/jobstat.c
+TEST_SRCS := $(wildcard tests/test_*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+
+LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps deps-check test check-exports bench stress run demo install uninstall clean \
+	format help
+
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---- dependencies ---------------------------------------------------------------------------
+# deps installs what is missing (root) or prints the command; deps-check fails with that
+# command when anything is missing and we cannot install it.
+deps:
+	@sh .ci/deps.sh install $(DEB_PACKAGES)
+
+deps-check:
+	@sh .ci/deps.sh install $(DEB_PACKAGES)
+
+# ---- the library ----------------------------------------------------------------------------
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DJST_BUILDING -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DJST_BUILDING -c $< -o $@
+
+$(SHLIB): $(LIB_PIC_OBJS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,-z,defs $(ALL_LDFLAGS) \
+		-o $@ $^ $(if $(SANITIZE),,-lc)
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libjobstat.so
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(PUBLIB): $(PUB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/jobstat.pc: jobstat.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
+	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- programs -------------------------------------------------------------------------------
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(PUBLIB) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
+
+$(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# ---- tests ----------------------------------------------------------------------------------
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
+		$(CRIT_LIBS) $(URCU_LIBS)
+
+# Every suite runs even when one fails; the goal fails if any did.
+test: all $(TEST_BINS)
+	@fail=0; for t in $(TEST_BINS); do \
+		echo "== $$t"; \
+		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
+	done; \
+	sh tests/check-exports.sh $(SHLIB) || fail=1; \
+	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
+
+check-exports: $(SHLIB)
+	sh tests/check-exports.sh $(SHLIB)
+
+# The torn-read and stalled-reader tests for minutes instead of seconds.
+STRESS_SECONDS ?= 180
+stress: all $(BUILD)/tests/test_torn
+	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
+
+# ---- benchmarks -----------------------------------------------------------------------------
+$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS)
+
+bench: all $(BENCH_BINS)
+	$(BUILD)/bench/readpath $(BENCH_ARGS)
+
+# ---- reserved for later work ----------------------------------------------------------------
+run demo:
+	@echo "make $@: not available yet: jobstatd's control socket and the producer API" \
+	      "(issues 4 and 5) come first" >&2; exit 2
+
+# ---- installation ---------------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir)/jobstat $(DESTDIR)$(pkgconfigdir) \
+		$(DESTDIR)$(bindir) $(DESTDIR)$(sbindir)
+	install -m 0755 $(SHLIB) $(DESTDIR)$(libdir)/
+	ln -sf libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjobstat.so
+	install -m 0644 $(STLIB) $(DESTDIR)$(libdir)/
+	install -m 0644 libclient/jobstat.h $(DESTDIR)$(includedir)/
+	install -m 0644 shm-layout/jobstat-shm.h $(DESTDIR)$(includedir)/jobstat/
+	install -m 0644 $(BUILD)/jobstat.pc $(DESTDIR)$(pkgconfigdir)/
+	install -m 0755 $(BUILD)/jobstat $(DESTDIR)$(bindir)/
+	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
+
+uninstall:
+	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
+	      $(DESTDIR)$(libdir)/libjobstat.so $(DESTDIR)$(libdir)/libjobstat.a \
+	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
+	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
+	      $(DESTDIR)$(sbindir)/jobstatd
+	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobstat.h - the public API of libjobstat: read the state, progress and
+ * errors of the jobs jobstatd publishes, with no syscall after attach.
+ */
+#ifndef JOBSTAT_H
+#define JOBSTAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JST_VERSION_MAJOR 0
+#define JST_VERSION_MINOR 1
+#define JST_VERSION_PATCH 0
+
+#if defined(JST_BUILDING) && defined(__GNUC__)
+#define JST_EXPORT __attribute__((visibility("default")))
+#else
+#define JST_EXPORT
+#endif
+
+/*
+ * Error codes: 0 is success, every failure is negative. One table, so that
+ * jst_strerror() cannot drift from the codes.
+ */
+#define JST_ERRNO_MAP(XX)                                                                      \
+	XX(EINVAL, -1, "invalid argument")                                                      \
+	XX(ENOMEM, -2, "out of memory")                                                         \
+	XX(ENOENT, -3, "no jobstat segment for this namespace (is jobstatd running?)")         \
+	XX(EACCES, -4, "permission denied on the jobstat segment (check its group and mode)")  \
+	XX(EBADMAGIC, -5, "not a jobstat segment (wrong magic number)")                         \
+	XX(EENDIAN, -6, "jobstat segment written with the other byte order")                    \
+	XX(EVERSION, -7, "jobstat segment has a format version this library does not read")    \
+	XX(ELAYOUT, -8, "jobstat segment layout descriptor does not match this library")      \
+	XX(ETRUNCATED, -9, "jobstat segment is smaller than its header says")                   \
+	XX(ENOTREADY, -10, "jobstat segment is still being initialised")                        \
+	XX(ECORRUPT, -11, "jobstat segment geometry is inconsistent (corrupt segment)")        \
+	XX(ENAMESPACE, -12, "invalid namespace name (1-64 of A-Z a-z 0-9 . _ -)")              \
+	XX(ENOJOB, -13, "no such job")                                                          \
+	XX(ESTALE, -14, "the job behind this handle was removed")                               \
+	XX(EAGAIN, -15, "no stable snapshot after repeated retries; try again")                 \
+	XX(EOVERRUN, -16, "change log overrun: changes were lost, rescan all jobs")            \
+	XX(ENOERROR, -17, "no such error for this job")                                         \
+	XX(ENOSPC, -18, "jobstat segment is full (capacity or memory exhausted)")              \
+	XX(EEXIST, -19, "a job with this InstanceID already exists")                           \
+	XX(ETOOLONG, -20, "a string or array exceeds its documented limit")                    \
+	XX(EUTF8, -21, "a string is not valid UTF-8")                                           \
+	XX(EINSTANCEID, -22, "InstanceID is not of the form OrgID:LocalID")                    \
+	XX(EBUSY, -23, "a live jobstatd already owns this namespace")                           \
+	XX(ESYS, -24, "system call failed (see errno)")                                         \
+	XX(ETIMEDOUT, -25, "timed out")
+
+enum jst_errno {
+	JST_OK = 0,
+#define JST_ERRNO_ENUM(name, val, msg) JST_##name = (val),
+	JST_ERRNO_MAP(JST_ERRNO_ENUM)
+#undef JST_ERRNO_ENUM
+};
+
+/**
+ * jst_strerror() - describe a jobstat return code.
+ * @code: 0 or a negative JST_E* value.
+ *
+ * Return: a static, non-empty string; "unknown jobstat error" for a value not
+ * in the table.
+ */
+JST_EXPORT const char *jst_strerror(int code);
+
+/**
+ * jst_errname() - the symbolic name of a code ("JST_ENOJOB").
+ * Return: a static string; "JST_E?" for a value not in the table.
+ */
+JST_EXPORT const char *jst_errname(int code);
+
+/**
+ * jst_version() - the library's version as "MAJOR.MINOR.PATCH".
+ * Return: a static string.
+ */
+JST_EXPORT const char *jst_version(void);
+
+/* ---- the job model (CIM_ConcreteJob) ------------------------------------------------ */
+
+/* CIM JobState values. */
+enum jst_job_state {
+	JST_JOB_NEW = 2,
+	JST_JOB_STARTING = 3,
+	JST_JOB_RUNNING = 4,
+	JST_JOB_SUSPENDED = 5,
+	JST_JOB_SHUTTING_DOWN = 6,
+	JST_JOB_COMPLETED = 7,
+	JST_JOB_TERMINATED = 8,
+	JST_JOB_KILLED = 9,
+	JST_JOB_EXCEPTION = 10,
+	JST_JOB_SERVICE = 11,
+	JST_JOB_QUERY_PENDING = 12,
+};
+
+/* CIM OperationalStatus values used by jobs. */
+enum jst_op_status {
+	JST_OPS_UNKNOWN = 0,
+	JST_OPS_OTHER = 1,
+	JST_OPS_OK = 2,
+	JST_OPS_DEGRADED = 3,
+	JST_OPS_ERROR = 6,
+	JST_OPS_STARTING = 8,
+	JST_OPS_STOPPING = 9,
+	JST_OPS_STOPPED = 10,
+	JST_OPS_LOST_COMMUNICATION = 13,
+	JST_OPS_ABORTED = 14,
+	JST_OPS_DORMANT = 15,
+	JST_OPS_COMPLETED = 17,
+};
+
+#define JST_ID_MAX         255 /* InstanceID bytes */
+#define JST_OPSTATUS_MAX   8   /* OperationalStatus[] and StatusDescriptions[] entries */
+#define JST_ERRORS_KEPT    8   /* a job retains its last 8 errors */
+#define JST_ERROR_ARGS_MAX 16  /* MessageArguments[] and RecommendedActions[] entries */
+#define JST_JOB_TEXT_MAX   8448  /* struct jst_job: all its strings and its InstanceID */
+#define JST_ERROR_TEXT_MAX 20480 /* struct jst_error: all its strings together */
+
+/* A job's identity for repeated reads: a value, copy it freely. */
+typedef struct jst_handle {
+	uint32_t slot;
+	uint32_t gen;
+} jst_handle;
+
+/*
+ * struct jst_status - the hot part of a job, one consistent version of it.
+ * Instants are nanoseconds since the Unix epoch (0 = NULL); intervals are
+ * nanoseconds.
+ */
+struct jst_status {
+	jst_handle handle;
+	uint64_t change_seq;         /* the change that produced this version */
+	uint16_t job_state;          /* enum jst_job_state (or vendor values >= 32768) */
+	uint16_t percent_complete;   /* 0..100; 101 = undefined */
+	uint16_t error_code;         /* CIM ErrorCode, 0 = none */
+	uint16_t recovery_action;
+	uint16_t job_type;
+	uint16_t transfer_state;     /* 0 = not a transfer job, else BITS-style state + 1 */
+	uint16_t n_operational_status;
+	uint16_t operational_status[JST_OPSTATUS_MAX];
+	uint16_t n_errors;           /* retained errors */
+	uint32_t errors_total;       /* errors ever reported */
+	uint32_t priority;
+	uint32_t owner_uid;
+	bool delete_on_completion;
+	bool cancellable;
+	uint64_t time_submitted;
+	uint64_t start_time;
+	uint64_t time_of_last_state_change;
+	uint64_t elapsed_ns;
+	uint64_t time_before_removal_ns;
+};
+
+/*
+ * struct jst_job - every property of a job: its status plus its strings.
+ * The string pointers point into text[] (or are NULL); the struct is
+ * self-contained and may be copied with memcpy only if the pointers are not
+ * used afterwards.
+ */
+struct jst_job {
+	struct jst_status status;
+	const char *instance_id;
+	const char *name;
+	const char *job_status;
+	const char *error_description;
+	const char *owner;
+	const char *notify;
+	const char *error_summary_description;
+	const char *other_recovery_action;
+	uint16_t n_status_descriptions;
+	const char *status_descriptions[JST_OPSTATUS_MAX];
+	char text[JST_JOB_TEXT_MAX];
+};
+
+/*
+ * struct jst_error - one CIM_Error (all 15 properties) plus the Delivery
+ * Optimization view of it (hresult, context, file). Strings point into
+ * text[] or are NULL. As input (producer side) text[] is unused.
+ */
+struct jst_error {
+	uint64_t time;               /* when it was reported */
+	uint32_t sequence;           /* 1 for the job's first error, and so on */
+	uint16_t job_state;          /* JobState when it was reported */
+	uint16_t error_type;
+	const char *other_error_type;
+	const char *owning_entity;
+	const char *message_id;
+	const char *message;
+	uint16_t n_message_arguments;
+	const char *message_arguments[JST_ERROR_ARGS_MAX];
+	uint16_t perceived_severity;
+	uint16_t probable_cause;
+	const char *probable_cause_description;
+	uint16_t n_recommended_actions;
+	const char *recommended_actions[JST_ERROR_ARGS_MAX];
+	const char *error_source;
+	uint16_t error_source_format;
+	const char *other_error_source_format;
+	uint32_t cim_status_code;
+	const char *cim_status_code_description;
+	uint32_t hresult;
+	uint16_t context;
+	const char *file;
+	char text[JST_ERROR_TEXT_MAX];
+};
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+typedef struct jst_reader jst_reader;
+
+/**
+ * jst_default_namespace() - the namespace jst_attach(NULL) uses.
+ * Return: $JOBSTAT_NAMESPACE when set, else "default". Static or environment storage.
+ */
+JST_EXPORT const char *jst_default_namespace(void);
+
+/**
+ * jst_attach() - map the segment of a namespace, read-only, and validate it.
+ * @ns: namespace name, or NULL for jst_default_namespace().
+ * @ret_reader: set on success; untouched on failure.
+ *
+ * The only call of the read API that makes syscalls (and the only one that
+ * allocates). Everything after it until jst_detach() makes none.
+ *
+ * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_ENOENT; JST_EACCES; JST_EBADMAGIC;
+ * JST_EENDIAN; JST_EVERSION; JST_ELAYOUT; JST_ETRUNCATED; JST_ENOTREADY;
+ * JST_ECORRUPT; JST_ENOMEM; JST_ESYS.
+ */
+JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
+
+/**
+ * jst_attach_shm() - as jst_attach(), naming the POSIX shm object directly
+ * ("/jobstat.NAMESPACE" is what jst_attach() uses).
+ */
+JST_EXPORT int jst_attach_shm(const char *shm_name, jst_reader **ret_reader);
+
+/**
+ * jst_detach() - unmap and free. Accepts NULL.
+ */
+JST_EXPORT void jst_detach(jst_reader *r);
+
+/**
+ * jst_lookup() - find a job by InstanceID.
+ * @r: attached reader.
+ * @instance_id: NUL-terminated.
+ * @ret_handle: set on success; untouched on failure.
+ *
+ * Return: 0; JST_EINVAL; JST_ENOJOB; JST_EAGAIN.
+ */
+JST_EXPORT int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle);
+
+/**
+ * jst_status() - read one consistent version of a job's status.
+ * @ret_status: filled on success; untouched on failure.
+ *
+ * Return: 0; JST_EINVAL (handle out of range); JST_ESTALE (the job was
+ * removed, or its slot now belongs to another job); JST_EAGAIN.
+ */
+JST_EXPORT int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status);
+
+/**
+ * jst_job() - read every property of a job, status and strings, consistently.
+ * Return: as jst_status(); JST_ECORRUPT when the segment's bytes are inconsistent.
+ */
+JST_EXPORT int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
+
+/**
+ * jst_error_read() - read one of a job's retained errors.
+ * @index: 0 = the oldest retained, n_errors - 1 = the latest.
+ *
+ * Return: 0; JST_ENOERROR (index >= n_errors); the codes of jst_job().
+ */
+JST_EXPORT int jst_error_read(jst_reader *r, jst_handle h, unsigned index,
+			      struct jst_error *ret_error);
+
+/**
+ * jst_next() - iterate over all live jobs in slot order.
+ * @pos: iteration position; start at 0. Advanced past the job returned.
+ * @ret_status: the job's status (its handle in ret_status->handle).
+ *
+ * Jobs created or removed during an iteration may or may not be seen; every
+ * job that exists throughout is seen exactly once.
+ *
+ * Return: 0; JST_ENOJOB at the end.
+ */
+JST_EXPORT int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status);
+
+/**
+ * jst_change_seq() - the sequence number of the latest published change.
+ * A monitor takes it as its cursor before a full scan.
+ */
+JST_EXPORT uint64_t jst_change_seq(jst_reader *r);
+
+/**
+ * jst_changes() - which jobs changed after a cursor.
+ * @cursor: in: the last change seen; out: the last change returned.
+ * @ret_handles: room for @max handles, in change order (a job may appear more than once);
+ *		 the handle's gen is that of the slot when the change was read, so a
+ *		 removed job's handle reads JST_ESTALE.
+ * @ret_n: how many were stored.
+ *
+ * Return: 0 (fewer than @max stored means caught up); JST_EOVERRUN when
+ * changes after @cursor were overwritten before they were read: *cursor is
+ * set to jst_change_seq() and the caller must rescan with jst_next().
+ */
+JST_EXPORT int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles,
+			   size_t max, size_t *ret_n);
+
+/**
+ * struct jst_info - what the segment says about itself and its daemon.
+ */
+struct jst_info {
+	uint16_t version_major, version_minor;
+	uint32_t capacity;
+	uint32_t njobs;
+	uint32_t log_size;
+	uint64_t segment_size;
+	uint64_t generation;         /* +1 at every daemon start */
+	uint64_t daemon_pid;
+	uint64_t daemon_birth_ns;
+	uint64_t heartbeat_ns;       /* CLOCK_MONOTONIC of the last heartbeat */
+	uint64_t change_seq;
+	uint32_t state;              /* 0 initialising, 1 ready, 2 closed */
+};
+
+/** jst_info() - fill @ret_info. No syscall. Return: 0; JST_EINVAL. */
+JST_EXPORT int jst_info(jst_reader *r, struct jst_info *ret_info);
+
+/** jst_generation() - the daemon generation currently publishing. */
+JST_EXPORT uint64_t jst_generation(jst_reader *r);
+
+/**
+ * jst_daemon_alive() - true while the daemon's heartbeat is fresher than
+ * JST_HEARTBEAT_TIMEOUT_NS and it has not closed the segment. Reads the clock
+ * through the vDSO only.
+ */
+#define JST_HEARTBEAT_TIMEOUT_NS (2ull * 1000 * 1000 * 1000)
+JST_EXPORT bool jst_daemon_alive(jst_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JOBSTAT_H */

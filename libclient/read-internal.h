@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * read-internal.h - libjobstat's reader state and the validated block-copy
+ * primitives behind the public read calls; tests use them to act out a
+ * reader stalled between its reference load and its copy.
+ */
+#ifndef JOBSTAT_READ_INTERNAL_H
+#define JOBSTAT_READ_INTERNAL_H
+
+#include "jobstat-shm.h"
+#include "jobstat.h"
+
+/* How many times a read retries a version that was reused under it before JST_EAGAIN. */
+#define JST_READ_RETRIES 64
+
+/*
+ * A reader's private copy of the geometry, validated once at attach: no
+ * later read trusts an offset or a count from the segment's header again.
+ */
+struct jst_reader {
+	const char *base;           /* read-only mapping */
+	uint64_t size;
+	const struct jst_shm_header *hdr;
+	const uint64_t *refs;       /* status_refs[capacity] */
+	const struct jst_shm_job *jobs;
+	const uint64_t *index[2];
+	const uint64_t *log;
+	uint32_t capacity;
+	uint32_t index_mask;
+	uint32_t log_mask;
+	struct jst_shm_pool pools[JST_POOL_COUNT];
+};
+
+/*
+ * jst_read_block() - copy one published version out of the segment.
+ * @ref: a reference the caller loaded (with acquire ordering) from the segment.
+ * @pool: which pool the reference points into.
+ * @out: receives the fixed header of the block (@hdr_size bytes) ...
+ * @data: ... and, when non-NULL, the block's `used` data bytes (@used_off is
+ *        the offset of the used field, @data_max the room in @data).
+ *
+ * Return: 0 when the copy is one consistent version; JST_EAGAIN when the
+ * block was reused during the copy (retry from the reference); JST_ECORRUPT
+ * for a reference or size out of range.
+ */
+int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
+		   size_t hdr_size, char *data, size_t data_max);
+
+#endif /* JOBSTAT_READ_INTERNAL_H */

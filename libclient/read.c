@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * read.c - libjobstat's read path: attach to a segment read-only, then look
+ * up, read and iterate jobs with no syscall, no lock, no allocation and no
+ * waiting for the writer (shm-layout/PROTOCOL.md is the protocol).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "read-internal.h"
+#include "shm-check.h"
+#include "shm-status.h"
+
+_Static_assert(JST_ID_MAX == JST_SHM_ID_MAX, "public and segment limits agree");
+_Static_assert(JST_ERRORS_KEPT == JST_SHM_ERRORS_KEPT, "public and segment limits agree");
+_Static_assert(JST_ERROR_ARGS_MAX == JST_SHM_ERROR_ARGS_MAX, "public and segment limits agree");
+_Static_assert(JST_JOB_TEXT_MAX >= JST_SHM_DETAIL_DATA_LARGE, "a job's text fits struct jst_job");
+_Static_assert(JST_ERROR_TEXT_MAX >= JST_SHM_ERROR_DATA, "an error's text fits struct jst_error");
+
+static int errno_to_jst(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return JST_ENOENT;
+	case EACCES:
+	case EPERM:
+		return JST_EACCES;
+	case ENOMEM:
+		return JST_ENOMEM;
+	default:
+		return JST_ESYS;
+	}
+}
+
+int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
+{
+	struct jst_reader *r;
+	struct stat st;
+	void *base;
+	int fd, rc;
+
+	if (!shm_name || !ret_reader)
+		return JST_EINVAL;
+	fd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno_to_jst(errno);
+	if (fstat(fd, &st) < 0) {
+		rc = errno_to_jst(errno);
+		close(fd);
+		return rc;
+	}
+	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
+		close(fd);
+		return JST_ETRUNCATED;
+	}
+	/*
+	 * Map exactly the file's size, never more: a page past EOF would raise
+	 * SIGBUS. jst_shm_check() refuses a header that claims more than this.
+	 */
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	rc = errno_to_jst(errno);
+	close(fd);
+	if (base == MAP_FAILED)
+		return rc;
+	rc = jst_shm_check(base, (uint64_t)st.st_size);
+	if (rc < 0)
+		goto fail;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		rc = JST_ENOMEM;
+		goto fail;
+	}
+	r->base = base;
+	r->size = (uint64_t)st.st_size;
+	r->hdr = base;
+	/* Geometry is immutable while the segment is READY; keep our own validated copy. */
+	r->capacity = r->hdr->capacity;
+	r->index_mask = r->hdr->index_size - 1;
+	r->log_mask = r->hdr->log_size - 1;
+	r->refs = (const uint64_t *)(r->base + r->hdr->refs_offset);
+	r->jobs = (const struct jst_shm_job *)(r->base + r->hdr->jobs_offset);
+	r->index[0] = (const uint64_t *)(r->base + r->hdr->index_offset[0]);
+	r->index[1] = (const uint64_t *)(r->base + r->hdr->index_offset[1]);
+	r->log = (const uint64_t *)(r->base + r->hdr->log_offset);
+	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
+	if (jst_shm_geometry_check(r->hdr) < 0) { /* the header changed since the check */
+		free(r);
+		rc = JST_ECORRUPT;
+		goto fail;
+	}
+	*ret_reader = r;
+	return 0;
+fail:
+	munmap(base, (size_t)st.st_size);
+	return rc;
+}
+
+int jst_attach(const char *ns, jst_reader **ret_reader)
+{
+	char name[JST_SHM_NAME_MAX];
+	int rc = jst_shm_name(ns ? ns : jst_default_namespace(), name, sizeof(name));
+
+	if (rc < 0)
+		return rc;
+	return jst_attach_shm(name, ret_reader);
+}
+
+void jst_detach(jst_reader *r)
+{
+	if (!r)
+		return;
+	munmap((void *)r->base, (size_t)r->size);
+	free(r);
+}
+
+/* ---- the validated copy --------------------------------------------------------------- */
+
+int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
+		   size_t hdr_size, char *data, size_t data_max)
+{
+	const struct jst_shm_pool *p = &r->pools[pool];
+	uint32_t idx = jst_shm_ref_index(ref);
+	const char *blk;
+	uint32_t used;
+
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	blk = jst_shm_block(r->base, p, idx);
+	/*
+	 * Plain copies of bytes the writer does not change while the block's
+	 * stamp equals the stamp in @ref: if it reused the block under us, the
+	 * stamp check below says so and the copy is thrown away.
+	 */
+	memcpy(out, blk, hdr_size);
+	if (data) {
+		/* `used` follows the stamp in every block with data (detail, error). */
+		memcpy(&used, (const char *)out + sizeof(uint32_t), sizeof(used));
+		if (used > p->block_size - hdr_size || used > data_max)
+			used = 0; /* torn or corrupt: the stamp check decides which */
+		memcpy(data, blk + hdr_size, used);
+	}
+	/*
+	 * Order the copies above before the stamp re-check. Pairs with the
+	 * cmm_smp_wmb() in the writer's block_begin(), which orders its odd
+	 * stamp before it rewrites the block: if any byte we copied is from a
+	 * later incarnation, this load sees a stamp other than ref's.
+	 */
+	cmm_smp_rmb();
+	if (uatomic_read((const uint32_t *)blk) != jst_shm_ref_stamp(ref))
+		return JST_EAGAIN;
+	if (data) {
+		memcpy(&used, (const char *)out + sizeof(uint32_t), sizeof(used));
+		if (used > p->block_size - hdr_size || used > data_max)
+			return JST_ECORRUPT; /* a stable block with an impossible size */
+	}
+	return 0;
+}
+
+/* Load a slot's current status reference. */
+static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
+{
+	jst_shm_ref ref = uatomic_read(&r->refs[slot]);
+
+	/*
+	 * Acquire: order the reference load before every load from the block it
+	 * names. Pairs with the cmm_smp_wmb() in the writer's publish_ref()
+	 * before it stores the reference.
+	 */
+	cmm_smp_rmb();
+	return ref;
+}
+
+/*
+ * Read the current status version of @slot into @st. @gen is the handle's
+ * slot incarnation, or UINT32_MAX to accept any live job.
+ */
+static int read_status(const jst_reader *r, uint32_t slot, uint32_t gen, struct jst_shm_status *st)
+{
+	if (slot >= r->capacity)
+		return JST_EINVAL;
+	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
+		jst_shm_ref ref = load_status_ref(r, slot);
+		int rc;
+
+		if (ref == 0)
+			return JST_ESTALE; /* free slot: the job was removed */
+		rc = jst_read_block(r, ref, JST_POOL_STATUS, st, sizeof(*st), NULL, 0);
+		if (rc == JST_EAGAIN)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (st->slot != slot)
+			return JST_ECORRUPT;
+		if (gen != UINT32_MAX && st->job_gen != gen)
+			return JST_ESTALE;
+		return 0;
+	}
+	return JST_EAGAIN;
+}
+
+int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
+{
+	struct jst_shm_status st;
+	int rc;
+
+	if (!r || !ret_status)
+		return JST_EINVAL;
+	rc = read_status(r, h.slot, h.gen, &st);
+	if (rc < 0)
+		return rc;
+	jst_shm_status_to_public(&st, ret_status);
+	return 0;
+}
+
+/* ---- lookup -------------------------------------------------------------------------- */
+
+/*
+ * Does slot @slot hold @id? On a match sets *gen to its incarnation.
+ * Return: 1 match, 0 no match, JST_EAGAIN the slot changed while we compared.
+ */
+static int slot_matches(const jst_reader *r, uint32_t slot, const char *id, size_t len,
+			uint32_t *gen)
+{
+	const struct jst_shm_job *j = &r->jobs[slot];
+	uint32_t g1, g2;
+	int same;
+
+	g1 = uatomic_read(&j->gen);
+	/*
+	 * Order the gen load before the identity loads. Pairs with the
+	 * cmm_smp_wmb() in the writer's slot_claim() between writing the
+	 * identity and making gen even.
+	 */
+	cmm_smp_rmb();
+	if (g1 & 1)
+		return 0; /* free or being rewritten */
+	same = uatomic_read(&j->id_len) == len && memcmp(j->instance_id, id, len) == 0;
+	/*
+	 * Order the identity loads before the gen re-check. Pairs with the
+	 * cmm_smp_wmb() in slot_release()/slot_claim() after gen becomes odd
+	 * and before the identity is rewritten.
+	 */
+	cmm_smp_rmb();
+	g2 = uatomic_read(&j->gen);
+	if (g1 != g2)
+		return JST_EAGAIN;
+	if (same)
+		*gen = g1;
+	return same;
+}
+
+int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle)
+{
+	size_t len;
+	uint64_t hash;
+
+	if (!r || !instance_id || !ret_handle)
+		return JST_EINVAL;
+	len = strnlen(instance_id, JST_ID_MAX + 1);
+	if (len == 0 || len > JST_ID_MAX)
+		return JST_ENOJOB;
+	hash = jst_shm_hash(instance_id, len);
+
+	for (unsigned attempt = 0; attempt < JST_READ_RETRIES; attempt++) {
+		uint64_t g = uatomic_read(&r->hdr->index_gen);
+		const uint64_t *index;
+		uint32_t i = (uint32_t)hash & r->index_mask;
+		int retry = 0;
+
+		/*
+		 * Order the index_gen load before the loads of the copy it
+		 * selects. Pairs with the cmm_smp_wmb() in the writer's
+		 * index_rebuild() before it stores the new index_gen.
+		 */
+		cmm_smp_rmb();
+		index = r->index[g & 1];
+		for (uint32_t probes = 0; probes <= r->index_mask; probes++, i = (i + 1) & r->index_mask) {
+			uint64_t e = uatomic_read(&index[i]);
+			uint32_t slot = (uint32_t)e, gen;
+			int m;
+
+			if (e == JST_SHM_IDX_EMPTY)
+				break;
+			if (slot == JST_SHM_IDX_TOMB || (e >> 32) != (hash >> 32))
+				continue;
+			if (slot >= r->capacity)
+				return JST_ECORRUPT;
+			m = slot_matches(r, slot, instance_id, len, &gen);
+			if (m == JST_EAGAIN) {
+				retry = 1;
+				break;
+			}
+			if (m) {
+				/* A match by identity is valid whatever the index did meanwhile. */
+				ret_handle->slot = slot;
+				ret_handle->gen = gen;
+				return 0;
+			}
+		}
+		/*
+		 * "Not found" holds only if the copy we searched was not
+		 * rebuilt under us. Order the probes before the re-check;
+		 * pairs with the cmm_smp_wmb() in index_rebuild() after its
+		 * index_gen store and before it rewrites the other copy.
+		 */
+		cmm_smp_rmb();
+		if (!retry && uatomic_read(&r->hdr->index_gen) == g)
+			return JST_ENOJOB;
+	}
+	return JST_EAGAIN;
+}
+
+/* ---- strings: detail and error blocks -------------------------------------------------- */
+
+/*
+ * Resolve string @s of a block whose @used data bytes are in @text.
+ * Return: 0 with *out set (NULL for a NULL value), or JST_ECORRUPT.
+ */
+static int str_resolve(const struct jst_shm_str *s, char *text, uint32_t used, const char **out)
+{
+	if (s->len == JST_SHM_STR_NULL) {
+		*out = NULL;
+		return 0;
+	}
+	if (s->off > used || s->len >= used - s->off || text[s->off + s->len] != '\0')
+		return JST_ECORRUPT;
+	*out = text + s->off;
+	return 0;
+}
+
+static int read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_shm_status *st,
+		       struct jst_shm_detail *d, char *text, size_t text_max)
+{
+	uint32_t idx = jst_shm_ref_index(ref);
+	unsigned pool = idx & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE : JST_POOL_DETAIL_SMALL;
+	int rc;
+
+	rc = jst_read_block(r, ref & ~(jst_shm_ref)JST_SHM_REF_LARGE, pool, d, sizeof(*d), text,
+			    text_max);
+	if (rc < 0)
+		return rc;
+	if (d->slot != st->slot || d->job_gen != st->job_gen ||
+	    d->n_errors > JST_SHM_ERRORS_KEPT || d->n_status_descriptions > JST_SHM_OPSTATUS_MAX)
+		return JST_ECORRUPT;
+	return 0;
+}
+
+/* Copy the identity of @slot at incarnation @gen into @buf. */
+static int read_identity(const jst_reader *r, uint32_t slot, uint32_t gen, char *buf)
+{
+	const struct jst_shm_job *j = &r->jobs[slot];
+	uint32_t len;
+
+	/* Same pairing as slot_matches(): gen, identity, gen. */
+	if (uatomic_read(&j->gen) != gen)
+		return JST_ESTALE;
+	cmm_smp_rmb(); /* gen before identity; pairs with slot_claim()'s cmm_smp_wmb() */
+	len = uatomic_read(&j->id_len);
+	if (len > JST_ID_MAX)
+		len = 0;
+	memcpy(buf, j->instance_id, len);
+	buf[len] = '\0';
+	cmm_smp_rmb(); /* identity before gen re-check; pairs with slot_release()'s cmm_smp_wmb() */
+	return uatomic_read(&j->gen) == gen ? 0 : JST_ESTALE;
+}
+
+int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
+{
+	if (!r || !o)
+		return JST_EINVAL;
+	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
+		struct jst_shm_status st;
+		struct jst_shm_detail d;
+		const char **strs[JST_DSTR_STATUS_DESCRIPTIONS] = {
+			&o->name, &o->job_status, &o->error_description, &o->owner,
+			&o->notify, &o->error_summary_description, &o->other_recovery_action,
+		};
+		/* The identity goes at the end of text[], past the largest detail. */
+		char *id = o->text + JST_SHM_DETAIL_DATA_LARGE;
+		int rc = read_status(r, h.slot, h.gen, &st);
+
+		_Static_assert(JST_JOB_TEXT_MAX - JST_SHM_DETAIL_DATA_LARGE >= JST_SHM_ID_MAX + 1,
+			       "room for the InstanceID in struct jst_job");
+		if (rc < 0)
+			return rc;
+		rc = read_identity(r, h.slot, h.gen, id);
+		if (rc < 0)
+			return rc;
+		jst_shm_status_to_public(&st, &o->status);
+		o->instance_id = id;
+		for (unsigned k = 0; k < JST_DSTR_STATUS_DESCRIPTIONS; k++)
+			*strs[k] = NULL;
+		o->n_status_descriptions = 0;
+		memset(o->status_descriptions, 0, sizeof(o->status_descriptions));
+		if (st.detail_ref == 0)
+			return 0;
+		rc = read_detail(r, st.detail_ref, &st, &d, o->text, JST_SHM_DETAIL_DATA_LARGE);
+		if (rc == JST_EAGAIN)
+			continue; /* the detail was replaced and reused: take the new status */
+		if (rc < 0)
+			return rc;
+		for (unsigned k = 0; k < JST_DSTR_STATUS_DESCRIPTIONS; k++)
+			if (str_resolve(&d.str[k], o->text, d.used, strs[k]) < 0)
+				return JST_ECORRUPT;
+		o->n_status_descriptions = d.n_status_descriptions;
+		for (unsigned k = 0; k < d.n_status_descriptions; k++)
+			if (str_resolve(&d.str[JST_DSTR_STATUS_DESCRIPTIONS + k], o->text, d.used,
+					&o->status_descriptions[k]) < 0)
+				return JST_ECORRUPT;
+		return 0;
+	}
+	return JST_EAGAIN;
+}
+
+static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
+{
+	const char **strs[JST_ESTR_MESSAGE_ARGUMENTS] = {
+		&o->other_error_type, &o->owning_entity, &o->message_id, &o->message,
+		&o->probable_cause_description, &o->error_source, &o->other_error_source_format,
+		&o->cim_status_code_description, &o->file,
+	};
+
+	if (e->n_message_arguments > JST_SHM_ERROR_ARGS_MAX ||
+	    e->n_recommended_actions > JST_SHM_ERROR_ARGS_MAX)
+		return JST_ECORRUPT;
+	for (unsigned k = 0; k < JST_ESTR_MESSAGE_ARGUMENTS; k++)
+		if (str_resolve(&e->str[k], o->text, e->used, strs[k]) < 0)
+			return JST_ECORRUPT;
+	memset(o->message_arguments, 0, sizeof(o->message_arguments));
+	memset(o->recommended_actions, 0, sizeof(o->recommended_actions));
+	for (unsigned k = 0; k < e->n_message_arguments; k++)
+		if (str_resolve(&e->str[JST_ESTR_MESSAGE_ARGUMENTS + k], o->text, e->used,
+				&o->message_arguments[k]) < 0)
+			return JST_ECORRUPT;
+	for (unsigned k = 0; k < e->n_recommended_actions; k++)
+		if (str_resolve(&e->str[JST_ESTR_RECOMMENDED_ACTIONS + k], o->text, e->used,
+				&o->recommended_actions[k]) < 0)
+			return JST_ECORRUPT;
+	o->time = e->time;
+	o->sequence = e->sequence;
+	o->job_state = e->job_state;
+	o->error_type = e->error_type;
+	o->n_message_arguments = e->n_message_arguments;
+	o->perceived_severity = e->perceived_severity;
+	o->probable_cause = e->probable_cause;
+	o->n_recommended_actions = e->n_recommended_actions;
+	o->error_source_format = e->error_source_format;
+	o->cim_status_code = e->cim_status_code;
+	o->hresult = e->hresult;
+	o->context = e->context;
+	return 0;
+}
+
+int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error *o)
+{
+	if (!r || !o)
+		return JST_EINVAL;
+	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
+		struct jst_shm_status st;
+		struct jst_shm_detail d;
+		struct jst_shm_error e;
+		int rc = read_status(r, h.slot, h.gen, &st);
+
+		if (rc < 0)
+			return rc;
+		if (st.detail_ref == 0 || index >= st.n_errors)
+			return JST_ENOERROR;
+		/* Only the detail's header is needed: it holds the error references. */
+		rc = read_detail(r, st.detail_ref, &st, &d, NULL, 0);
+		if (rc == JST_EAGAIN)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (index >= d.n_errors)
+			return JST_ECORRUPT; /* the status and its detail disagree */
+		rc = jst_read_block(r, d.error_refs[index], JST_POOL_ERROR, &e, sizeof(e), o->text,
+				    sizeof(o->text));
+		if (rc == JST_EAGAIN)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (e.slot != h.slot || e.job_gen != h.gen)
+			return JST_ECORRUPT;
+		return error_from_block(&e, o);
+	}
+	return JST_EAGAIN;
+}
+
+/* ---- iteration and changes ------------------------------------------------------------ */
+
+int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
+{
+	uint32_t hwm;
+
+	if (!r || !pos || !ret_status)
+		return JST_EINVAL;
+	hwm = uatomic_read(&r->hdr->slot_hwm);
+	if (hwm > r->capacity)
+		hwm = r->capacity;
+	for (uint32_t s = *pos; s < hwm; s++) {
+		struct jst_shm_status st;
+		int rc = read_status(r, s, UINT32_MAX, &st);
+
+		if (rc == JST_ESTALE)
+			continue; /* a free slot */
+		if (rc < 0)
+			return rc;
+		jst_shm_status_to_public(&st, ret_status);
+		*pos = s + 1;
+		return 0;
+	}
+	*pos = hwm;
+	return JST_ENOJOB;
+}
+
+uint64_t jst_change_seq(jst_reader *r)
+{
+	return r ? uatomic_read(&r->hdr->change_seq) : 0;
+}
+
+int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t max,
+		size_t *ret_n)
+{
+	uint64_t head, c;
+	size_t n = 0;
+
+	if (!r || !cursor || (!ret_handles && max) || !ret_n)
+		return JST_EINVAL;
+	head = uatomic_read(&r->hdr->change_seq);
+	/*
+	 * Order the head load before the entry loads. Pairs with the
+	 * cmm_smp_wmb() in the writer's log_append() between the entry store and
+	 * the change_seq store: every entry up to head is written.
+	 */
+	cmm_smp_rmb();
+	c = *cursor;
+	if (c > head || head - c > (uint64_t)r->log_mask + 1)
+		goto overrun;
+	while (c < head && n < max) {
+		uint64_t seq = c + 1;
+		uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
+		uint32_t slot = (uint32_t)e;
+
+		/* The entry carries its own sequence: anything else means the ring lapped us. */
+		if ((uint32_t)(e >> 32) != (uint32_t)seq)
+			goto overrun;
+		if (slot >= r->capacity)
+			return JST_ECORRUPT;
+		ret_handles[n].slot = slot;
+		ret_handles[n].gen = uatomic_read(&r->jobs[slot].gen);
+		n++;
+		c = seq;
+	}
+	*cursor = c;
+	*ret_n = n;
+	return 0;
+overrun:
+	*cursor = head;
+	*ret_n = 0;
+	return JST_EOVERRUN;
+}
+
+/* ---- the daemon ------------------------------------------------------------------------ */
+
+int jst_info(jst_reader *r, struct jst_info *o)
+{
+	const struct jst_shm_header *h;
+
+	if (!r || !o)
+		return JST_EINVAL;
+	h = r->hdr;
+	o->version_major = h->version_major;
+	o->version_minor = h->version_minor;
+	o->capacity = r->capacity;
+	o->log_size = r->log_mask + 1;
+	o->segment_size = r->size;
+	o->njobs = uatomic_read(&h->njobs);
+	o->generation = uatomic_read(&h->generation);
+	o->daemon_pid = uatomic_read(&h->daemon_pid);
+	o->daemon_birth_ns = uatomic_read(&h->daemon_birth_ns);
+	o->heartbeat_ns = uatomic_read(&h->heartbeat_ns);
+	o->change_seq = uatomic_read(&h->change_seq);
+	o->state = uatomic_read(&h->state);
+	return 0;
+}
+
+uint64_t jst_generation(jst_reader *r)
+{
+	return r ? uatomic_read(&r->hdr->generation) : 0;
+}
+
+bool jst_daemon_alive(jst_reader *r)
+{
+	struct timespec ts;
+	uint64_t now, hb;
+
+	if (!r || uatomic_read(&r->hdr->state) != JST_SHM_STATE_READY)
+		return false;
+	hb = uatomic_read(&r->hdr->heartbeat_ns);
+	/* CLOCK_MONOTONIC is answered by the vDSO: no syscall on x86-64 with a TSC clocksource. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return hb <= now + JST_HEARTBEAT_TIMEOUT_NS && now - hb < JST_HEARTBEAT_TIMEOUT_NS;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm-check.c - validate a jobstat segment's identity and geometry so that no
+ * later offset taken from it can point outside the mapping.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "jobstat.h"
+#include "shm-check.h"
+
+int jst_shm_name(const char *ns, char *buf, size_t bufsz)
+{
+	size_t n = ns ? strlen(ns) : 0;
+
+	if (n == 0 || n > JST_NS_MAX || ns[0] == '.')
+		return JST_ENAMESPACE;
+	for (size_t i = 0; i < n; i++) {
+		char c = ns[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return JST_ENAMESPACE;
+	}
+	if ((size_t)snprintf(buf, bufsz, "/jobstat.%s", ns) >= bufsz)
+		return JST_ENAMESPACE;
+	return 0;
+}
+
+/* [off, off + len) lies inside [JST_SHM_HEADER_SIZE, size), page aligned, without overflow. */
+static int region_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off >= JST_SHM_HEADER_SIZE && off % JST_SHM_ALIGN == 0 && off <= size &&
+	       len <= size - off;
+}
+
+struct region {
+	uint64_t off, len;
+};
+
+int jst_shm_geometry_check(const struct jst_shm_header *h)
+{
+	static const uint32_t block_size[JST_POOL_COUNT] = {
+		[JST_POOL_STATUS] = JST_SHM_STATUS_SIZE,
+		[JST_POOL_DETAIL_SMALL] = JST_SHM_DETAIL_SMALL,
+		[JST_POOL_DETAIL_LARGE] = JST_SHM_DETAIL_LARGE,
+		[JST_POOL_ERROR] = JST_SHM_ERROR_BLOCK,
+	};
+	struct region r[5 + JST_POOL_COUNT];
+	uint64_t size = h->segment_size;
+	unsigned n = 0;
+
+	if (h->capacity == 0 || h->capacity >= JST_SHM_IDX_TOMB)
+		return JST_ECORRUPT;
+	/* Power-of-two index with load <= 1/2, so every probe sequence meets an empty entry. */
+	if (h->index_size == 0 || (h->index_size & (h->index_size - 1)) ||
+	    h->index_size / 2 < h->capacity)
+		return JST_ECORRUPT;
+	if (h->log_size == 0 || (h->log_size & (h->log_size - 1)))
+		return JST_ECORRUPT;
+
+	r[n++] = (struct region){h->refs_offset, (uint64_t)h->capacity * sizeof(uint64_t)};
+	r[n++] = (struct region){h->jobs_offset, (uint64_t)h->capacity * JST_SHM_JOB_SIZE};
+	r[n++] = (struct region){h->index_offset[0], (uint64_t)h->index_size * sizeof(uint64_t)};
+	r[n++] = (struct region){h->index_offset[1], (uint64_t)h->index_size * sizeof(uint64_t)};
+	r[n++] = (struct region){h->log_offset, (uint64_t)h->log_size * sizeof(uint64_t)};
+	for (unsigned p = 0; p < JST_POOL_COUNT; p++) {
+		const struct jst_shm_pool *pool = &h->pools[p];
+
+		/* Block 0 is never used, so a pool needs at least two blocks. */
+		if (pool->block_size != block_size[p] || pool->count < 2 ||
+		    pool->count >= JST_SHM_REF_LARGE)
+			return JST_ECORRUPT;
+		r[n++] = (struct region){pool->offset, (uint64_t)pool->count * pool->block_size};
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!region_ok(r[i].off, r[i].len, size))
+			return JST_ECORRUPT;
+		for (unsigned j = 0; j < i; j++)
+			if (r[i].off < r[j].off + r[j].len && r[j].off < r[i].off + r[i].len)
+				return JST_ECORRUPT;
+	}
+	return 0;
+}
+
+int jst_shm_check(const void *base, uint64_t file_size)
+{
+	struct jst_shm_header h;
+
+	if (file_size < JST_SHM_HEADER_SIZE)
+		return JST_ETRUNCATED;
+	/*
+	 * A private copy: the checks below and the caller's geometry must agree
+	 * even if the file changes under us. The immutable fields are what we
+	 * validate; the hot words are read again by whoever needs them.
+	 */
+	memcpy(&h, base, sizeof(h));
+	if (h.magic == JST_SHM_MAGIC_SWAPPED)
+		return JST_EENDIAN;
+	if (h.magic != JST_SHM_MAGIC)
+		return JST_EBADMAGIC;
+	if (h.version_major != JST_SHM_VERSION_MAJOR)
+		return JST_EVERSION;
+	if (h.header_size != JST_SHM_HEADER_SIZE || h.layout != JST_SHM_LAYOUT)
+		return JST_ELAYOUT;
+	if (h.segment_size > file_size)
+		return JST_ETRUNCATED;
+	if (h.segment_size < file_size)
+		return JST_ECORRUPT;
+	if (h.state != JST_SHM_STATE_READY && h.state != JST_SHM_STATE_CLOSED)
+		return JST_ENOTREADY;
+	return jst_shm_geometry_check(&h);
+}

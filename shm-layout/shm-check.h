@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm-check.h - validation of a segment's header and geometry, and namespace
+ * naming, shared by libjobstat (at attach) and jobstatd (at adoption).
+ * Internal: not installed, not exported.
+ */
+#ifndef JOBSTAT_SHM_CHECK_H
+#define JOBSTAT_SHM_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobstat-shm.h"
+
+/* Longest namespace name, and the buffer for its shm object name. */
+#define JST_NS_MAX       64
+#define JST_SHM_NAME_MAX (JST_NS_MAX + 16)
+
+/*
+ * jst_shm_name() - the POSIX shm object name of a namespace's segment,
+ * "/jobstat.NS". Return: 0, or JST_ENAMESPACE when @ns is not 1-64 of
+ * [A-Za-z0-9._-] or starts with a dot.
+ */
+int jst_shm_name(const char *ns, char *buf, size_t bufsz);
+
+/*
+ * jst_shm_check() - validate a mapped segment before trusting any offset in it.
+ * @base: the mapping (at least min(@file_size, JST_SHM_HEADER_SIZE) readable bytes).
+ * @file_size: the size of the file behind it, from fstat().
+ *
+ * Checks, in order: the file holds a header; magic (byte order); version;
+ * header size and layout descriptor; the size the header claims against the
+ * file; the ready word; then that every region lies inside the segment,
+ * aligned, without overlap, with the geometry this version implies.
+ *
+ * Return: 0; JST_ETRUNCATED; JST_EBADMAGIC; JST_EENDIAN; JST_EVERSION;
+ * JST_ELAYOUT; JST_ENOTREADY; JST_ECORRUPT.
+ */
+int jst_shm_check(const void *base, uint64_t file_size);
+
+/*
+ * jst_shm_geometry_check() - the geometry half of jst_shm_check(), for a
+ * header the caller has copied. Return: 0 or JST_ECORRUPT.
+ */
+int jst_shm_geometry_check(const struct jst_shm_header *h);
+
+#endif /* JOBSTAT_SHM_CHECK_H */
