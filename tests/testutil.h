@@ -1,23 +1,86 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * testutil.h - helpers shared by the Criterion suites: unique segment names
- * and a ready-made publisher.
+ * testutil.h - helpers shared by the Criterion suites: segments with unique
+ * names, and jobs whose every field derives from one counter.
  */
 #ifndef JOBSTAT_TESTUTIL_H
 #define JOBSTAT_TESTUTIL_H
 
+#include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "jobstat.h"
 #include "publish.h"
+#include "shm-check.h"
 
-/* A namespace no other test (or test run) uses. */
-static inline void test_ns(char *buf, size_t n, const char *what)
+struct test_seg {
+	char ns[64];
+	char shm[JST_SHM_NAME_MAX];
+	struct jst_pub *pub;
+};
+
+/* Create a segment in a namespace no other test (or test run) uses. */
+static inline void test_seg_create(struct test_seg *t, const char *what,
+				   const struct jst_pub_config *base)
 {
 	static unsigned counter;
+	struct jst_pub_config cfg = base ? *base : (struct jst_pub_config){.capacity = 1024};
+	int rc;
 
-	snprintf(buf, n, "test-%s-%ld-%u", what, (long)getpid(), counter++);
+	snprintf(t->ns, sizeof(t->ns), "test-%s-%ld-%u", what, (long)getpid(), counter++);
+	cr_assert_eq(jst_shm_name(t->ns, t->shm, sizeof(t->shm)), 0);
+	cfg.shm_name = t->shm;
+	if (cfg.gid == 0)
+		cfg.gid = -1;
+	rc = jst_pub_create(&cfg, &t->pub);
+	cr_assert_eq(rc, 0, "jst_pub_create: %s", jst_strerror(rc));
+}
+
+static inline void test_seg_destroy(struct test_seg *t)
+{
+	jst_pub_close(t->pub, true);
+	t->pub = NULL;
+}
+
+/* A status whose every field derives from @c; test_status_check() verifies that. */
+static inline void test_status_fill(struct jst_status *s, uint64_t c)
+{
+	memset(s, 0, sizeof(*s));
+	s->job_state = (uint16_t)(2 + c % 11);
+	s->percent_complete = (uint16_t)(c % 101);
+	s->error_code = (uint16_t)(c * 7);
+	s->recovery_action = (uint16_t)(c % 6);
+	s->job_type = (uint16_t)(c >> 16);
+	s->n_operational_status = (uint16_t)(1 + c % JST_OPSTATUS_MAX);
+	for (unsigned i = 0; i < s->n_operational_status; i++)
+		s->operational_status[i] = (uint16_t)(c + i);
+	s->priority = (uint32_t)c;
+	s->owner_uid = (uint32_t)(c >> 32) ^ 0x5a5a5a5au;
+	s->delete_on_completion = c & 1;
+	s->cancellable = c & 2;
+	s->time_submitted = c * 3;
+	s->start_time = c * 5;
+	s->time_of_last_state_change = c * 11;
+	s->time_before_removal_ns = c ^ UINT64_C(0x0123456789abcdef);
+	/* elapsed_ns is the checksum of the fields above */
+	s->elapsed_ns = (c * UINT64_C(0x9E3779B97F4A7C15)) ^ (c >> 7);
+}
+
+/* Return the counter @s was filled from, or UINT64_MAX if any field disagrees (a torn read). */
+static inline uint64_t test_status_check(const struct jst_status *s)
+{
+	uint64_t c = s->start_time / 5;
+	struct jst_status want;
+
+	test_status_fill(&want, c);
+	want.handle = s->handle;
+	want.change_seq = s->change_seq;
+	want.n_errors = s->n_errors;
+	want.errors_total = s->errors_total;
+	return memcmp(&want, s, sizeof(want)) == 0 ? c : UINT64_MAX;
 }
 
 #endif /* JOBSTAT_TESTUTIL_H */

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_layout.c - proves that attach names every kind of bad segment (empty,
+ * short, foreign, other byte order, other version or layout, not ready,
+ * inconsistent geometry) instead of crashing or misreading it, and that a
+ * newer minor version is still read.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "jobstat-shm.h"
+#include "testutil.h"
+
+static struct test_seg seg;
+static struct jst_shm_header good;
+static char bad_name[JST_SHM_NAME_MAX];
+
+static void setup(void)
+{
+	int fd;
+
+	test_seg_create(&seg, "layout", &(struct jst_pub_config){.capacity = 64});
+	/* The header of a real segment, as the publisher wrote it. */
+	fd = shm_open(seg.shm, O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &good, sizeof(good), 0), (ssize_t)sizeof(good));
+	close(fd);
+	snprintf(bad_name, sizeof(bad_name), "/jobstat.test-bad-%ld", (long)getpid());
+}
+
+static void teardown(void)
+{
+	shm_unlink(bad_name);
+	test_seg_destroy(&seg);
+}
+
+/* Write @len bytes of @bytes into a fresh shm object of @size bytes and attach to it. */
+static int attach_bytes(const void *bytes, size_t len, uint64_t size)
+{
+	jst_reader *r = NULL;
+	int fd, rc;
+
+	shm_unlink(bad_name);
+	fd = shm_open(bad_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	if (len)
+		cr_assert_eq(pwrite(fd, bytes, len, 0), (ssize_t)len);
+	close(fd);
+	rc = jst_attach_shm(bad_name, &r);
+	if (rc == 0)
+		jst_detach(r);
+	else
+		cr_assert_null(r, "the out parameter is untouched on failure");
+	return rc;
+}
+
+/* Attach to a full-size copy of the good header after @mutate changed it. */
+static int attach_mutated(void (*mutate)(struct jst_shm_header *))
+{
+	struct jst_shm_header h = good;
+
+	mutate(&h);
+	return attach_bytes(&h, sizeof(h), good.segment_size);
+}
+
+TestSuite(layout, .init = setup, .fini = teardown);
+
+Test(layout, good_copy_attaches)
+{
+	cr_assert_eq(attach_bytes(&good, sizeof(good), good.segment_size), 0);
+}
+
+Test(layout, missing_segment)
+{
+	jst_reader *r;
+
+	cr_assert_eq(jst_attach_shm("/jobstat.does-not-exist", &r), JST_ENOENT);
+}
+
+Test(layout, empty_and_short_files_are_truncated)
+{
+	cr_assert_eq(attach_bytes(NULL, 0, 0), JST_ETRUNCATED);
+	cr_assert_eq(attach_bytes(&good, 100, 100), JST_ETRUNCATED);
+	cr_assert_eq(attach_bytes(&good, sizeof(good), sizeof(good) - 1), JST_ETRUNCATED);
+}
+
+Test(layout, header_claiming_more_than_the_file_is_truncated)
+{
+	/* Mapping what the header claims would SIGBUS on the first read past EOF. */
+	cr_assert_eq(attach_bytes(&good, sizeof(good), sizeof(good)), JST_ETRUNCATED);
+	cr_assert_eq(attach_bytes(&good, sizeof(good), good.segment_size - 4096), JST_ETRUNCATED);
+}
+
+Test(layout, file_larger_than_the_header_says_is_corrupt)
+{
+	cr_assert_eq(attach_bytes(&good, sizeof(good), good.segment_size + 4096), JST_ECORRUPT);
+}
+
+Test(layout, foreign_bytes_are_not_a_segment)
+{
+	static char text[8192];
+
+	memset(text, 'x', sizeof(text));
+	memcpy(text, "#!/bin/sh\necho hello\n", 21);
+	cr_assert_eq(attach_bytes(text, sizeof(text), sizeof(text)), JST_EBADMAGIC);
+	cr_assert_eq(attach_bytes(NULL, 0, 1 << 20), JST_EBADMAGIC, "all zeroes");
+}
+
+static void swap_magic(struct jst_shm_header *h)
+{
+	h->magic = __builtin_bswap64(h->magic);
+}
+
+static void other_major(struct jst_shm_header *h)
+{
+	h->version_major = JST_SHM_VERSION_MAJOR + 1;
+}
+
+static void newer_minor(struct jst_shm_header *h)
+{
+	h->version_minor = JST_SHM_VERSION_MINOR + 1;
+}
+
+static void other_layout(struct jst_shm_header *h)
+{
+	h->layout ^= 1;
+}
+
+static void other_header_size(struct jst_shm_header *h)
+{
+	h->header_size = 8192;
+}
+
+static void not_ready(struct jst_shm_header *h)
+{
+	h->state = JST_SHM_STATE_INIT;
+}
+
+static void unknown_state(struct jst_shm_header *h)
+{
+	h->state = 77;
+}
+
+Test(layout, identity_mismatches_are_named)
+{
+	cr_assert_eq(attach_mutated(swap_magic), JST_EENDIAN);
+	cr_assert_eq(attach_mutated(other_major), JST_EVERSION);
+	cr_assert_eq(attach_mutated(other_layout), JST_ELAYOUT);
+	cr_assert_eq(attach_mutated(other_header_size), JST_ELAYOUT);
+	cr_assert_eq(attach_mutated(not_ready), JST_ENOTREADY);
+	cr_assert_eq(attach_mutated(unknown_state), JST_ENOTREADY);
+}
+
+Test(layout, newer_minor_version_is_read)
+{
+	cr_assert_eq(attach_mutated(newer_minor), 0);
+}
+
+static void zero_capacity(struct jst_shm_header *h)
+{
+	h->capacity = 0;
+}
+
+static void index_not_pow2(struct jst_shm_header *h)
+{
+	h->index_size += 1;
+}
+
+static void index_too_small(struct jst_shm_header *h)
+{
+	h->index_size = h->capacity; /* load factor 1: probes might never end */
+}
+
+static void log_not_pow2(struct jst_shm_header *h)
+{
+	h->log_size = 1000;
+}
+
+static void refs_past_end(struct jst_shm_header *h)
+{
+	h->refs_offset = h->segment_size;
+}
+
+static void overlap(struct jst_shm_header *h)
+{
+	h->jobs_offset = h->refs_offset;
+}
+
+static void misaligned(struct jst_shm_header *h)
+{
+	h->log_offset += 8;
+}
+
+static void offset_in_header(struct jst_shm_header *h)
+{
+	h->refs_offset = 0;
+}
+
+static void huge_pool(struct jst_shm_header *h)
+{
+	h->pools[JST_POOL_ERROR].count = 0x7fffffff;
+}
+
+static void wrong_block_size(struct jst_shm_header *h)
+{
+	h->pools[JST_POOL_STATUS].block_size = 64;
+}
+
+static void one_block_pool(struct jst_shm_header *h)
+{
+	h->pools[JST_POOL_DETAIL_SMALL].count = 1;
+}
+
+Test(layout, inconsistent_geometry_is_corrupt)
+{
+	void (*cases[])(struct jst_shm_header *) = {
+		zero_capacity, index_not_pow2, index_too_small, log_not_pow2, refs_past_end,
+		overlap,       misaligned,     offset_in_header, huge_pool,   wrong_block_size,
+		one_block_pool,
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(attach_mutated(cases[i]), JST_ECORRUPT, "case %zu", i);
+}
+
+Test(layout, frozen_sizes)
+{
+	/* The static asserts in jobstat-shm.h hold these at compile time; here they are visible. */
+	cr_assert_eq(sizeof(struct jst_shm_header), 4096);
+	cr_assert_eq(sizeof(struct jst_shm_status), 128);
+	cr_assert_eq(sizeof(struct jst_shm_job), 320);
+	cr_assert_geq(JST_SHM_ERROR_DATA, 16384);
+	cr_assert_eq(JST_SHM_MAGIC_SWAPPED, __builtin_bswap64(JST_SHM_MAGIC));
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_syscalls.c - proves the read path makes no syscall: a child attaches,
+ * enters seccomp strict mode (any syscall but read, write, exit and
+ * sigreturn kills it), then looks up, reads statuses, jobs and errors,
+ * iterates and follows the change log over thousands of jobs while the
+ * parent keeps publishing, and leaves through the raw exit syscall.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define NJOBS 4000
+#define ROUNDS 40
+
+struct result {
+	uint64_t lookups, statuses, jobs, errors, iterated, changes, failures;
+};
+
+static char ids[NJOBS][32];
+static struct jst_job job;
+static struct jst_error err;
+static jst_handle got[256];
+
+/* Everything here runs under SECCOMP_MODE_STRICT: no libc call that might make a syscall. */
+static void read_everything(jst_reader *r, struct result *res)
+{
+	uint64_t cursor = jst_change_seq(r);
+
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		struct jst_status st;
+		uint32_t pos = 0;
+		size_t n;
+		int rc;
+
+		for (unsigned i = 0; i < NJOBS; i++) {
+			jst_handle h;
+
+			if (jst_lookup(r, ids[i], &h) != 0) {
+				res->failures++;
+				continue;
+			}
+			res->lookups++;
+			if (jst_status(r, h, &st) == 0 && test_status_check(&st) != UINT64_MAX)
+				res->statuses++;
+			else
+				res->failures++;
+			if (i % 16 == 0) {
+				if (jst_job(r, h, &job) == 0 && job.name)
+					res->jobs++;
+				else
+					res->failures++;
+				if (jst_error_read(r, h, 0, &err) == 0 && err.message_id)
+					res->errors++;
+				else
+					res->failures++;
+			}
+		}
+		while (jst_next(r, &pos, &st) == 0)
+			res->iterated++;
+		do {
+			rc = jst_changes(r, &cursor, got, 256, &n);
+			res->changes += n;
+			for (size_t k = 0; k < n; k++)
+				if (jst_status(r, got[k], &st) < 0)
+					res->failures++;
+		} while (rc == 0 && n == 256);
+		if (rc == JST_EOVERRUN)
+			cursor = jst_change_seq(r);
+	}
+}
+
+Test(syscalls, read_path_runs_under_seccomp_strict)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS + 16};
+	static struct jst_job names;
+	struct jst_error e = {.message_id = "JST1", .message = "disk full"};
+	struct test_seg seg;
+	struct result res = {0};
+	struct jst_status st;
+	jst_handle hs[NJOBS];
+	int fds[2], status;
+	uint64_t c = 0;
+	pid_t pid;
+
+	test_seg_create(&seg, "seccomp", &cfg);
+	names.name = "a job with a name";
+	for (unsigned i = 0; i < NJOBS; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "jobstat:seccomp-%u", i);
+		test_status_fill(&st, i);
+		cr_assert_eq(jst_pub_job_create(seg.pub, ids[i], &st, &names, &hs[i]), 0);
+		cr_assert_eq(jst_pub_add_error(seg.pub, hs[i], &e), 0);
+	}
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		jst_reader *r;
+
+		close(fds[0]);
+		if (jst_attach(seg.ns, &r) != 0)
+			syscall(SYS_exit, 3);
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
+			syscall(SYS_exit, 4);
+		read_everything(r, &res);
+		/* write() is allowed in strict mode; exit_group (what exit() uses) is not. */
+		if (write(fds[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
+			syscall(SYS_exit, 5);
+		syscall(SYS_exit, 0);
+	}
+	close(fds[1]);
+	/* Keep publishing until the child is done: its reads race with real updates. */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		for (unsigned k = 0; k < 1000; k++, c++) {
+			test_status_fill(&st, c);
+			cr_assert_eq(jst_pub_set_status(seg.pub, hs[c % NJOBS], &st), 0);
+		}
+		jst_pub_heartbeat(seg.pub);
+	}
+	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "the reader made a syscall: seccomp killed it");
+	cr_assert(WIFEXITED(status), "reader died (status %#x)", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "reader exit code %d", WEXITSTATUS(status));
+	cr_assert_eq(read(fds[0], &res, sizeof(res)), (ssize_t)sizeof(res));
+	close(fds[0]);
+	cr_assert_eq(res.failures, 0);
+	cr_assert_eq(res.lookups, (uint64_t)NJOBS * ROUNDS);
+	cr_assert_eq(res.statuses, (uint64_t)NJOBS * ROUNDS);
+	cr_assert_eq(res.jobs, (uint64_t)NJOBS / 16 * ROUNDS);
+	cr_assert_eq(res.errors, (uint64_t)NJOBS / 16 * ROUNDS);
+	cr_assert_eq(res.iterated, (uint64_t)NJOBS * ROUNDS);
+	cr_assert_gt(c, 0, "the writer published while the child read");
+	cr_log_info("seccomp child: %lu lookups, %lu changes read while %lu updates published",
+		    (unsigned long)res.lookups, (unsigned long)res.changes, (unsigned long)c);
+	test_seg_destroy(&seg);
+}
+
+/* The control: the same child making one syscall is killed, so the test above can fail. */
+Test(syscalls, a_syscall_under_seccomp_strict_is_fatal)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
+			syscall(SYS_exit, 4);
+		syscall(SYS_getpid);
+		syscall(SYS_exit, 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
