@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_torn.c - proves no reader ever sees a torn or mixed version, and that
+ * dead and stopped readers cost the writer nothing: the writer publishes
+ * statuses, strings and errors whose every field derives from one counter,
+ * at full speed and with blocks recycled as fast as the protocol allows,
+ * while reader processes validate every read; one reader is killed with
+ * SIGKILL mid-loop, another is stopped for longer than the grace period.
+ *
+ * JST_STRESS_SECONDS (make stress) stretches the few seconds of make test
+ * to minutes.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define NJOBS 64
+
+struct tally {
+	uint64_t reads, torn, again, strings, errors, stale;
+	int first_rc, first_op; /* the first failure: its return code and which read (1-3) */
+};
+
+#define TORN(t, op, rc)                                                                        \
+	do {                                                                                   \
+		if ((t).torn++ == 0) {                                                          \
+			(t).first_op = (op);                                                   \
+			(t).first_rc = (rc);                                                   \
+		}                                                                              \
+	} while (0)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double run_seconds(double dflt)
+{
+	const char *s = getenv("JST_STRESS_SECONDS");
+
+	return s && atof(s) > 0 ? atof(s) : dflt;
+}
+
+/* Strings derived from @k; check_strings() accepts only a set made from one k. */
+static void make_strings(struct jst_job *j, char (*buf)[64], uint64_t k)
+{
+	snprintf(buf[0], 64, "name-%" PRIu64, k);
+	snprintf(buf[1], 64, "status-%" PRIu64, k * 3);
+	snprintf(buf[2], 64, "owner-%" PRIu64, k * 7);
+	snprintf(buf[3], 64, "desc-%" PRIu64, k * 11);
+	j->name = buf[0];
+	j->job_status = buf[1];
+	j->owner = buf[2];
+	j->n_status_descriptions = 1;
+	j->status_descriptions[0] = buf[3];
+}
+
+static bool check_strings(const struct jst_job *j)
+{
+	uint64_t k;
+	char want[64];
+
+	if (!j->name || sscanf(j->name, "name-%" SCNu64, &k) != 1)
+		return false;
+	snprintf(want, sizeof(want), "status-%" PRIu64, k * 3);
+	if (!j->job_status || strcmp(j->job_status, want))
+		return false;
+	snprintf(want, sizeof(want), "owner-%" PRIu64, k * 7);
+	if (!j->owner || strcmp(j->owner, want))
+		return false;
+	snprintf(want, sizeof(want), "desc-%" PRIu64, k * 11);
+	return j->n_status_descriptions == 1 && !strcmp(j->status_descriptions[0], want);
+}
+
+static void make_error(struct jst_error *e, char (*buf)[64], uint64_t k)
+{
+	memset(e, 0, offsetof(struct jst_error, text));
+	snprintf(buf[0], 64, "msg-%" PRIu64, k);
+	snprintf(buf[1], 64, "ID%" PRIu64, k * 13);
+	snprintf(buf[2], 64, "arg-%" PRIu64, k * 17);
+	e->message = buf[0];
+	e->message_id = buf[1];
+	e->n_message_arguments = 1;
+	e->message_arguments[0] = buf[2];
+	e->cim_status_code = (uint32_t)k;
+	e->probable_cause = (uint16_t)(k % 131);
+}
+
+static bool check_error(const struct jst_error *e)
+{
+	uint64_t k;
+	char want[64];
+
+	if (!e->message || sscanf(e->message, "msg-%" SCNu64, &k) != 1)
+		return false;
+	snprintf(want, sizeof(want), "ID%" PRIu64, k * 13);
+	if (!e->message_id || strcmp(e->message_id, want))
+		return false;
+	snprintf(want, sizeof(want), "arg-%" PRIu64, k * 17);
+	return e->n_message_arguments == 1 && !strcmp(e->message_arguments[0], want) &&
+	       e->cim_status_code == (uint32_t)k && e->probable_cause == k % 131;
+}
+
+/* A reader process: validate every read until killed, report through @fd on SIGTERM. */
+static volatile sig_atomic_t reader_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	reader_stop = 1;
+}
+
+static void reader_main(const char *ns, const char (*ids)[32], int fd)
+{
+	static struct jst_job job;
+	static struct jst_error err;
+	struct tally t = {0};
+	jst_handle hs[NJOBS];
+	jst_reader *r;
+
+	signal(SIGTERM, on_term);
+	if (jst_attach(ns, &r) != 0)
+		_exit(3);
+	for (unsigned i = 0; i < NJOBS; i++)
+		if (jst_lookup(r, ids[i], &hs[i]) != 0)
+			_exit(4);
+	for (uint64_t n = 0; !reader_stop; n++) {
+		jst_handle h = hs[n % NJOBS];
+		struct jst_status st;
+		int rc = jst_status(r, h, &st);
+
+		if (rc == JST_EAGAIN) {
+			t.again++;
+			continue;
+		}
+		if (rc != 0 || test_status_check(&st) == UINT64_MAX)
+			TORN(t, 1, rc);
+		t.reads++;
+		if (n % 4 == 0) {
+			rc = jst_job(r, h, &job);
+			if (rc == JST_EAGAIN)
+				t.again++;
+			else if (rc != 0 || !check_strings(&job) ||
+				 test_status_check(&job.status) == UINT64_MAX)
+				TORN(t, 2, rc);
+			else
+				t.strings++;
+		}
+		if (n % 4 == 2) {
+			rc = jst_error_read(r, h, 0, &err);
+			if (rc == JST_EAGAIN)
+				t.again++;
+			else if (rc != 0 || !check_error(&err))
+				TORN(t, 3, rc);
+			else
+				t.errors++;
+		}
+	}
+	if (write(fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
+		_exit(5);
+	_exit(0);
+}
+
+struct reader {
+	pid_t pid;
+	int fd;
+};
+
+static struct reader spawn_reader(const char *ns, const char (*ids)[32])
+{
+	struct reader rd;
+	int fds[2];
+
+	cr_assert_eq(pipe(fds), 0);
+	rd.pid = fork();
+	cr_assert_neq(rd.pid, -1);
+	if (rd.pid == 0) {
+		close(fds[0]);
+		reader_main(ns, ids, fds[1]);
+	}
+	close(fds[1]);
+	rd.fd = fds[0];
+	return rd;
+}
+
+static struct tally finish_reader(struct reader rd)
+{
+	struct tally t = {0};
+	int status;
+
+	kill(rd.pid, SIGTERM);
+	cr_assert_eq(waitpid(rd.pid, &status, 0), rd.pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader failed: status %#x",
+		  status);
+	cr_assert_eq(read(rd.fd, &t, sizeof(t)), (ssize_t)sizeof(t));
+	close(rd.fd);
+	return t;
+}
+
+/*
+ * The writer: statuses on every step, strings every 8th, an error every
+ * 16th, round-robin over NJOBS jobs, for @seconds.
+ */
+static uint64_t write_for(struct jst_pub *pub, const jst_handle *hs, double seconds,
+			  void (*at_tick)(double elapsed, void *arg), void *arg)
+{
+	static struct jst_job job;
+	static struct jst_error err;
+	char sbuf[4][64], ebuf[3][64];
+	uint64_t t0 = mono_ns(), c = NJOBS;
+	struct jst_status st;
+
+	for (;; c++) {
+		jst_handle h = hs[c % NJOBS];
+
+		test_status_fill(&st, c);
+		cr_assert_eq(jst_pub_set_status(pub, h, &st), 0);
+		if (c % 8 == 0) {
+			make_strings(&job, sbuf, c);
+			cr_assert_eq(jst_pub_set_strings(pub, h, &job), 0);
+		}
+		if (c % 16 == 0) {
+			make_error(&err, ebuf, c);
+			cr_assert_eq(jst_pub_add_error(pub, h, &err), 0);
+		}
+		if (c % 4096 == 0) {
+			double el = (double)(mono_ns() - t0) / 1e9;
+
+			jst_pub_heartbeat(pub);
+			if (at_tick)
+				at_tick(el, arg);
+			if (el >= seconds)
+				break;
+		}
+	}
+	return c - NJOBS;
+}
+
+static void setup_jobs(struct test_seg *seg, const struct jst_pub_config *cfg, char (*ids)[32],
+		       jst_handle *hs, const char *what)
+{
+	static struct jst_job job;
+	static struct jst_error err;
+	char sbuf[4][64], ebuf[3][64];
+	struct jst_status st;
+
+	test_seg_create(seg, what, cfg);
+	for (unsigned i = 0; i < NJOBS; i++) {
+		snprintf(ids[i], 32, "org:torn-%u", i);
+		test_status_fill(&st, i);
+		make_strings(&job, sbuf, i);
+		cr_assert_eq(jst_pub_job_create(seg->pub, ids[i], &st, &job, &hs[i]), 0);
+		make_error(&err, ebuf, i);
+		cr_assert_eq(jst_pub_add_error(seg->pub, hs[i], &err), 0);
+	}
+}
+
+/*
+ * Blocks recycled as early as possible (tiny pools, 1 ns grace): the stamps
+ * are all that stand between readers and torn copies.
+ */
+Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS,
+				     .status_spare = 8,
+				     .detail_small = NJOBS + 8,
+				     .detail_large = 4,
+				     .errors = NJOBS * JST_ERRORS_KEPT + 8,
+				     .grace_ns = 1};
+	char ids[NJOBS][32];
+	jst_handle hs[NJOBS];
+	struct test_seg seg;
+	struct reader rds[3];
+	struct jst_pub_stats ps;
+	uint64_t updates, reads = 0, strings = 0, errors = 0;
+
+	setup_jobs(&seg, &cfg, ids, hs, "torn");
+	for (unsigned i = 0; i < 3; i++)
+		rds[i] = spawn_reader(seg.ns, (const char(*)[32])ids);
+	updates = write_for(seg.pub, hs, run_seconds(3.0), NULL, NULL);
+	for (unsigned i = 0; i < 3; i++) {
+		struct tally t = finish_reader(rds[i]);
+
+		cr_assert_eq(t.torn, 0,
+			     "reader %u: %" PRIu64 " bad reads in %" PRIu64 ", the first: read %d "
+			     "returned %s", i, t.torn, t.reads, t.first_op, jst_errname(t.first_rc));
+		reads += t.reads;
+		strings += t.strings;
+		errors += t.errors;
+		cr_log_info("reader %u: %" PRIu64 " reads, %" PRIu64 " retried to EAGAIN", i,
+			    t.reads, t.again);
+	}
+	jst_pub_stats(seg.pub, &ps);
+	cr_log_info("writer: %" PRIu64 " updates, %" PRIu64 " early reuses", updates,
+		    ps.early_reuse);
+	cr_assert_gt(ps.early_reuse, 1000, "the pools were not recycled hard enough to test");
+	cr_assert_gt(reads, 10000);
+	cr_assert_gt(strings, 1000);
+	cr_assert_gt(errors, 1000);
+	test_seg_destroy(&seg);
+}
+
+struct stall_ctx {
+	pid_t killed, stopped;
+	bool did_kill, did_stop, did_cont;
+	uint64_t committed_at_stop;
+	struct jst_pub *pub;
+	double stop_for;
+	uint32_t touched_at_stop;
+};
+
+static void stall_tick(double el, void *arg)
+{
+	struct stall_ctx *x = arg;
+	struct jst_pub_stats ps;
+
+	if (!x->did_kill && el > 0.3) {
+		kill(x->killed, SIGKILL); /* dies wherever it is, likely inside a read */
+		x->did_kill = true;
+	}
+	if (!x->did_stop && el > 0.5) {
+		kill(x->stopped, SIGSTOP);
+		jst_pub_stats(x->pub, &ps);
+		x->committed_at_stop = ps.committed_bytes;
+		x->touched_at_stop = ps.touched[JST_POOL_STATUS];
+		x->did_stop = true;
+	}
+	if (x->did_stop && !x->did_cont && el > 0.5 + x->stop_for) {
+		kill(x->stopped, SIGCONT);
+		x->did_cont = true;
+	}
+}
+
+/*
+ * With the default reuse discipline (grace 10 ms): a reader killed mid-loop
+ * and a reader stopped for many grace periods neither slow the writer nor
+ * grow its memory, and the stopped reader reads correctly once continued.
+ */
+Test(torn, dead_and_stopped_readers_cost_the_writer_nothing, .timeout = 900)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS, .grace_ns = 10 * 1000 * 1000};
+	char ids[NJOBS][32];
+	jst_handle hs[NJOBS];
+	struct test_seg seg;
+	struct reader killed, stopped;
+	struct stall_ctx x = {0};
+	struct jst_pub_stats ps;
+	struct tally t;
+	double secs = run_seconds(2.0);
+	int status;
+
+	setup_jobs(&seg, &cfg, ids, hs, "stall");
+	killed = spawn_reader(seg.ns, (const char(*)[32])ids);
+	stopped = spawn_reader(seg.ns, (const char(*)[32])ids);
+	x.killed = killed.pid;
+	x.stopped = stopped.pid;
+	x.pub = seg.pub;
+	x.stop_for = secs / 2; /* >> the 10 ms grace period */
+	write_for(seg.pub, hs, secs + 0.5, stall_tick, &x);
+	cr_assert(x.did_kill && x.did_stop && x.did_cont);
+	cr_assert_eq(waitpid(killed.pid, &status, 0), killed.pid);
+	cr_assert(WIFSIGNALED(status));
+	close(killed.fd);
+	jst_pub_stats(seg.pub, &ps);
+	/*
+	 * Memory is bounded while the reader is stopped: no status block beyond
+	 * those touched before it stopped plus the quarantine of one grace
+	 * period's updates (the pool is fixed, so growth would show here first).
+	 */
+	cr_log_info("status blocks touched: %u at stop, %u after; committed %" PRIu64 " -> %" PRIu64,
+		    x.touched_at_stop, ps.touched[JST_POOL_STATUS], x.committed_at_stop,
+		    ps.committed_bytes);
+	cr_assert_leq(ps.touched[JST_POOL_STATUS], cfg.capacity + 65536 + 1,
+		      "status pool grew past its bound");
+	cr_assert_leq(ps.committed_bytes, x.committed_at_stop + (4u << 20),
+		      "memory grew while a reader was stopped");
+	cr_assert_eq(ps.in_use[JST_POOL_STATUS], NJOBS, "one live status per job");
+	/* The stopped reader, continued, read on without a single torn version. */
+	usleep(200 * 1000);
+	t = finish_reader(stopped);
+	cr_assert_eq(t.torn, 0, "%" PRIu64 " bad reads, the first: read %d returned %s", t.torn,
+		     t.first_op, jst_errname(t.first_rc));
+	cr_assert_gt(t.reads, 1000);
+	test_seg_destroy(&seg);
+}
