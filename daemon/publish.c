@@ -189,7 +189,7 @@ static int block_alloc(struct jst_pub *p, unsigned pool, uint32_t *ret_idx)
 		goto got;
 	}
 	if (rq_pop(&ps->retired, now, p->grace_ns, true, &idx)) {
-		p->stats.early_reuse++;
+		p->stats.early_reuse[pool]++;
 		goto got;
 	}
 	return JST_ENOSPC;
@@ -614,7 +614,7 @@ static int set_geometry(struct jst_pub *p, const struct jst_pub_config *cfg)
 
 	if (cap >= (1u << 30))
 		return JST_EINVAL;
-	spare = cfg->status_spare ? cfg->status_spare : (cap / 4 > 65536 ? cap / 4 : 65536);
+	spare = cfg->status_spare ? cfg->status_spare : (cap / 4 > 262144 ? cap / 4 : 262144);
 	counts[JST_POOL_STATUS] = (uint32_t)(1 + cap + spare);
 	counts[JST_POOL_DETAIL_SMALL] = 1 + (cfg->detail_small ? cfg->detail_small
 							       : cap + cap / 4 + 4096);
@@ -912,7 +912,8 @@ static int detail_write(struct jst_pub *p, uint32_t slot, uint32_t gen, const st
 			d->str[k] = (struct jst_shm_str){0, JST_SHM_STR_NULL};
 	}
 	d->used = t.used;
-	memcpy(d->error_refs, errs, n_errs * sizeof(*errs));
+	if (n_errs)
+		memcpy(d->error_refs, errs, n_errs * sizeof(*errs));
 	d->n_errors = n_errs;
 	*ret_ref = block_end(d, stamp, idx) | (pool == JST_POOL_DETAIL_LARGE ? JST_SHM_REF_LARGE : 0);
 	return 0;

@@ -30,7 +30,8 @@ struct jst_pub_config {
 	const char *shm_name;    /* "/jobstat.NS" (jst_shm_name()) */
 	uint32_t capacity;       /* jobs; default JST_PUB_DEFAULT_CAPACITY */
 	uint32_t status_spare;   /* status blocks beyond capacity for retired versions;
-				    default max(capacity / 4, 65536) */
+				    default max(capacity / 4, 262144): one 50 ms grace
+				    period at 5 M updates/s */
 	uint32_t detail_small;   /* blocks; default capacity + capacity / 4 + 4096 */
 	uint32_t detail_large;   /* blocks; default capacity / 4 + 1024 */
 	uint32_t errors;         /* error blocks; default capacity / 4 + 4096 */
@@ -44,11 +45,11 @@ struct jst_pub_config {
 /* What the publisher has done, for tests and `jobstat info`. */
 struct jst_pub_stats {
 	uint64_t publishes;      /* versions published (status, detail, error) */
-	uint64_t early_reuse;    /* versions reused before their grace period ran out */
 	uint64_t index_rebuilds;
 	uint64_t committed_bytes; /* segment bytes backed by memory (fallocated) */
 	uint32_t in_use[JST_POOL_COUNT];   /* blocks holding live versions */
 	uint32_t touched[JST_POOL_COUNT];  /* blocks ever used: the pool's memory high-water */
+	uint64_t early_reuse[JST_POOL_COUNT]; /* blocks reused before their grace period ran out */
 };
 
 struct jst_pub;
