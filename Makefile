@@ -96,11 +96,11 @@ deps-check:
 	@sh .ci/deps.sh install $(DEB_PACKAGES)
 
 # ---- the library ----------------------------------------------------------------------------
-$(BUILD)/pic/%.o: %.c
+$(BUILD)/pic/%.o: %.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -DJST_BUILDING -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DJST_BUILDING -c $< -o $@
 
@@ -129,7 +129,7 @@ $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ---- tests ----------------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB)
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
@@ -157,7 +157,7 @@ stress: all $(BUILD)/tests/test_torn
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 
 # ---- benchmarks -----------------------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB)
+$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS)
 
