@@ -131,32 +131,39 @@ typedef struct jst_handle {
 
 /*
  * struct jst_status - the hot part of a job, one consistent version of it.
- * Instants are nanoseconds since the Unix epoch (0 = NULL); intervals are
- * nanoseconds.
+ * Its bytes are exactly those of the segment's status version (struct
+ * jst_shm_status in <jobstat/jobstat-shm.h>), so reading one is a single
+ * copy. Instants are nanoseconds since the Unix epoch (0 = NULL); intervals
+ * are nanoseconds. Fields named internal_* are the publisher's bookkeeping.
  */
 struct jst_status {
-	jst_handle handle;
-	uint64_t change_seq;         /* the change that produced this version */
+	uint32_t internal_stamp;
+	jst_handle handle;           /* the job this version belongs to */
 	uint16_t job_state;          /* enum jst_job_state (or vendor values >= 32768) */
 	uint16_t percent_complete;   /* 0..100; 101 = undefined */
+	uint64_t change_seq;         /* the change that produced this version */
+	uint64_t internal_detail;
+	uint16_t operational_status[JST_OPSTATUS_MAX];
+	uint8_t n_operational_status;
+	uint8_t flags;               /* JST_STATUS_* */
 	uint16_t error_code;         /* CIM ErrorCode, 0 = none */
 	uint16_t recovery_action;
 	uint16_t job_type;
+	uint32_t priority;           /* lower = more urgent */
 	uint16_t transfer_state;     /* 0 = not a transfer job, else BITS-style state + 1 */
-	uint16_t n_operational_status;
-	uint16_t operational_status[JST_OPSTATUS_MAX];
 	uint16_t n_errors;           /* retained errors */
-	uint32_t errors_total;       /* errors ever reported */
-	uint32_t priority;
-	uint32_t owner_uid;
-	bool delete_on_completion;
-	bool cancellable;
 	uint64_t time_submitted;
 	uint64_t start_time;
 	uint64_t time_of_last_state_change;
 	uint64_t elapsed_ns;
 	uint64_t time_before_removal_ns;
+	uint32_t owner_uid;
+	uint32_t errors_total;       /* errors ever reported */
+	uint64_t reserved[2];
 };
+
+#define JST_STATUS_DELETE_ON_COMPLETION 0x01 /* CIM DeleteOnCompletion */
+#define JST_STATUS_CANCELLABLE          0x02 /* Msvm_ConcreteJob Cancellable */
 
 /*
  * struct jst_job - every property of a job: its status plus its strings.
@@ -258,7 +265,9 @@ JST_EXPORT int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *re
 
 /**
  * jst_status() - read one consistent version of a job's status.
- * @ret_status: filled on success; untouched on failure.
+ * @ret_status: filled on success. Unlike the other calls, its contents are
+ *		unspecified on failure: the version is copied straight into it
+ *		and validated afterwards, which halves the cost of the hot path.
  *
  * Return: 0; JST_EINVAL (handle out of range); JST_ESTALE (the job was
  * removed, or its slot now belongs to another job); JST_EAGAIN.

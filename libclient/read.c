@@ -178,27 +178,41 @@ static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
 }
 
 /*
- * Read the current status version of @slot into @st. @gen is the handle's
- * slot incarnation, or UINT32_MAX to accept any live job.
+ * Copy the current status version of @slot into @out: the hot path, one
+ * copy straight into the caller's struct (struct jst_status is the status
+ * version byte for byte) and then the stamp check. @gen is the handle's
+ * slot incarnation, or UINT32_MAX to accept any live job. On failure @out
+ * holds whatever was copied last.
  */
-static int read_status(const jst_reader *r, uint32_t slot, uint32_t gen, struct jst_shm_status *st)
+static inline int read_status(const jst_reader *r, uint32_t slot, uint32_t gen,
+			      struct jst_status *out)
 {
+	const struct jst_shm_pool *pool = &r->pools[JST_POOL_STATUS];
+
 	if (slot >= r->capacity)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
 		jst_shm_ref ref = load_status_ref(r, slot);
-		int rc;
+		uint32_t idx = jst_shm_ref_index(ref);
+		const struct jst_shm_status *blk;
 
 		if (ref == 0)
 			return JST_ESTALE; /* free slot: the job was removed */
-		rc = jst_read_block(r, ref, JST_POOL_STATUS, st, sizeof(*st), NULL, 0);
-		if (rc == JST_EAGAIN)
-			continue;
-		if (rc < 0)
-			return rc;
-		if (st->slot != slot)
+		if (idx == 0 || idx >= pool->count)
 			return JST_ECORRUPT;
-		if (gen != UINT32_MAX && st->job_gen != gen)
+		blk = jst_shm_block(r->base, pool, idx);
+		memcpy(out, blk, sizeof(*out));
+		/*
+		 * Order the copy before the stamp re-check. Pairs with the
+		 * cmm_smp_wmb() in the writer's block_begin() after it makes
+		 * the stamp odd (as in jst_read_block()).
+		 */
+		cmm_smp_rmb();
+		if (uatomic_read(&blk->stamp) != jst_shm_ref_stamp(ref))
+			continue; /* reused under us: take the new reference */
+		if (out->handle.slot != slot)
+			return JST_ECORRUPT;
+		if (gen != UINT32_MAX && out->handle.gen != gen)
 			return JST_ESTALE;
 		return 0;
 	}
@@ -207,16 +221,9 @@ static int read_status(const jst_reader *r, uint32_t slot, uint32_t gen, struct 
 
 int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
 {
-	struct jst_shm_status st;
-	int rc;
-
 	if (!r || !ret_status)
 		return JST_EINVAL;
-	rc = read_status(r, h.slot, h.gen, &st);
-	if (rc < 0)
-		return rc;
-	jst_shm_status_to_public(&st, ret_status);
-	return 0;
+	return read_status(r, h.slot, h.gen, ret_status);
 }
 
 /* ---- lookup -------------------------------------------------------------------------- */
@@ -292,6 +299,12 @@ int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle)
 				continue;
 			if (slot >= r->capacity)
 				return JST_ECORRUPT;
+			/*
+			 * The caller's next read is this job's status: start fetching
+			 * its reference while the identity is compared, so the two
+			 * cache misses overlap instead of following each other.
+			 */
+			__builtin_prefetch(&r->refs[slot]);
 			m = slot_matches(r, slot, instance_id, len, &gen);
 			if (m == JST_EAGAIN) {
 				retry = 1;
@@ -335,7 +348,7 @@ static int str_resolve(const struct jst_shm_str *s, char *text, uint32_t used, c
 	return 0;
 }
 
-static int read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_shm_status *st,
+static int read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
 		       struct jst_shm_detail *d, char *text, size_t text_max)
 {
 	uint32_t idx = jst_shm_ref_index(ref);
@@ -346,7 +359,7 @@ static int read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_sh
 			    text_max);
 	if (rc < 0)
 		return rc;
-	if (d->slot != st->slot || d->job_gen != st->job_gen ||
+	if (d->slot != st->handle.slot || d->job_gen != st->handle.gen ||
 	    d->n_errors > JST_SHM_ERRORS_KEPT || d->n_status_descriptions > JST_SHM_OPSTATUS_MAX)
 		return JST_ECORRUPT;
 	return 0;
@@ -376,7 +389,7 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 	if (!r || !o)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
-		struct jst_shm_status st;
+		struct jst_status st;
 		struct jst_shm_detail d;
 		const char **strs[JST_DSTR_STATUS_DESCRIPTIONS] = {
 			&o->name, &o->job_status, &o->error_description, &o->owner,
@@ -393,15 +406,15 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 		rc = read_identity(r, h.slot, h.gen, id);
 		if (rc < 0)
 			return rc;
-		jst_shm_status_to_public(&st, &o->status);
+		o->status = st;
 		o->instance_id = id;
 		for (unsigned k = 0; k < JST_DSTR_STATUS_DESCRIPTIONS; k++)
 			*strs[k] = NULL;
 		o->n_status_descriptions = 0;
 		memset(o->status_descriptions, 0, sizeof(o->status_descriptions));
-		if (st.detail_ref == 0)
+		if (st.internal_detail == 0)
 			return 0;
-		rc = read_detail(r, st.detail_ref, &st, &d, o->text, JST_SHM_DETAIL_DATA_LARGE);
+		rc = read_detail(r, st.internal_detail, &st, &d, o->text, JST_SHM_DETAIL_DATA_LARGE);
 		if (rc == JST_EAGAIN)
 			continue; /* the detail was replaced and reused: take the new status */
 		if (rc < 0)
@@ -463,17 +476,17 @@ int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error
 	if (!r || !o)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
-		struct jst_shm_status st;
+		struct jst_status st;
 		struct jst_shm_detail d;
 		struct jst_shm_error e;
 		int rc = read_status(r, h.slot, h.gen, &st);
 
 		if (rc < 0)
 			return rc;
-		if (st.detail_ref == 0 || index >= st.n_errors)
+		if (st.internal_detail == 0 || index >= st.n_errors)
 			return JST_ENOERROR;
 		/* Only the detail's header is needed: it holds the error references. */
-		rc = read_detail(r, st.detail_ref, &st, &d, NULL, 0);
+		rc = read_detail(r, st.internal_detail, &st, &d, NULL, 0);
 		if (rc == JST_EAGAIN)
 			continue;
 		if (rc < 0)
@@ -505,14 +518,12 @@ int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
 	if (hwm > r->capacity)
 		hwm = r->capacity;
 	for (uint32_t s = *pos; s < hwm; s++) {
-		struct jst_shm_status st;
-		int rc = read_status(r, s, UINT32_MAX, &st);
+		int rc = read_status(r, s, UINT32_MAX, ret_status);
 
 		if (rc == JST_ESTALE)
 			continue; /* a free slot */
 		if (rc < 0)
 			return rc;
-		jst_shm_status_to_public(&st, ret_status);
 		*pos = s + 1;
 		return 0;
 	}

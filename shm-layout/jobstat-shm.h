@@ -135,8 +135,9 @@ struct jst_shm_job {
 	uint32_t gen;            /* even: occupied by incarnation gen; odd: free */
 	uint32_t id_len;         /* bytes of instance_id, NUL excluded */
 	uint64_t id_hash;        /* jst_shm_hash(instance_id) */
-	uint8_t reserved[48];
+	/* Right after gen: an ID of up to 47 bytes is compared within one cache line. */
 	char instance_id[JST_SHM_ID_MAX + 1]; /* NUL-terminated */
+	uint8_t reserved[48];
 };
 
 /* flags of a status version */
@@ -385,7 +386,7 @@ _Static_assert(offsetof(struct jst_shm_header, slot_hwm) == 392, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, reserved) == 448, "frozen");
 _Static_assert(__builtin_bswap64(JST_SHM_MAGIC) == JST_SHM_MAGIC_SWAPPED, "swapped magic");
 _Static_assert(sizeof(struct jst_shm_job) == JST_SHM_JOB_SIZE, "job slot size frozen");
-_Static_assert(offsetof(struct jst_shm_job, instance_id) == 64, "frozen");
+_Static_assert(offsetof(struct jst_shm_job, instance_id) == 16, "frozen");
 _Static_assert(sizeof(struct jst_shm_status) == JST_SHM_STATUS_SIZE, "status size frozen");
 _Static_assert(offsetof(struct jst_shm_status, change_seq) == 16, "frozen");
 _Static_assert(offsetof(struct jst_shm_status, detail_ref) == 24, "frozen");

@@ -55,13 +55,12 @@ static inline void test_status_fill(struct jst_status *s, uint64_t c)
 	s->error_code = (uint16_t)(c * 7);
 	s->recovery_action = (uint16_t)(c % 6);
 	s->job_type = (uint16_t)(c >> 16);
-	s->n_operational_status = (uint16_t)(1 + c % JST_OPSTATUS_MAX);
+	s->n_operational_status = (uint8_t)(1 + c % JST_OPSTATUS_MAX);
 	for (unsigned i = 0; i < s->n_operational_status; i++)
 		s->operational_status[i] = (uint16_t)(c + i);
 	s->priority = (uint32_t)c;
 	s->owner_uid = (uint32_t)(c >> 32) ^ 0x5a5a5a5au;
-	s->delete_on_completion = c & 1;
-	s->cancellable = c & 2;
+	s->flags = (uint8_t)(c & (JST_STATUS_DELETE_ON_COMPLETION | JST_STATUS_CANCELLABLE));
 	s->time_submitted = c * 3;
 	s->start_time = c * 5;
 	s->time_of_last_state_change = c * 11;
@@ -86,8 +85,7 @@ static inline uint64_t test_status_check(const struct jst_status *s)
 	       memcmp(w.operational_status, s->operational_status,
 		      sizeof(w.operational_status)) == 0 &&
 	       w.priority == s->priority && w.owner_uid == s->owner_uid &&
-	       w.delete_on_completion == s->delete_on_completion &&
-	       w.cancellable == s->cancellable && w.time_submitted == s->time_submitted &&
+	       w.flags == s->flags && w.time_submitted == s->time_submitted &&
 	       w.start_time == s->start_time &&
 	       w.time_of_last_state_change == s->time_of_last_state_change &&
 	       w.time_before_removal_ns == s->time_before_removal_ns &&
