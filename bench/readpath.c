@@ -347,6 +347,21 @@ static void op_scan(void *arg, uint64_t i)
 	KEEP(&sum);
 }
 
+static void op_scan_batch(void *arg, uint64_t i)
+{
+	static struct jst_status batch[256];
+	uint32_t pos = 0;
+	uint64_t sum = 0;
+	size_t n;
+
+	(void)arg;
+	(void)i;
+	while (jst_scan(rd_scan, &pos, batch, 256, &n) == 0 && n)
+		for (size_t k = 0; k < n; k++)
+			sum += batch[k].percent_complete;
+	KEEP(&sum);
+}
+
 static void op_private_scan(void *arg, uint64_t i)
 {
 	struct jst_shm_status copy;
@@ -480,8 +495,10 @@ int main(int argc, char **argv)
 		op_private_lookup_hot, NULL, 10000, 0, 0);
 	compare("error read, 1 KiB CIM_Error | memcpy 1.5 KiB", op_error, NULL, op_memcpy_error,
 		NULL, 2000, 250, 0);
-	compare("full scan of 10,000 | private array (ns/scan)", op_scan, NULL, op_private_scan,
+	compare("full scan of 10,000, jst_next | private array", op_scan, NULL, op_private_scan,
 		NULL, 4, 100000, 2);
+	compare("full scan of 10,000, jst_scan | private array", op_scan_batch, NULL,
+		op_private_scan, NULL, 4, 100000, 2);
 
 	/*
 	 * The writer alone and under each kind of load on the other CPU, the

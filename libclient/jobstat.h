@@ -302,6 +302,18 @@ JST_EXPORT int jst_error_read(jst_reader *r, jst_handle h, unsigned index,
 JST_EXPORT int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status);
 
 /**
+ * jst_scan() - jst_next() in batches: up to @max live jobs from *@pos on.
+ * @pos: iteration position; start at 0. Advanced past the last slot examined.
+ * @ret_status: room for @max statuses (ret_status[i].handle is each job's handle).
+ * @ret_n: how many were stored; 0 means the end was reached.
+ *
+ * The same guarantees as jst_next(), at a lower cost per job.
+ * Return: 0; JST_EINVAL; JST_EAGAIN; JST_ECORRUPT (*@pos and *@ret_n are then unchanged).
+ */
+JST_EXPORT int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t max,
+			size_t *ret_n);
+
+/**
  * jst_change_seq() - the sequence number of the latest published change.
  * A monitor takes it as its cursor before a full scan.
  */

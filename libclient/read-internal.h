@@ -29,6 +29,8 @@ struct jst_reader {
 	uint32_t index_mask;
 	uint32_t log_mask;
 	struct jst_shm_pool pools[JST_POOL_COUNT];
+	const char *status_blocks;  /* the status pool's first block, for the hot path */
+	uint32_t status_count;
 };
 
 /*

@@ -90,6 +90,8 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	r->index[1] = (const uint64_t *)(r->base + r->hdr->index_offset[1]);
 	r->log = (const uint64_t *)(r->base + r->hdr->log_offset);
 	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
+	r->status_blocks = r->base + r->pools[JST_POOL_STATUS].offset;
+	r->status_count = r->pools[JST_POOL_STATUS].count;
 	if (jst_shm_geometry_check(r->hdr) < 0) { /* the header changed since the check */
 		free(r);
 		rc = JST_ECORRUPT;
@@ -187,8 +189,6 @@ static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
 static inline int read_status(const jst_reader *r, uint32_t slot, uint32_t gen,
 			      struct jst_status *out)
 {
-	const struct jst_shm_pool *pool = &r->pools[JST_POOL_STATUS];
-
 	if (slot >= r->capacity)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
@@ -198,9 +198,11 @@ static inline int read_status(const jst_reader *r, uint32_t slot, uint32_t gen,
 
 		if (ref == 0)
 			return JST_ESTALE; /* free slot: the job was removed */
-		if (idx == 0 || idx >= pool->count)
+		if (idx == 0 || idx >= r->status_count)
 			return JST_ECORRUPT;
-		blk = jst_shm_block(r->base, pool, idx);
+		/* The status block size is validated at attach: a constant here. */
+		blk = (const struct jst_shm_status *)(r->status_blocks +
+						      (size_t)idx * JST_SHM_STATUS_SIZE);
 		memcpy(out, blk, sizeof(*out));
 		/*
 		 * Order the copy before the stamp re-check. Pairs with the
@@ -529,6 +531,30 @@ int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
 	}
 	*pos = hwm;
 	return JST_ENOJOB;
+}
+
+int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t max,
+	     size_t *ret_n)
+{
+	uint32_t hwm, s;
+	size_t n = 0;
+
+	if (!r || !pos || (!ret_status && max) || !ret_n)
+		return JST_EINVAL;
+	hwm = uatomic_read(&r->hdr->slot_hwm);
+	if (hwm > r->capacity)
+		hwm = r->capacity;
+	for (s = *pos; s < hwm && n < max; s++) {
+		int rc = read_status(r, s, UINT32_MAX, &ret_status[n]);
+
+		if (rc == 0)
+			n++;
+		else if (rc != JST_ESTALE) /* ESTALE: a free slot */
+			return rc;
+	}
+	*pos = s;
+	*ret_n = n;
+	return 0;
 }
 
 uint64_t jst_change_seq(jst_reader *r)

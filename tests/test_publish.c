@@ -245,6 +245,26 @@ Test(publish, iteration_sees_each_live_job_once)
 	cr_assert_eq(n, 200);
 	for (unsigned i = 0; i < 300; i++)
 		cr_assert_eq(seen[i], i % 3 ? 1u : 0u);
+
+	/* jst_scan() in batches of 7 sees exactly what jst_next() saw. */
+	{
+		struct jst_status batch[7];
+		size_t got, total = 0;
+		unsigned again[300] = {0};
+
+		pos = 0;
+		while (jst_scan(rd, &pos, batch, 7, &got) == 0 && got) {
+			cr_assert_leq(got, 7);
+			for (size_t k = 0; k < got; k++)
+				again[test_status_check(&batch[k])]++;
+			total += got;
+		}
+		cr_assert_eq(total, 200);
+		cr_assert_eq(memcmp(seen, again, sizeof(seen)), 0);
+		cr_assert_eq(jst_scan(rd, &pos, batch, 7, &got), 0);
+		cr_assert_eq(got, 0, "the end stays the end");
+		cr_assert_eq(jst_scan(rd, NULL, batch, 7, &got), JST_EINVAL);
+	}
 }
 
 Test(publish, removal_makes_handles_stale_and_reuse_is_detected)
