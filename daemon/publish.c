@@ -9,12 +9,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include "jobstat-shm.h"
 #include "publish.h"
@@ -45,6 +50,9 @@ struct pool_state {
 
 struct jst_pub {
 	char shm_name[JST_SHM_NAME_MAX];
+	char wait_name[JST_SHM_NAME_MAX + 8];
+	struct jst_shm_wait *wait; /* client-writable: read only as a hint */
+	bool need_fence;         /* membarrier registration failed: fence every publication */
 	char *base;
 	uint64_t size;
 	int fd;
@@ -274,6 +282,24 @@ static void log_append(struct jst_pub *p, uint64_t seq, uint32_t slot)
 	 */
 	cmm_smp_wmb();
 	uatomic_set(&p->hdr->change_seq, seq);
+	uatomic_set(&p->hdr->change_futex, (uint32_t)seq);
+	/*
+	 * Order the futex word's store before the waiters load, so that either
+	 * we see a waiter and wake it, or it sees the new word and does not
+	 * sleep. Registered for global expedited membarrier, we need only a
+	 * compiler barrier: it pairs with the membarrier() a waiter issues
+	 * after its waiters increment (jst_wait_changes()), which runs a full
+	 * barrier on this CPU. Unregistered, a full barrier here pairs with
+	 * the waiter's cmm_smp_mb().
+	 */
+	if (p->need_fence)
+		cmm_smp_mb();
+	else
+		cmm_barrier();
+	if (uatomic_read(&p->wait->waiters) != 0) {
+		syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		p->stats.wakes++;
+	}
 	p->seq = seq;
 }
 
@@ -691,6 +717,45 @@ static int errno_rc(int e)
 	}
 }
 
+/*
+ * The wait object: writable by everyone who may read the segment (its mode
+ * is the segment's plus a write bit wherever there is a read bit), since a
+ * reader must register as a waiter. It holds no job data.
+ */
+static int wait_create(struct jst_pub *p, mode_t mode, int64_t gid)
+{
+	mode_t wmode = mode | ((mode & 0444) >> 1);
+	void *m;
+	int fd;
+
+	snprintf(p->wait_name, sizeof(p->wait_name), "%s.wait", p->shm_name);
+	shm_unlink(p->wait_name); /* a dead daemon's, like the segment */
+	fd = shm_open(p->wait_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, wmode);
+	if (fd < 0)
+		return errno_rc(errno);
+	if (fchmod(fd, wmode) < 0 || (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) < 0) ||
+	    ftruncate(fd, JST_SHM_WAIT_SIZE) < 0 || fallocate(fd, 0, 0, JST_SHM_WAIT_SIZE) < 0) {
+		int rc = errno_rc(errno);
+
+		close(fd);
+		shm_unlink(p->wait_name);
+		return rc;
+	}
+	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		shm_unlink(p->wait_name);
+		return errno_rc(errno);
+	}
+	p->wait = m;
+	p->wait->magic = JST_SHM_WAIT_MAGIC;
+	p->wait->generation = 1;
+	/* Let waiters' membarrier() stand in for a fence on every publication (log_append()). */
+	p->need_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0;
+	return 0;
+}
+
+
 int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 {
 	struct jst_shm_header geo = {0};
@@ -752,6 +817,8 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p->hdr->generation = 1;
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	rc = setup_private(p);
+	if (rc == 0)
+		rc = wait_create(p, mode, cfg->gid);
 	if (rc < 0)
 		goto fail_unlink;
 	/* The regions every publication writes into, committed now (PROTOCOL.md, "Memory"). */
@@ -774,6 +841,10 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 
 fail_unlink:
 	shm_unlink(p->shm_name);
+	if (p->wait) {
+		munmap(p->wait, JST_SHM_WAIT_SIZE);
+		shm_unlink(p->wait_name);
+	}
 fail:
 	if (p->base)
 		munmap(p->base, p->size);
@@ -794,9 +865,12 @@ void jst_pub_close(struct jst_pub *p, bool unlink)
 	cmm_smp_wmb(); /* every publication before CLOSED; pairs with jst_daemon_alive()'s state load */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_CLOSED);
 	munmap(p->base, p->size);
+	munmap(p->wait, JST_SHM_WAIT_SIZE);
 	close(p->fd);
-	if (unlink)
+	if (unlink) {
 		shm_unlink(p->shm_name);
+		shm_unlink(p->wait_name);
+	}
 	rq_free(&p->free_slots);
 	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
 		rq_free(&p->pools[i].retired);

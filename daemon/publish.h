@@ -46,6 +46,7 @@ struct jst_pub_config {
 struct jst_pub_stats {
 	uint64_t publishes;      /* versions published (status, detail, error) */
 	uint64_t index_rebuilds;
+	uint64_t wakes;          /* futex wake syscalls made for jst_wait_changes() callers */
 	uint64_t committed_bytes; /* segment bytes backed by memory (fallocated) */
 	uint32_t in_use[JST_POOL_COUNT];   /* blocks holding live versions */
 	uint32_t touched[JST_POOL_COUNT];  /* blocks ever used: the pool's memory high-water */

@@ -335,6 +335,22 @@ JST_EXPORT int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_hand
 			   size_t max, size_t *ret_n);
 
 /**
+ * jst_wait_changes() - block until a change after @cursor is published.
+ * @cursor: the caller's change-log cursor (jst_change_seq(), or as jst_changes() left it).
+ * @timeout_ns: nanoseconds to wait at most; < 0 waits without limit; 0 only checks.
+ *
+ * The one read call that makes syscalls, and only when it has to sleep: if
+ * a change is already there it returns at once. It sleeps on a futex in
+ * the segment, and the daemon wakes it only when someone waits. Spurious
+ * returns are possible (a signal): treat 0 as "look at jst_changes()".
+ *
+ * Return: 0 when the change sequence has moved past @cursor; JST_ETIMEDOUT;
+ * JST_EINVAL; JST_EACCES or JST_ENOENT when the wait object could not be
+ * opened at attach (reading still works).
+ */
+JST_EXPORT int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns);
+
+/**
  * struct jst_info - what the segment says about itself and its daemon.
  */
 struct jst_info {

@@ -30,6 +30,8 @@ struct jst_reader {
 	uint32_t log_mask;
 	struct jst_shm_pool pools[JST_POOL_COUNT];
 	const char *status_blocks;  /* the status pool's first block, for the hot path */
+	struct jst_shm_wait *wait;  /* NULL when the wait object could not be opened */
+	int wait_error;             /* why, for jst_wait_changes() */
 	uint32_t status_count;
 };
 

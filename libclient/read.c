@@ -7,12 +7,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include "read-internal.h"
 #include "shm-check.h"
@@ -37,6 +41,44 @@ static int errno_to_jst(int e)
 	default:
 		return JST_ESYS;
 	}
+}
+
+/*
+ * Map the wait object read-write. Reading works without it, so failure is
+ * remembered for jst_wait_changes() rather than failing the attach.
+ */
+static void attach_wait(struct jst_reader *r, const char *shm_name)
+{
+	char name[JST_SHM_NAME_MAX + 8];
+	struct stat st;
+	void *m;
+	int fd;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s.wait", shm_name) >= sizeof(name)) {
+		r->wait_error = JST_EINVAL;
+		return;
+	}
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0) {
+		r->wait_error = errno_to_jst(errno);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < JST_SHM_WAIT_SIZE) {
+		close(fd);
+		r->wait_error = JST_ETRUNCATED;
+		return;
+	}
+	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r->wait_error = m == MAP_FAILED ? errno_to_jst(errno) : 0;
+	close(fd);
+	if (m == MAP_FAILED)
+		return;
+	if (((struct jst_shm_wait *)m)->magic != JST_SHM_WAIT_MAGIC) {
+		munmap(m, JST_SHM_WAIT_SIZE);
+		r->wait_error = JST_EBADMAGIC;
+		return;
+	}
+	r->wait = m;
 }
 
 int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
@@ -97,6 +139,7 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 		rc = JST_ECORRUPT;
 		goto fail;
 	}
+	attach_wait(r, shm_name);
 	*ret_reader = r;
 	return 0;
 fail:
@@ -119,6 +162,8 @@ void jst_detach(jst_reader *r)
 	if (!r)
 		return;
 	munmap((void *)r->base, (size_t)r->size);
+	if (r->wait)
+		munmap(r->wait, JST_SHM_WAIT_SIZE);
 	free(r);
 }
 
@@ -602,6 +647,63 @@ overrun:
 	*cursor = head;
 	*ret_n = 0;
 	return JST_EOVERRUN;
+}
+
+#define JST_WAIT_SLICE_NS (1000 * 1000) /* when a wake cannot be relied on */
+
+int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
+{
+	const uint32_t *word;
+	bool reliable;
+	uint64_t start;
+	struct timespec ts;
+
+	if (!r)
+		return JST_EINVAL;
+	if (uatomic_read(&r->hdr->change_seq) != cursor)
+		return 0;
+	if (timeout_ns == 0)
+		return JST_ETIMEDOUT;
+	if (!r->wait)
+		return r->wait_error;
+	word = &r->hdr->change_futex;
+	uatomic_inc(&r->wait->waiters);
+	/*
+	 * Order the waiters increment before the futex word re-check. The full
+	 * barrier pairs with the writer's fallback cmm_smp_mb() in log_append();
+	 * the membarrier pairs with its cmm_barrier() when it is registered:
+	 * it runs a full barrier on every CPU that runs the writer. If the
+	 * membarrier fails (a kernel or sandbox without it), a wake may be
+	 * missed, so sleep in short slices instead of trusting one.
+	 */
+	cmm_smp_mb();
+	reliable = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	while (uatomic_read(&r->hdr->change_seq) == cursor) {
+		uint64_t now, left = UINT64_MAX, slice;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		if (timeout_ns > 0) {
+			if (now - start >= (uint64_t)timeout_ns)
+				break;
+			left = (uint64_t)timeout_ns - (now - start);
+		}
+		slice = reliable ? left : (left < JST_WAIT_SLICE_NS ? left : JST_WAIT_SLICE_NS);
+		ts.tv_sec = (time_t)(slice / 1000000000u);
+		ts.tv_nsec = (long)(slice % 1000000000u);
+		/*
+		 * Sleeps only while the word still holds the cursor's low half: a
+		 * change published after the re-check makes the kernel return at
+		 * once (EAGAIN). Not FUTEX_PRIVATE: the word is shared with the
+		 * daemon's process. EINTR and ETIMEDOUT: the loop decides.
+		 */
+		syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)cursor,
+			slice == UINT64_MAX ? NULL : &ts, NULL, 0);
+	}
+	uatomic_dec(&r->wait->waiters);
+	return uatomic_read(&r->hdr->change_seq) != cursor ? 0 : JST_ETIMEDOUT;
 }
 
 /* ---- the daemon ------------------------------------------------------------------------ */

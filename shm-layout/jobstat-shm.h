@@ -116,7 +116,8 @@ struct jst_shm_header {
 	uint64_t heartbeat_ns __attribute__((aligned(64))); /* CLOCK_MONOTONIC */
 	uint8_t pad_hb[56];
 	uint64_t change_seq;     /* last published change; log entry change_seq % log_size */
-	uint8_t pad_seq[56];
+	uint32_t change_futex;   /* (uint32_t)change_seq, stored after it: the futex word */
+	uint8_t pad_seq[52];
 	uint64_t index_gen;      /* current index copy is index_gen & 1; see PROTOCOL.md */
 	uint32_t slot_hwm;       /* slots [0, slot_hwm) have been used at least once */
 	uint32_t njobs;          /* live jobs (informational) */
@@ -283,6 +284,27 @@ struct jst_shm_error {
 		offsetof(struct jst_shm_header, change_seq) << 16 |                            \
 			offsetof(struct jst_shm_status, detail_ref))
 
+/*
+ * The wait object, "/jobstat.NS.wait": the only memory clients write. It
+ * holds the number of clients blocked in jst_wait_changes(), so the writer
+ * makes a wake syscall only when someone waits. The writer treats the count
+ * as a hint: any value a client leaves there costs at most a spurious wake
+ * or a wake missed until the waiter's timeout, never job data.
+ */
+#define JST_SHM_WAIT_MAGIC UINT64_C(0x4A53544154574149) /* "JSTATWAI" */
+#define JST_SHM_WAIT_SIZE  4096u
+
+struct jst_shm_wait {
+	uint64_t magic;          /* JST_SHM_WAIT_MAGIC; written by the daemon */
+	uint64_t generation;     /* the data segment's generation at creation */
+	uint8_t pad[48];
+	uint32_t waiters __attribute__((aligned(64))); /* clients: atomic inc/dec around a wait */
+	uint8_t reserved[JST_SHM_WAIT_SIZE - 68];
+};
+
+_Static_assert(sizeof(struct jst_shm_wait) == JST_SHM_WAIT_SIZE, "wait object size frozen");
+_Static_assert(offsetof(struct jst_shm_wait, waiters) == 64, "frozen");
+
 /* ---- protocol primitives, used by both sides ---------------------------------------- */
 
 /*
@@ -381,6 +403,7 @@ _Static_assert(offsetof(struct jst_shm_header, daemon_pid) == 168, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, generation) == 184, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, heartbeat_ns) == 256, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, change_seq) == 320, "frozen");
+_Static_assert(offsetof(struct jst_shm_header, change_futex) == 328, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, index_gen) == 384, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, slot_hwm) == 392, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, reserved) == 448, "frozen");
