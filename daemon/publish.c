@@ -275,6 +275,7 @@ static uint64_t next_seq(struct jst_pub *p)
 
 static void log_append(struct jst_pub *p, uint64_t seq, uint32_t slot)
 {
+	/* One store: the entry carries its own sequence, so readers detect a lap. */
 	uatomic_set(&p->log[seq & p->log_mask], jst_shm_log_make(seq, slot));
 	/*
 	 * Order the entry before the head that covers it. Pairs with the
@@ -282,20 +283,21 @@ static void log_append(struct jst_pub *p, uint64_t seq, uint32_t slot)
 	 */
 	cmm_smp_wmb();
 	uatomic_set(&p->hdr->change_seq, seq);
-	uatomic_set(&p->hdr->change_futex, (uint32_t)seq);
+	uatomic_set(&p->hdr->change_futex, (uint32_t)seq); /* the waiters' futex word */
 	/*
 	 * Order the futex word's store before the waiters load, so that either
 	 * we see a waiter and wake it, or it sees the new word and does not
 	 * sleep. Registered for global expedited membarrier, we need only a
-	 * compiler barrier: it pairs with the membarrier() a waiter issues
+	 * compiler barrier: it pairs with the membarrier call a waiter makes
 	 * after its waiters increment (jst_wait_changes()), which runs a full
 	 * barrier on this CPU. Unregistered, a full barrier here pairs with
-	 * the waiter's cmm_smp_mb().
+	 * the waiter's own full barrier.
 	 */
 	if (p->need_fence)
-		cmm_smp_mb();
+		cmm_smp_mb(); /* pairs with the waiter's full barrier */
 	else
-		cmm_barrier();
+		cmm_barrier(); /* pairs with the waiter's membarrier */
+	/* A hint only: clients write this count. */
 	if (uatomic_read(&p->wait->waiters) != 0) {
 		syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 		p->stats.wakes++;
@@ -588,11 +590,11 @@ static int index_rebuild(struct jst_pub *p)
 	/*
 	 * The current index_gen is visible before we rewrite the other copy: a
 	 * reader still searching that copy (from two rebuilds ago) re-checks
-	 * index_gen after its probes and retries. Pairs with the cmm_smp_rmb()
+	 * index_gen after its probes and retries. Pairs with the read barrier
 	 * before that re-check in jst_lookup().
 	 */
 	cmm_smp_wmb();
-	for (uint32_t i = 0; i <= p->index_mask; i++)
+	for (uint32_t i = 0; i <= p->index_mask; i++) /* single stores: readers may probe it */
 		uatomic_set(&dst[i], JST_SHM_IDX_EMPTY);
 	for (uint32_t s = 0; s < p->slot_hwm; s++)
 		if (p->refs[s])

@@ -213,6 +213,7 @@ int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *ou
 /* Load a slot's current status reference. */
 static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
 {
+	/* One load of the published reference: the barrier below makes it an acquire. */
 	jst_shm_ref ref = uatomic_read(&r->refs[slot]);
 
 	/*
@@ -286,7 +287,7 @@ static int slot_matches(const jst_reader *r, uint32_t slot, const char *id, size
 	uint32_t g1, g2;
 	int same;
 
-	g1 = uatomic_read(&j->gen);
+	g1 = uatomic_read(&j->gen); /* seqcount open: see the barrier below */
 	/*
 	 * Order the gen load before the identity loads. Pairs with the
 	 * cmm_smp_wmb() in the writer's slot_claim() between writing the
@@ -323,7 +324,7 @@ int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle)
 	hash = jst_shm_hash(instance_id, len);
 
 	for (unsigned attempt = 0; attempt < JST_READ_RETRIES; attempt++) {
-		uint64_t g = uatomic_read(&r->hdr->index_gen);
+		uint64_t g = uatomic_read(&r->hdr->index_gen); /* acquire: barrier below */
 		const uint64_t *index;
 		uint32_t i = (uint32_t)hash & r->index_mask;
 		int retry = 0;
@@ -336,6 +337,7 @@ int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle)
 		cmm_smp_rmb();
 		index = r->index[g & 1];
 		for (uint32_t probes = 0; probes <= r->index_mask; probes++, i = (i + 1) & r->index_mask) {
+			/* Entries change by single stores; each is read whole. */
 			uint64_t e = uatomic_read(&index[i]);
 			uint32_t slot = (uint32_t)e, gen;
 			int m;
@@ -367,7 +369,7 @@ int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle)
 		/*
 		 * "Not found" holds only if the copy we searched was not
 		 * rebuilt under us. Order the probes before the re-check;
-		 * pairs with the cmm_smp_wmb() in index_rebuild() after its
+		 * pairs with the write barrier in index_rebuild() after its
 		 * index_gen store and before it rewrites the other copy.
 		 */
 		cmm_smp_rmb();
@@ -555,42 +557,22 @@ int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error
 
 /* ---- iteration and changes ------------------------------------------------------------ */
 
-int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
-{
-	uint32_t hwm;
-
-	if (!r || !pos || !ret_status)
-		return JST_EINVAL;
-	hwm = uatomic_read(&r->hdr->slot_hwm);
-	if (hwm > r->capacity)
-		hwm = r->capacity;
-	for (uint32_t s = *pos; s < hwm; s++) {
-		int rc = read_status(r, s, UINT32_MAX, ret_status);
-
-		if (rc == JST_ESTALE)
-			continue; /* a free slot */
-		if (rc < 0)
-			return rc;
-		*pos = s + 1;
-		return 0;
-	}
-	*pos = hwm;
-	return JST_ENOJOB;
-}
-
-int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t max,
-	     size_t *ret_n)
+/*
+ * The scan behind jst_next() and jst_scan(): up to @max live jobs from
+ * *@pos on. Inlined into both, so jst_next() pays for no batch machinery.
+ */
+static inline int scan_slots(jst_reader *r, uint32_t *pos, struct jst_status *out, size_t max,
+			     size_t *ret_n)
 {
 	uint32_t hwm, s;
 	size_t n = 0;
 
-	if (!r || !pos || (!ret_status && max) || !ret_n)
-		return JST_EINVAL;
+	/* Slots below hwm have a valid gen: slot_claim() orders it before this store. */
 	hwm = uatomic_read(&r->hdr->slot_hwm);
 	if (hwm > r->capacity)
 		hwm = r->capacity;
 	for (s = *pos; s < hwm && n < max; s++) {
-		int rc = read_status(r, s, UINT32_MAX, &ret_status[n]);
+		int rc = read_status(r, s, UINT32_MAX, &out[n]);
 
 		if (rc == 0)
 			n++;
@@ -602,9 +584,30 @@ int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t
 	return 0;
 }
 
+int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t max,
+	     size_t *ret_n)
+{
+	if (!r || !pos || (!ret_status && max) || !ret_n)
+		return JST_EINVAL;
+	return scan_slots(r, pos, ret_status, max, ret_n);
+}
+
+int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
+{
+	size_t n;
+	int rc;
+
+	if (!r || !pos || !ret_status)
+		return JST_EINVAL;
+	rc = scan_slots(r, pos, ret_status, 1, &n);
+	if (rc < 0)
+		return rc;
+	return n ? 0 : JST_ENOJOB;
+}
+
 uint64_t jst_change_seq(jst_reader *r)
 {
-	return r ? uatomic_read(&r->hdr->change_seq) : 0;
+	return r ? uatomic_read(&r->hdr->change_seq) : 0; /* a snapshot: callers order after it */
 }
 
 int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t max,
@@ -615,7 +618,7 @@ int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t
 
 	if (!r || !cursor || (!ret_handles && max) || !ret_n)
 		return JST_EINVAL;
-	head = uatomic_read(&r->hdr->change_seq);
+	head = uatomic_read(&r->hdr->change_seq); /* acquire: the barrier below */
 	/*
 	 * Order the head load before the entry loads. Pairs with the
 	 * cmm_smp_wmb() in the writer's log_append() between the entry store and
@@ -627,6 +630,7 @@ int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t
 		goto overrun;
 	while (c < head && n < max) {
 		uint64_t seq = c + 1;
+		/* One load: the entry carries its own sequence, so a lap is seen. */
 		uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
 		uint32_t slot = (uint32_t)e;
 
@@ -636,6 +640,7 @@ int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t
 		if (slot >= r->capacity)
 			return JST_ECORRUPT;
 		ret_handles[n].slot = slot;
+		/* The slot's current incarnation; a removed job's odd gen reads stale. */
 		ret_handles[n].gen = uatomic_read(&r->jobs[slot].gen);
 		n++;
 		c = seq;
@@ -660,18 +665,18 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 
 	if (!r)
 		return JST_EINVAL;
-	if (uatomic_read(&r->hdr->change_seq) != cursor)
+	if (uatomic_read(&r->hdr->change_seq) != cursor) /* already moved: no need to order */
 		return 0;
 	if (timeout_ns == 0)
 		return JST_ETIMEDOUT;
 	if (!r->wait)
 		return r->wait_error;
 	word = &r->hdr->change_futex;
-	uatomic_inc(&r->wait->waiters);
+	uatomic_inc(&r->wait->waiters); /* register; ordered by the barriers below */
 	/*
 	 * Order the waiters increment before the futex word re-check. The full
 	 * barrier pairs with the writer's fallback cmm_smp_mb() in log_append();
-	 * the membarrier pairs with its cmm_barrier() when it is registered:
+	 * the membarrier pairs with its compiler barrier when it is registered:
 	 * it runs a full barrier on every CPU that runs the writer. If the
 	 * membarrier fails (a kernel or sandbox without it), a wake may be
 	 * missed, so sleep in short slices instead of trusting one.
@@ -680,6 +685,7 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 	reliable = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	/* Re-checked after registering: the barriers above order it after the increment. */
 	while (uatomic_read(&r->hdr->change_seq) == cursor) {
 		uint64_t now, left = UINT64_MAX, slice;
 
@@ -702,7 +708,8 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 		syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)cursor,
 			slice == UINT64_MAX ? NULL : &ts, NULL, 0);
 	}
-	uatomic_dec(&r->wait->waiters);
+	uatomic_dec(&r->wait->waiters); /* deregister: at worst one spurious wake */
+	/* Whatever woke us, the sequence decides. */
 	return uatomic_read(&r->hdr->change_seq) != cursor ? 0 : JST_ETIMEDOUT;
 }
 
@@ -720,19 +727,20 @@ int jst_info(jst_reader *r, struct jst_info *o)
 	o->capacity = r->capacity;
 	o->log_size = r->log_mask + 1;
 	o->segment_size = r->size;
+	/* Informational words, each read whole; nothing here is ordered against another. */
 	o->njobs = uatomic_read(&h->njobs);
-	o->generation = uatomic_read(&h->generation);
-	o->daemon_pid = uatomic_read(&h->daemon_pid);
-	o->daemon_birth_ns = uatomic_read(&h->daemon_birth_ns);
-	o->heartbeat_ns = uatomic_read(&h->heartbeat_ns);
-	o->change_seq = uatomic_read(&h->change_seq);
-	o->state = uatomic_read(&h->state);
+	o->generation = uatomic_read(&h->generation); /* informational */
+	o->daemon_pid = uatomic_read(&h->daemon_pid); /* informational */
+	o->daemon_birth_ns = uatomic_read(&h->daemon_birth_ns); /* informational */
+	o->heartbeat_ns = uatomic_read(&h->heartbeat_ns); /* informational */
+	o->change_seq = uatomic_read(&h->change_seq); /* informational */
+	o->state = uatomic_read(&h->state); /* informational */
 	return 0;
 }
 
 uint64_t jst_generation(jst_reader *r)
 {
-	return r ? uatomic_read(&r->hdr->generation) : 0;
+	return r ? uatomic_read(&r->hdr->generation) : 0; /* one word, nothing to order */
 }
 
 bool jst_daemon_alive(jst_reader *r)
@@ -740,9 +748,10 @@ bool jst_daemon_alive(jst_reader *r)
 	struct timespec ts;
 	uint64_t now, hb;
 
+	/* Two independent words: CLOSED is final, and a stale heartbeat only says "dead". */
 	if (!r || uatomic_read(&r->hdr->state) != JST_SHM_STATE_READY)
 		return false;
-	hb = uatomic_read(&r->hdr->heartbeat_ns);
+	hb = uatomic_read(&r->hdr->heartbeat_ns); /* compared with our own clock only */
 	/* CLOCK_MONOTONIC is answered by the vDSO: no syscall on x86-64 with a TSC clocksource. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -8,7 +8,10 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -21,8 +24,28 @@
 #define ROUNDS 40
 
 struct result {
-	uint64_t lookups, statuses, jobs, errors, iterated, changes, failures;
+	uint64_t lookups, statuses, jobs, errors, iterated, changes, failures, alive;
 };
+
+/*
+ * jst_daemon_alive() reads CLOCK_MONOTONIC through the vDSO, which serves it
+ * without a syscall only for some clocksources; elsewhere the kernel falls
+ * back to the real syscall, and the test below would rightly fail.
+ */
+static bool vdso_clock(void)
+{
+	char cs[64] = "";
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+
+	if (f) {
+		if (!fgets(cs, sizeof(cs), f))
+			cs[0] = 0;
+		fclose(f);
+	}
+	return !strcmp(cs, "tsc\n") || !strcmp(cs, "kvm-clock\n") ||
+	       !strcmp(cs, "arch_sys_counter\n");
+}
+
 
 static char ids[NJOBS][32];
 static struct jst_job job;
@@ -157,4 +180,70 @@ Test(syscalls, a_syscall_under_seccomp_strict_is_fatal)
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/*
+ * jst_daemon_alive() cannot run under strict mode: on x86 strict mode also
+ * disables the TSC, so the vDSO's clock read faults. A seccomp filter that
+ * kills the process on any syscall but write and exit proves the same thing
+ * for it without touching the TSC.
+ */
+static int deny_all_syscalls(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+Test(syscalls, daemon_liveness_reads_only_the_vdso_clock)
+{
+	struct test_seg seg;
+	uint64_t alive = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (!vdso_clock()) {
+		cr_skip_test("this clocksource is not served by the vDSO");
+		return;
+	}
+	test_seg_create(&seg, "alive", &(struct jst_pub_config){.capacity = 16});
+	jst_pub_heartbeat(seg.pub);
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		jst_reader *r;
+
+		close(fds[0]);
+		if (jst_attach(seg.ns, &r) != 0)
+			syscall(SYS_exit, 3);
+		if (deny_all_syscalls() != 0)
+			syscall(SYS_exit, 4);
+		for (unsigned i = 0; i < 100000; i++)
+			alive += jst_daemon_alive(r) && jst_generation(r) == 1;
+		if (write(fds[1], &alive, sizeof(alive)) != (ssize_t)sizeof(alive))
+			syscall(SYS_exit, 5);
+		syscall(SYS_exit, 0);
+	}
+	close(fds[1]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "jst_daemon_alive() made a syscall: the filter killed it");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	cr_assert_eq(read(fds[0], &alive, sizeof(alive)), (ssize_t)sizeof(alive));
+	cr_assert_eq(alive, 100000);
+	close(fds[0]);
+	test_seg_destroy(&seg);
 }
