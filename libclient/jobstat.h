@@ -276,6 +276,7 @@ JST_EXPORT int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_st
 
 /**
  * jst_job() - read every property of a job, status and strings, consistently.
+ * @ret_job: filled on success; unspecified on failure (it is the copy's buffer).
  * Return: as jst_status(); JST_ECORRUPT when the segment's bytes are inconsistent.
  */
 JST_EXPORT int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
@@ -283,6 +284,7 @@ JST_EXPORT int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
 /**
  * jst_error_read() - read one of a job's retained errors.
  * @index: 0 = the oldest retained, n_errors - 1 = the latest.
+ * @ret_error: filled on success; unspecified on failure (it is the copy's buffer).
  *
  * Return: 0; JST_ENOERROR (index >= n_errors); the codes of jst_job().
  */
