@@ -4,7 +4,7 @@
 #   make                  library (shared + static), daemon, CLI
 #   make test             every Criterion suite and the export check (installs deps first)
 #   make bench            the read-path benchmark (bench/RESULTS.md)
-#   make stress           the long torn-read run
+#   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -151,10 +151,13 @@ endif
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
 
-# The torn-read and stalled-reader tests for minutes instead of seconds.
+# The torn-read and stalled-reader tests for minutes instead of seconds, and hundreds
+# of kill -9 / adopt cycles instead of a few.
 STRESS_SECONDS ?= 180
-stress: all $(BUILD)/tests/test_torn
+STRESS_CYCLES ?= 300
+stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
+	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
 
 # ---- benchmarks -----------------------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) | deps-check

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobstatd.c - the jobstat daemon: owns a namespace's segment and keeps its
- * heartbeat. The control socket and the producer protocol are not built yet
- * (see README.md), so this daemon publishes an empty job table.
+ * jobstatd.c - the jobstat daemon: owns a namespace's segment (adopting the
+ * one a previous daemon left, jobs and all) and keeps its heartbeat. The
+ * control socket and the producer protocol are not built yet (README.md).
  */
 #include <bsd/stdlib.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,13 +29,16 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: jobstatd [-n NAMESPACE] [-c CAPACITY] [-m MODE]\n"
+	fprintf(f, "usage: jobstatd [-n NAMESPACE] [-c CAPACITY] [-m MODE] [--replace]\n"
 		   "       jobstatd --help | --version\n\n"
-		   "Creates the shared-memory segment /jobstat.NAMESPACE (default: $JOBSTAT_NAMESPACE\n"
-		   "or \"default\") and refreshes its heartbeat until SIGTERM or SIGINT.\n\n"
+		   "Publishes the shared-memory segment /jobstat.NAMESPACE (default: $JOBSTAT_NAMESPACE\n"
+		   "or \"default\") and refreshes its heartbeat until SIGTERM or SIGINT. A segment\n"
+		   "left by a previous daemon is adopted with its jobs; its capacity is kept.\n\n"
 		   "  -n, --namespace NS   namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
-		   "  -c, --capacity N     job slots (default %u)\n"
-		   "  -m, --mode MODE      octal file mode of the segment (default 0644)\n",
+		   "  -c, --capacity N     job slots of a new segment (default %u)\n"
+		   "  -m, --mode MODE      octal file mode of a new segment (default 0644)\n"
+		   "      --replace        discard a segment this daemon cannot adopt (another\n"
+		   "                       format, or corrupt) and its jobs, and start anew\n",
 		JST_PUB_DEFAULT_CAPACITY);
 }
 
@@ -46,9 +50,11 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"replace", no_argument, NULL, 'R'},
 		{0},
 	};
 	struct jst_pub_config cfg = {.gid = -1};
+	bool replace = false, adopted = false;
 	char shm_name[JST_SHM_NAME_MAX];
 	const char *ns = jst_default_namespace(), *err = NULL;
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -80,6 +86,9 @@ int main(int argc, char **argv)
 			cfg.mode = (uint32_t)m;
 			break;
 		}
+		case 'R':
+			replace = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -101,7 +110,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg.shm_name = shm_name;
-	rc = jst_pub_create(&cfg, &pub);
+	rc = jst_pub_adopt(&cfg, &pub);
+	adopted = rc == 0;
+	if (rc == JST_ENOENT || (rc < 0 && rc != JST_EBUSY && replace))
+		rc = jst_pub_create(&cfg, &pub);
+	else if (rc < 0 && rc != JST_EBUSY) {
+		fprintf(stderr,
+			"jobstatd: cannot adopt %s: %s.\n"
+			"jobstatd: it was left by a daemon of another version, or is damaged; it is\n"
+			"jobstatd: left untouched. Restart with --replace to discard it and its jobs.\n",
+			shm_name, jst_strerror(rc));
+		return 1;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot create %s: %s%s%s\n", shm_name, jst_strerror(rc),
 			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
@@ -109,7 +129,15 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	fprintf(stderr, "jobstatd: publishing %s (pid %ld)\n", shm_name, (long)getpid());
+	if (adopted) {
+		struct jst_pub_stats ps;
+
+		jst_pub_stats(pub, &ps);
+		fprintf(stderr, "jobstatd: adopted %s with %u jobs (pid %ld)\n", shm_name,
+			ps.in_use[JST_POOL_STATUS], (long)getpid());
+	} else {
+		fprintf(stderr, "jobstatd: created %s (pid %ld)\n", shm_name, (long)getpid());
+	}
 	while (!stop_signal) {
 		struct timespec ts = {0, HEARTBEAT_INTERVAL_NS};
 

@@ -194,6 +194,8 @@ static int block_alloc(struct jst_pub *p, unsigned pool, uint32_t *ret_idx)
 			return rc;
 		idx = ps->fresh++;
 		p->stats.touched[pool] = ps->fresh - 1;
+		/* For a writer adopting the segment after us; readers do not depend on it. */
+		uatomic_set(&p->hdr->pool_used[pool], ps->fresh);
 		goto got;
 	}
 	if (rq_pop(&ps->retired, now, p->grace_ns, true, &idx)) {
@@ -227,9 +229,14 @@ static void *block_addr(struct jst_pub *p, unsigned pool, uint32_t idx)
 static uint32_t block_begin(void *blk)
 {
 	uint32_t *stamp = blk;
-	uint32_t s = *stamp; /* even: only this thread writes stamps, and it finishes each rewrite */
+	/*
+	 * Only this thread writes stamps. Even unless a writer crashed in the
+	 * middle of rewriting this block: then it is odd already, and stays so
+	 * until this rewrite ends.
+	 */
+	uint32_t odd = *stamp | 1;
 
-	uatomic_set(stamp, s + 1);
+	uatomic_set(stamp, odd); /* "being rewritten": ordered before the bytes below */
 	/*
 	 * Order the odd stamp before the block's new bytes. Pairs with the
 	 * cmm_smp_rmb() in the reader's jst_read_block() between its copy and
@@ -237,7 +244,7 @@ static uint32_t block_begin(void *blk)
 	 * changed.
 	 */
 	cmm_smp_wmb();
-	return s + 2 ? s + 2 : 2; /* stamps wrap, skipping 0: ref 0 must stay "none" */
+	return odd + 1 ? odd + 1 : 2; /* stamps wrap, skipping 0: ref 0 must stay "none" */
 }
 
 /* Finish a block rewritten since block_begin(): give it its new (even) stamp. */
@@ -704,6 +711,12 @@ static int setup_private(struct jst_pub *p)
 	return rc;
 }
 
+/* Register for membarrier: waiters' membarrier then stands in for our fence (log_append()). */
+static void wait_register(struct jst_pub *p)
+{
+	p->need_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0;
+}
+
 static int errno_rc(int e)
 {
 	switch (e) {
@@ -752,8 +765,38 @@ static int wait_create(struct jst_pub *p, mode_t mode, int64_t gid)
 	p->wait = m;
 	p->wait->magic = JST_SHM_WAIT_MAGIC;
 	p->wait->generation = 1;
-	/* Let waiters' membarrier() stand in for a fence on every publication (log_append()). */
-	p->need_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0;
+	wait_register(p);
+	return 0;
+}
+
+/*
+ * Map an existing wait object (adoption): monitors attached before the
+ * crash hold it mapped, and their registrations must keep reaching us.
+ */
+static int wait_open(struct jst_pub *p)
+{
+	struct stat st;
+	void *m;
+	int fd;
+
+	snprintf(p->wait_name, sizeof(p->wait_name), "%s.wait", p->shm_name);
+	fd = shm_open(p->wait_name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < JST_SHM_WAIT_SIZE) {
+		close(fd);
+		return -1;
+	}
+	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	if (((struct jst_shm_wait *)m)->magic != JST_SHM_WAIT_MAGIC) {
+		munmap(m, JST_SHM_WAIT_SIZE);
+		return -1;
+	}
+	p->wait = m;
+	wait_register(p);
 	return 0;
 }
 
@@ -848,6 +891,194 @@ fail_unlink:
 		shm_unlink(p->wait_name);
 	}
 fail:
+	if (p->base)
+		munmap(p->base, p->size);
+	if (p->fd >= 0)
+		close(p->fd);
+	rq_free(&p->free_slots);
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
+		rq_free(&p->pools[i].retired);
+	free(p);
+	return rc;
+}
+
+/* ---- adopting a dead daemon's segment ---------------------------------------------------- */
+
+/* Mark block @idx of @pool in use while rebuilding; false if out of range or taken twice. */
+static bool adopt_mark(struct jst_pub *p, uint8_t **used, unsigned pool, uint32_t idx)
+{
+	if (idx == 0 || idx >= p->pools[pool].count || used[pool][idx])
+		return false;
+	used[pool][idx] = 1;
+	p->pools[pool].in_use++;
+	return true;
+}
+
+/* Claim the blocks of the live job in @slot; false if its references are inconsistent. */
+static bool adopt_job(struct jst_pub *p, uint8_t **used, uint32_t slot)
+{
+	jst_shm_ref ref = p->refs[slot];
+	struct jst_shm_status *st;
+	struct jst_shm_detail *d;
+	unsigned dpool;
+	uint32_t didx;
+
+	if (!adopt_mark(p, used, JST_POOL_STATUS, jst_shm_ref_index(ref)))
+		return false;
+	st = block_addr(p, JST_POOL_STATUS, jst_shm_ref_index(ref));
+	if (st->stamp != jst_shm_ref_stamp(ref) || st->slot != slot ||
+	    st->job_gen != p->jobs[slot].gen || (st->job_gen & 1))
+		return false;
+	if (!st->detail_ref)
+		return true;
+	d = detail_addr(p, st->detail_ref, &dpool, &didx);
+	if (!adopt_mark(p, used, dpool, didx) || d->n_errors > JST_SHM_ERRORS_KEPT)
+		return false;
+	for (unsigned k = 0; k < d->n_errors; k++)
+		if (!adopt_mark(p, used, JST_POOL_ERROR, jst_shm_ref_index(d->error_refs[k])))
+			return false;
+	return true;
+}
+
+/*
+ * Rebuild the writer's private state from the segment: live jobs are the
+ * slots with a status reference; every other block below a pool's
+ * high-water mark, and every other slot, is treated as retired now, so a
+ * reader still inside a version the dead writer retired keeps its grace.
+ */
+static int adopt_rebuild(struct jst_pub *p)
+{
+	struct jst_shm_header *h = p->hdr;
+	uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+	uint8_t *used[JST_POOL_COUNT] = {0};
+	int rc = 0;
+
+	p->slot_hwm = h->slot_hwm <= p->capacity ? h->slot_hwm : p->capacity;
+	p->seq = h->change_seq;
+	p->index_gen = h->index_gen;
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
+		used[i] = calloc(p->pools[i].count, 1);
+		if (!used[i]) {
+			rc = JST_ENOMEM;
+			goto out;
+		}
+	}
+	for (uint32_t s = 0; s < p->slot_hwm; s++) {
+		struct jst_shm_job *j = &p->jobs[s];
+
+		if (p->refs[s] && !adopt_job(p, used, s)) {
+			rc = JST_ECORRUPT;
+			goto out;
+		}
+		if (p->refs[s]) {
+			p->index_live++;
+			continue;
+		}
+		/* Free, or claimed by a create the crash interrupted: free it. */
+		if ((j->gen & 1) == 0)
+			uatomic_set(&j->gen, j->gen + 1); /* odd: lookups skip it */
+		rq_push(&p->free_slots, s, now);
+	}
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
+		struct pool_state *ps = &p->pools[i];
+		uint32_t hwm = h->pool_used[i];
+
+		if (hwm < 1 || hwm > ps->count)
+			hwm = ps->count; /* unknown: every block may have been used */
+		for (uint32_t b = hwm; b < ps->count; b++)
+			if (used[i][b])
+				hwm = b + 1; /* a live block above the mark: trust the block */
+		ps->fresh = hwm;
+		/* The dead writer committed what it used, in whole chunks. */
+		ps->committed = align_up((uint64_t)hwm * ps->block_size, COMMIT_CHUNK);
+		if (ps->committed > (uint64_t)ps->count * ps->block_size)
+			ps->committed = (uint64_t)ps->count * ps->block_size;
+		for (uint32_t b = 1; b < hwm; b++)
+			if (!used[i][b])
+				rq_push(&ps->retired, b, now);
+		p->stats.touched[i] = hwm - 1;
+	}
+	p->slots_committed = align_up((uint64_t)p->slot_hwm * JST_SHM_JOB_SIZE, COMMIT_CHUNK);
+	/* A fresh index without the dead writer's tombstones or half-done inserts. */
+	rc = index_rebuild(p);
+out:
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
+		free(used[i]);
+	return rc;
+}
+
+int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
+{
+	struct stat st;
+	struct jst_pub *p;
+	int rc;
+
+	if (!cfg || !cfg->shm_name || !ret_pub || strlen(cfg->shm_name) >= JST_SHM_NAME_MAX)
+		return JST_EINVAL;
+	if (segment_live(cfg->shm_name))
+		return JST_EBUSY;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return JST_ENOMEM;
+	strcpy(p->shm_name, cfg->shm_name);
+	p->fd = shm_open(p->shm_name, O_RDWR | O_CLOEXEC, 0);
+	if (p->fd < 0) {
+		rc = errno == ENOENT ? JST_ENOENT : errno_rc(errno);
+		goto fail;
+	}
+	if (fstat(p->fd, &st) < 0) {
+		rc = errno_rc(errno);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
+		rc = JST_ETRUNCATED;
+		goto fail;
+	}
+	p->size = (uint64_t)st.st_size;
+	p->base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, p->fd, 0);
+	if (p->base == MAP_FAILED) {
+		p->base = NULL;
+		rc = errno_rc(errno);
+		goto fail;
+	}
+	/* The checks a client makes: a segment it would refuse, we refuse to adopt. */
+	rc = jst_shm_check(p->base, p->size);
+	if (rc < 0)
+		goto fail;
+	p->hdr = (struct jst_shm_header *)p->base;
+	p->stats.committed_bytes = (uint64_t)st.st_blocks * 512;
+	rc = setup_private(p);
+	if (rc == 0)
+		rc = adopt_rebuild(p);
+	if (rc == 0 && wait_open(p) != 0)
+		rc = wait_create(p, st.st_mode & 0777, cfg->gid);
+	if (rc < 0)
+		goto fail;
+	/*
+	 * Jobs may have changed after the dead writer's last log entry: move
+	 * change_seq a whole log past every cursor, so each monitor's next
+	 * jst_changes() reports JST_EOVERRUN and it rescans.
+	 */
+	p->seq += (uint64_t)p->log_mask + 2;
+	uatomic_set(&p->hdr->change_seq, p->seq);
+	uatomic_set(&p->hdr->change_futex, (uint32_t)p->seq); /* wakes below */
+	/* A new daemon identity; readers keep their mapping and read on throughout. */
+	uatomic_set(&p->hdr->state, JST_SHM_STATE_INIT);
+	cmm_smp_wmb(); /* INIT before the identity changes; pairs with attach's state check */
+	p->hdr->daemon_pid = (uint64_t)getpid();
+	p->hdr->daemon_birth_ns = now_ns(CLOCK_REALTIME);
+	p->hdr->generation++;
+	p->wait->generation = p->hdr->generation;
+	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
+	cmm_smp_wmb(); /* the identity before READY; pairs with attach's state check */
+	uatomic_set(&p->hdr->state, JST_SHM_STATE_READY);
+	/* Waiters from before the crash: the sequence moved, let them see it. */
+	syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	*ret_pub = p;
+	return 0;
+fail:
+	if (p->wait)
+		munmap(p->wait, JST_SHM_WAIT_SIZE);
 	if (p->base)
 		munmap(p->base, p->size);
 	if (p->fd >= 0)

@@ -56,13 +56,31 @@ struct jst_pub_stats {
 struct jst_pub;
 
 /**
- * jst_pub_create() - create (or replace a dead daemon's) segment and map it.
- * A segment whose daemon is alive is left alone.
+ * jst_pub_create() - create a new segment and map it, replacing a dead
+ * daemon's segment (and its jobs: jst_pub_adopt() keeps them). A segment
+ * whose daemon is alive is left alone.
  *
  * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_EBUSY (a live daemon owns it);
  * JST_EACCES; JST_ENOSPC (no memory for the segment); JST_ENOMEM; JST_ESYS.
  */
 int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub);
+
+/**
+ * jst_pub_adopt() - take over the segment of a daemon that died or stopped,
+ * keeping every job it published. Validates the segment as a client would,
+ * rebuilds the writer's state from it (blocks not in use wait out a grace
+ * period as if retired now), rebuilds the index, bumps the generation, and
+ * moves the change sequence a whole log ahead so monitors rescan. Readers
+ * attached before keep their mapping and read on. The geometry is the
+ * segment's: @cfg gives only the name and the wait object's group.
+ *
+ * Return: 0; JST_EINVAL; JST_ENOENT (no segment: create one); JST_EBUSY (its
+ * daemon is alive); JST_EACCES; the attach errors of jst_attach() for a
+ * segment of another format (JST_EVERSION, JST_ELAYOUT, ...): replace it
+ * with jst_pub_create(); JST_ECORRUPT when its job table is inconsistent;
+ * JST_ENOMEM; JST_ESYS.
+ */
+int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub);
 
 /**
  * jst_pub_close() - mark the segment CLOSED, unmap it, and unlink it when

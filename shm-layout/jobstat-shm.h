@@ -110,7 +110,12 @@ struct jst_shm_header {
 	uint64_t daemon_birth_ns; /* CLOCK_REALTIME when that daemon started */
 	uint64_t generation;      /* 1 at creation, +1 at every daemon start */
 	uint64_t created_ns;      /* CLOCK_REALTIME when the segment was created */
-	uint8_t reserved1[64 - 8];
+	/*
+	 * Per pool, blocks [1, pool_used) have been used at least once. For the
+	 * writer that adopts the segment after a crash; informational to readers.
+	 */
+	uint32_t pool_used[JST_POOL_COUNT];
+	uint8_t reserved1[64 - 8 - 4 * JST_POOL_COUNT];
 
 	/* Hot words, one cache line each. Writer: daemon. Readers: all. */
 	uint64_t heartbeat_ns __attribute__((aligned(64))); /* CLOCK_MONOTONIC */
@@ -401,6 +406,7 @@ _Static_assert(offsetof(struct jst_shm_header, pools) == 96, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, grace_ns) == 160, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, daemon_pid) == 168, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, generation) == 184, "frozen");
+_Static_assert(offsetof(struct jst_shm_header, pool_used) == 200, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, heartbeat_ns) == 256, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, change_seq) == 320, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, change_futex) == 328, "frozen");
