@@ -684,6 +684,21 @@ static int set_geometry(struct jst_pub *p, const struct jst_pub_config *cfg)
 	return 0;
 }
 
+/* Unmap and free everything a publisher holds; each part may be missing. */
+static void pub_free(struct jst_pub *p)
+{
+	if (p->wait)
+		munmap(p->wait, JST_SHM_WAIT_SIZE);
+	if (p->base)
+		munmap(p->base, p->size);
+	if (p->fd >= 0)
+		close(p->fd);
+	rq_free(&p->free_slots);
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
+		rq_free(&p->pools[i].retired);
+	free(p);
+}
+
 static int setup_private(struct jst_pub *p)
 {
 	struct jst_shm_header *h = p->hdr;
@@ -886,19 +901,10 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 
 fail_unlink:
 	shm_unlink(p->shm_name);
-	if (p->wait) {
-		munmap(p->wait, JST_SHM_WAIT_SIZE);
+	if (p->wait)
 		shm_unlink(p->wait_name);
-	}
 fail:
-	if (p->base)
-		munmap(p->base, p->size);
-	if (p->fd >= 0)
-		close(p->fd);
-	rq_free(&p->free_slots);
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
-		rq_free(&p->pools[i].retired);
-	free(p);
+	pub_free(p);
 	return rc;
 }
 
@@ -1020,6 +1026,7 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return JST_ENOMEM;
+	p->fd = -1;
 	strcpy(p->shm_name, cfg->shm_name);
 	p->fd = shm_open(p->shm_name, O_RDWR | O_CLOEXEC, 0);
 	if (p->fd < 0) {
@@ -1077,16 +1084,7 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	*ret_pub = p;
 	return 0;
 fail:
-	if (p->wait)
-		munmap(p->wait, JST_SHM_WAIT_SIZE);
-	if (p->base)
-		munmap(p->base, p->size);
-	if (p->fd >= 0)
-		close(p->fd);
-	rq_free(&p->free_slots);
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
-		rq_free(&p->pools[i].retired);
-	free(p);
+	pub_free(p);
 	return rc;
 }
 
@@ -1097,17 +1095,11 @@ void jst_pub_close(struct jst_pub *p, bool unlink)
 	/* Readers see CLOSED: the data stays valid, the daemon is gone. */
 	cmm_smp_wmb(); /* every publication before CLOSED; pairs with jst_daemon_alive()'s state load */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_CLOSED);
-	munmap(p->base, p->size);
-	munmap(p->wait, JST_SHM_WAIT_SIZE);
-	close(p->fd);
 	if (unlink) {
 		shm_unlink(p->shm_name);
 		shm_unlink(p->wait_name);
 	}
-	rq_free(&p->free_slots);
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
-		rq_free(&p->pools[i].retired);
-	free(p);
+	pub_free(p);
 }
 
 void jst_pub_heartbeat(struct jst_pub *p)
