@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jobstat-shm.h"
@@ -236,4 +238,114 @@ Test(layout, frozen_sizes)
 	cr_assert_eq(sizeof(struct jst_shm_job), 320);
 	cr_assert_geq(JST_SHM_ERROR_DATA, 16384);
 	cr_assert_eq(JST_SHM_MAGIC_SWAPPED, __builtin_bswap64(JST_SHM_MAGIC));
+}
+
+/* A client without read permission on the segment gets a named error. */
+Test(layout, no_permission_is_eacces)
+{
+	struct jst_pub_config cfg = {.capacity = 16, .mode = 0600};
+	struct test_seg s2;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		cr_skip_test("needs root to become another user");
+		return;
+	}
+	test_seg_create(&s2, "perm", &cfg);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		jst_reader *r = NULL;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		_exit(jst_attach(s2.ns, &r) == JST_EACCES && r == NULL ? 0 : 4);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	test_seg_destroy(&s2);
+}
+
+/*
+ * A reader facing garbage where job data should be (a buggy or hostile
+ * writer, a damaged file) returns error codes: no crash, no endless loop,
+ * no read outside the mapping (ASan watches the latter in CI).
+ */
+Test(layout, garbage_job_data_gives_errors_not_crashes, .timeout = 120)
+{
+	static struct jst_job job;
+	static struct jst_error err;
+	struct jst_pub_config cfg = {.capacity = 256, .status_spare = 64, .detail_small = 300,
+				     .detail_large = 8, .errors = 64, .log_size = 64};
+	struct jst_status st, batch[16];
+	struct test_seg s2;
+	jst_handle h, got[64];
+	unsigned seed = 12345;
+	jst_reader *r;
+	size_t n;
+	int fd;
+
+	test_seg_create(&s2, "garbage", &cfg);
+	for (unsigned i = 0; i < 200; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "org:g-%u", i);
+		test_status_fill(&st, i);
+		cr_assert_eq(jst_pub_job_create(s2.pub, id, &st, NULL, &h), 0);
+	}
+	cr_assert_eq(jst_attach(s2.ns, &r), 0);
+	/* Scribble over everything after the header through a writable mapping of our own. */
+	fd = shm_open(s2.shm, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	{
+		struct stat sb;
+		char *w;
+
+		cr_assert_eq(fstat(fd, &sb), 0);
+		w = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		cr_assert_neq(w, MAP_FAILED);
+		for (int round = 0; round < 20; round++) {
+			/* Random bytes over a random tenth of the data regions, then read everything. */
+			uint64_t span = (uint64_t)sb.st_size - JST_SHM_HEADER_SIZE;
+
+			for (uint64_t k = 0; k < span / 10 / 8; k++) {
+				uint64_t off = JST_SHM_HEADER_SIZE +
+					       ((uint64_t)rand_r(&seed) << 16 ^ (uint64_t)rand_r(&seed)) %
+						       (span - 8);
+				uint64_t v = (uint64_t)rand_r(&seed) << 33 ^ (uint64_t)rand_r(&seed);
+
+				/* Small values as often as huge ones: offsets and counts near the edges. */
+				if (k & 1)
+					v &= 0xffff;
+				memcpy(w + (off & ~UINT64_C(7)), &v, 8);
+			}
+			for (uint32_t s = 0; s < 256; s++) {
+				char id[32];
+
+				snprintf(id, sizeof(id), "org:g-%u", s);
+				(void)jst_lookup(r, id, &h);
+				h = (jst_handle){s, 0};
+				if (jst_status(r, h, &st) == JST_ESTALE)
+					h.gen = st.handle.gen;
+				(void)jst_job(r, h, &job);
+				for (unsigned e = 0; e < JST_ERRORS_KEPT; e++)
+					(void)jst_error_read(r, h, e, &err);
+			}
+			{
+				uint32_t pos = 0;
+				uint64_t cursor = 0;
+				int guard = 0;
+
+				while (jst_scan(r, &pos, batch, 16, &n) == 0 && n && guard++ < 1000)
+					;
+				cr_assert_lt(guard, 1000, "a scan did not end");
+				(void)jst_changes(r, &cursor, got, 64, &n);
+			}
+		}
+		munmap(w, (size_t)sb.st_size);
+	}
+	close(fd);
+	jst_detach(r);
+	jst_pub_close(s2.pub, true);
 }
