@@ -129,9 +129,10 @@ $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ---- tests ----------------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB) | deps-check
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) \
+		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
 
 # Every suite runs even when one fails; the goal fails if any did.
@@ -167,8 +168,12 @@ $(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) | deps-check
 bench: all $(BENCH_BINS)
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 
+# jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
+run: all
+	$(BUILD)/jobstatd -f $(RUN_ARGS)
+
 # ---- reserved for later work ----------------------------------------------------------------
-run demo:
+demo:
 	@echo "make $@: not available yet: jobstatd's control socket and the producer API" \
 	      "(issues 4 and 5) come first" >&2; exit 2
 

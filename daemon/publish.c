@@ -838,7 +838,7 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	if (rc < 0)
 		goto fail;
 
-	if (segment_live(p->shm_name)) {
+	if (!cfg->namespace_locked && segment_live(p->shm_name)) {
 		rc = JST_EBUSY;
 		goto fail;
 	}
@@ -1021,7 +1021,7 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 
 	if (!cfg || !cfg->shm_name || !ret_pub || strlen(cfg->shm_name) >= JST_SHM_NAME_MAX)
 		return JST_EINVAL;
-	if (segment_live(cfg->shm_name))
+	if (!cfg->namespace_locked && segment_live(cfg->shm_name))
 		return JST_EBUSY;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -1100,6 +1100,13 @@ void jst_pub_close(struct jst_pub *p, bool unlink)
 		shm_unlink(p->wait_name);
 	}
 	pub_free(p);
+}
+
+void jst_pub_reown(struct jst_pub *p)
+{
+	/* One word; readers use it for display and liveness only. */
+	uatomic_set(&p->hdr->daemon_pid, (uint64_t)getpid());
+	wait_register(p); /* a forked process is a new address space to register */
 }
 
 void jst_pub_heartbeat(struct jst_pub *p)

@@ -40,6 +40,8 @@ struct jst_pub_config {
 	uint64_t grace_ns;       /* reuse delay of retired versions; default 50 ms */
 	uint32_t mode;           /* file mode of the segment; default 0644 */
 	int64_t gid;             /* group of the segment; < 0 keeps the creator's */
+	bool namespace_locked;   /* the caller holds the namespace's lock (jobstatd's pidfile):
+				    skip the pid-based liveness check, which pid reuse can fool */
 };
 
 /* What the publisher has done, for tests and `jobstat info`. */
@@ -136,6 +138,13 @@ int jst_pub_remove(struct jst_pub *p, jst_handle h);
  * Return: 0; JST_EINVAL; JST_ESTALE.
  */
 int jst_pub_status(struct jst_pub *p, jst_handle h, struct jst_status *ret_status);
+
+/**
+ * jst_pub_reown() - after fork() (daemon(3)), make the calling process the
+ * segment's daemon: its pid goes into the header, and the membarrier
+ * registration the waiter protocol relies on is made for it.
+ */
+void jst_pub_reown(struct jst_pub *p);
 
 /** jst_pub_heartbeat() - refresh the segment's heartbeat (CLOCK_MONOTONIC). */
 void jst_pub_heartbeat(struct jst_pub *p);
