@@ -100,6 +100,60 @@ static void read_everything(jst_reader *r, struct result *res)
 	}
 }
 
+/*
+ * A child that attaches to @ns, enters the sandbox @enter sets up, runs
+ * @body, reports @len bytes of @result through a pipe (write is allowed in
+ * both sandboxes) and leaves through the raw exit syscall (exit_group, what
+ * exit() uses, is not). Returns its pid and the pipe's read end.
+ */
+static pid_t sandboxed(const char *ns, int (*enter)(void), void (*body)(jst_reader *, void *),
+		       void *result, size_t len, int *ret_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		jst_reader *r;
+
+		close(fds[0]);
+		if (jst_attach(ns, &r) != 0)
+			syscall(SYS_exit, 3);
+		if (enter() != 0)
+			syscall(SYS_exit, 4);
+		body(r, result);
+		if (write(fds[1], result, len) != (ssize_t)len)
+			syscall(SYS_exit, 5);
+		syscall(SYS_exit, 0);
+	}
+	close(fds[1]);
+	*ret_fd = fds[0];
+	return pid;
+}
+
+/* The sandboxed child ended by itself, its report in @result; @killer is the sandbox's signal. */
+static void sandboxed_done(int status, int killer, int fd, void *result, size_t len)
+{
+	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == killer,
+		      "the reader made a syscall: seccomp killed it");
+	cr_assert(WIFEXITED(status), "reader died (status %#x)", status);
+	cr_assert_eq(WEXITSTATUS(status), 0, "reader exit code %d", WEXITSTATUS(status));
+	cr_assert_eq(read(fd, result, len), (ssize_t)len);
+	close(fd);
+}
+
+static int enter_strict(void)
+{
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
+}
+
+static void read_everything_body(jst_reader *r, void *res)
+{
+	read_everything(r, res);
+}
+
 Test(syscalls, read_path_runs_under_seccomp_strict)
 {
 	struct jst_pub_config cfg = {.capacity = NJOBS + 16};
@@ -109,7 +163,7 @@ Test(syscalls, read_path_runs_under_seccomp_strict)
 	struct result res = {0};
 	struct jst_status st;
 	jst_handle hs[NJOBS];
-	int fds[2], status;
+	int fd, status;
 	uint64_t c = 0;
 	pid_t pid;
 
@@ -121,24 +175,7 @@ Test(syscalls, read_path_runs_under_seccomp_strict)
 		cr_assert_eq(jst_pub_job_create(seg.pub, ids[i], &st, &names, &hs[i]), 0);
 		cr_assert_eq(jst_pub_add_error(seg.pub, hs[i], &e), 0);
 	}
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		jst_reader *r;
-
-		close(fds[0]);
-		if (jst_attach(seg.ns, &r) != 0)
-			syscall(SYS_exit, 3);
-		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
-			syscall(SYS_exit, 4);
-		read_everything(r, &res);
-		/* write() is allowed in strict mode; exit_group (what exit() uses) is not. */
-		if (write(fds[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
-			syscall(SYS_exit, 5);
-		syscall(SYS_exit, 0);
-	}
-	close(fds[1]);
+	pid = sandboxed(seg.ns, enter_strict, read_everything_body, &res, sizeof(res), &fd);
 	/* Keep publishing until the child is done: its reads race with real updates. */
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		for (unsigned k = 0; k < 1000; k++, c++) {
@@ -147,12 +184,7 @@ Test(syscalls, read_path_runs_under_seccomp_strict)
 		}
 		jst_pub_heartbeat(seg.pub);
 	}
-	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-		      "the reader made a syscall: seccomp killed it");
-	cr_assert(WIFEXITED(status), "reader died (status %#x)", status);
-	cr_assert_eq(WEXITSTATUS(status), 0, "reader exit code %d", WEXITSTATUS(status));
-	cr_assert_eq(read(fds[0], &res, sizeof(res)), (ssize_t)sizeof(res));
-	close(fds[0]);
+	sandboxed_done(status, SIGKILL, fd, &res, sizeof(res));
 	cr_assert_eq(res.failures, 0);
 	cr_assert_eq(res.lookups, (uint64_t)NJOBS * ROUNDS);
 	cr_assert_eq(res.statuses, (uint64_t)NJOBS * ROUNDS);
@@ -207,11 +239,19 @@ static int deny_all_syscalls(void)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
+static void check_alive(jst_reader *r, void *result)
+{
+	uint64_t *alive = result;
+
+	for (unsigned i = 0; i < 100000; i++)
+		*alive += jst_daemon_alive(r) && jst_generation(r) == 1;
+}
+
 Test(syscalls, daemon_liveness_reads_only_the_vdso_clock)
 {
 	struct test_seg seg;
 	uint64_t alive = 0;
-	int fds[2], status;
+	int fd, status;
 	pid_t pid;
 
 	if (!vdso_clock()) {
@@ -220,30 +260,9 @@ Test(syscalls, daemon_liveness_reads_only_the_vdso_clock)
 	}
 	test_seg_create(&seg, "alive", &(struct jst_pub_config){.capacity = 16});
 	jst_pub_heartbeat(seg.pub);
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		jst_reader *r;
-
-		close(fds[0]);
-		if (jst_attach(seg.ns, &r) != 0)
-			syscall(SYS_exit, 3);
-		if (deny_all_syscalls() != 0)
-			syscall(SYS_exit, 4);
-		for (unsigned i = 0; i < 100000; i++)
-			alive += jst_daemon_alive(r) && jst_generation(r) == 1;
-		if (write(fds[1], &alive, sizeof(alive)) != (ssize_t)sizeof(alive))
-			syscall(SYS_exit, 5);
-		syscall(SYS_exit, 0);
-	}
-	close(fds[1]);
+	pid = sandboxed(seg.ns, deny_all_syscalls, check_alive, &alive, sizeof(alive), &fd);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
-		      "jst_daemon_alive() made a syscall: the filter killed it");
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
-	cr_assert_eq(read(fds[0], &alive, sizeof(alive)), (ssize_t)sizeof(alive));
+	sandboxed_done(status, SIGSYS, fd, &alive, sizeof(alive));
 	cr_assert_eq(alive, 100000);
-	close(fds[0]);
 	test_seg_destroy(&seg);
 }
