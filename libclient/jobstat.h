@@ -326,7 +326,8 @@ JST_EXPORT uint64_t jst_change_seq(jst_reader *r);
  * @cursor: in: the last change seen; out: the last change returned.
  * @ret_handles: room for @max handles, in change order (a job may appear more than once);
  *		 the handle's gen is that of the slot when the change was read, so a
- *		 removed job's handle reads JST_ESTALE.
+ *		 removed job's handle reads JST_ESTALE, and if the slot already holds a
+ *		 new job, the handle names that job (whose creation is a later change).
  * @ret_n: how many were stored.
  *
  * Return: 0 (fewer than @max stored means caught up); JST_EOVERRUN when
