@@ -91,7 +91,7 @@ static int default_runtime_dir(char *buf, size_t n)
 	return (size_t)snprintf(buf, n, "/tmp/jobstat-%ld", (long)geteuid()) < n ? 0 : -1;
 }
 
-static int parse_group(const char *s, int64_t *gid)
+static int parse_group(const char *s, uint32_t *gid)
 {
 	const char *err = NULL;
 	struct group *gr = getgrnam(s);
@@ -100,7 +100,7 @@ static int parse_group(const char *s, int64_t *gid)
 		*gid = gr->gr_gid;
 		return 0;
 	}
-	*gid = strtonum(s, 0, INT_MAX, &err);
+	*gid = (uint32_t)strtonum(s, 0, INT_MAX, &err);
 	return err ? -1 : 0;
 }
 
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	struct jst_pub_config cfg = {.gid = -1, .namespace_locked = true};
+	struct jst_pub_config cfg = {.namespace_locked = true};
 	char shm_name[JST_SHM_NAME_MAX], rundir[PATH_MAX], pidpath[PATH_MAX];
 	const char *ns = jst_default_namespace(), *err = NULL;
 	bool foreground = false, replace = false, adopted = false, want_syslog = false;
@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'g':
+			cfg.set_group = true;
 			if (parse_group(optarg, &cfg.gid) < 0) {
 				fprintf(stderr, "jobstatd: --group %s: no such group\n", optarg);
 				return 2;

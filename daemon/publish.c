@@ -752,7 +752,7 @@ static int errno_rc(int e)
  * is the segment's plus a write bit wherever there is a read bit), since a
  * reader must register as a waiter. It holds no job data.
  */
-static int wait_create(struct jst_pub *p, mode_t mode, int64_t gid)
+static int wait_create(struct jst_pub *p, mode_t mode, const struct jst_pub_config *cfg)
 {
 	mode_t wmode = mode | ((mode & 0444) >> 1);
 	void *m;
@@ -763,7 +763,8 @@ static int wait_create(struct jst_pub *p, mode_t mode, int64_t gid)
 	fd = shm_open(p->wait_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, wmode);
 	if (fd < 0)
 		return errno_rc(errno);
-	if (fchmod(fd, wmode) < 0 || (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) < 0) ||
+	if (fchmod(fd, wmode) < 0 ||
+	    (cfg->set_group && fchown(fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
 	    ftruncate(fd, JST_SHM_WAIT_SIZE) < 0 || fallocate(fd, 0, 0, JST_SHM_WAIT_SIZE) < 0) {
 		int rc = errno_rc(errno);
 
@@ -848,7 +849,8 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 		rc = errno == EEXIST ? JST_EBUSY : errno_rc(errno);
 		goto fail;
 	}
-	if (fchmod(p->fd, mode) < 0 || (cfg->gid >= 0 && fchown(p->fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
+	if (fchmod(p->fd, mode) < 0 ||
+	    (cfg->set_group && fchown(p->fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
 	    ftruncate(p->fd, (off_t)geo.segment_size) < 0) {
 		rc = errno_rc(errno);
 		goto fail_unlink;
@@ -878,7 +880,7 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	rc = setup_private(p);
 	if (rc == 0)
-		rc = wait_create(p, mode, cfg->gid);
+		rc = wait_create(p, mode, cfg);
 	if (rc < 0)
 		goto fail_unlink;
 	/* The regions every publication writes into, committed now (PROTOCOL.md, "Memory"). */
@@ -1058,7 +1060,7 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	if (rc == 0)
 		rc = adopt_rebuild(p);
 	if (rc == 0 && wait_open(p) != 0)
-		rc = wait_create(p, st.st_mode & 0777, cfg->gid);
+		rc = wait_create(p, st.st_mode & 0777, cfg);
 	if (rc < 0)
 		goto fail;
 	/*

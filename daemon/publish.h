@@ -39,7 +39,9 @@ struct jst_pub_config {
 				    default >= max(capacity, 65536) */
 	uint64_t grace_ns;       /* reuse delay of retired versions; default 50 ms */
 	uint32_t mode;           /* file mode of the segment; default 0644 */
-	int64_t gid;             /* group of the segment; < 0 keeps the creator's */
+	bool set_group;          /* give the segment (and wait object) group gid; false
+				    keeps the creator's group */
+	uint32_t gid;
 	bool namespace_locked;   /* the caller holds the namespace's lock (jobstatd's pidfile):
 				    skip the pid-based liveness check, which pid reuse can fool */
 };

@@ -55,7 +55,6 @@ static void writer_main(const char *shm, unsigned cycle, int fd)
 	struct jst_status st;
 	uint64_t c = (uint64_t)(cycle + 1) << 32;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (cycle == 0) {
 		if (jst_pub_create(&cfg, &pub) != 0)
 			_exit(10);
@@ -127,21 +126,15 @@ Test(adopt, sigkill_then_adopt_keeps_every_acknowledged_update, .timeout = 900)
 
 	for (unsigned cycle = 0; cycle < ncycles; cycle++) {
 		struct ack a;
-		int fds[2], status;
+		int fd, status;
 		uint64_t t0;
 		long run_us = 5000 + rand_r(&seed) % 60000;
-		pid_t pid;
+		pid_t pid = test_fork_piped(&fd);
 
-		cr_assert_eq(pipe(fds), 0);
-		pid = fork();
-		cr_assert_neq(pid, -1);
-		if (pid == 0) {
-			close(fds[0]);
-			writer_main(shm, cycle, fds[1]);
-		}
-		close(fds[1]);
+		if (pid == 0)
+			writer_main(shm, cycle, fd);
 		/* Take acknowledgements for a random while, then kill the writer mid-stream. */
-		for (t0 = 0; read(fds[0], &a, sizeof(a)) == (ssize_t)sizeof(a);) {
+		for (t0 = 0; read(fd, &a, sizeof(a)) == (ssize_t)sizeof(a);) {
 			acked[a.job] = a.c;
 			if (t0 == 0) {
 				struct timespec ts;
@@ -164,13 +157,13 @@ Test(adopt, sigkill_then_adopt_keeps_every_acknowledged_update, .timeout = 900)
 			}
 		}
 		/* Acknowledgements already in the pipe were sent before the kill: they count. */
-		while (read(fds[0], &a, sizeof(a)) == (ssize_t)sizeof(a))
+		while (read(fd, &a, sizeof(a)) == (ssize_t)sizeof(a))
 			acked[a.job] = a.c;
 		cr_assert_eq(waitpid(pid, &status, 0), pid);
 		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 			  "cycle %u: the writer failed by itself (status %#x: exit %d)", cycle,
 			  status, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		close(fds[0]);
+		close(fd);
 
 		/* Every acknowledged update is there, whole, read through the old mapping. */
 		cr_assert_not(jst_daemon_alive(mon) && jst_generation(mon) == cycle + 2);
@@ -210,27 +203,26 @@ Test(adopt, sigkill_then_adopt_keeps_every_acknowledged_update, .timeout = 900)
 
 Test(adopt, a_live_writers_segment_is_refused)
 {
-	struct jst_pub_config cfg = {.capacity = 16, .gid = -1};
+	struct jst_pub_config cfg = {.capacity = 16};
 	char ns[64], shm[JST_SHM_NAME_MAX], go;
 	struct jst_pub *pub;
-	int fds[2], status;
+	int fd, status;
 	pid_t pid;
 
 	snprintf(ns, sizeof(ns), "test-adopt-live-%ld", (long)getpid());
 	cr_assert_eq(jst_shm_name(ns, shm, sizeof(shm)), 0);
 	cfg.shm_name = shm;
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
+	pid = test_fork_piped(&fd);
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (jst_pub_create(&cfg, &pub) != 0)
 			_exit(1);
-		if (write(fds[1], "x", 1) != 1)
+		if (write(fd, "x", 1) != 1)
 			_exit(2);
 		pause();
 		_exit(0);
 	}
-	cr_assert_eq(read(fds[0], &go, 1), 1);
+	cr_assert_eq(read(fd, &go, 1), 1);
+	close(fd);
 	cr_assert_eq(jst_pub_adopt(&cfg, &pub), JST_EBUSY);
 	cr_assert_eq(jst_pub_create(&cfg, &pub), JST_EBUSY);
 	kill(pid, SIGKILL);
@@ -242,7 +234,7 @@ Test(adopt, a_live_writers_segment_is_refused)
 
 Test(adopt, a_segment_of_another_format_is_refused_then_replaced)
 {
-	struct jst_pub_config cfg = {.capacity = 16, .gid = -1};
+	struct jst_pub_config cfg = {.capacity = 16};
 	char ns[64], shm[JST_SHM_NAME_MAX];
 	struct jst_shm_header *h;
 	struct jst_pub *pub;

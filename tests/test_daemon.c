@@ -49,23 +49,17 @@ TestSuite(daemon, .init = setup, .fini = teardown, .timeout = 60);
 /* Start jobstatd with @extra (NULL-terminated); its stderr goes to *@err_fd. */
 static pid_t start(int *err_fd, const char *extra0, const char *extra1)
 {
-	int fds[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = test_fork_piped(&fd);
 
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
+		dup2(fd, 2);
+		close(fd);
 		execl(JST_BUILD_DIR "/jobstatd", "jobstatd", "-n", ns, "-c", "64", "--runtime-dir",
 		      rundir, extra0, extra1, (char *)NULL);
 		_exit(127);
 	}
-	close(fds[1]);
-	*err_fd = fds[0];
+	*err_fd = fd;
 	return pid;
 }
 

@@ -109,27 +109,20 @@ static void read_everything(jst_reader *r, struct result *res)
 static pid_t sandboxed(const char *ns, int (*enter)(void), void (*body)(jst_reader *, void *),
 		       void *result, size_t len, int *ret_fd)
 {
-	int fds[2];
-	pid_t pid;
+	pid_t pid = test_fork_piped(ret_fd);
 
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
 	if (pid == 0) {
 		jst_reader *r;
 
-		close(fds[0]);
 		if (jst_attach(ns, &r) != 0)
 			syscall(SYS_exit, 3);
 		if (enter() != 0)
 			syscall(SYS_exit, 4);
 		body(r, result);
-		if (write(fds[1], result, len) != (ssize_t)len)
+		if (write(*ret_fd, result, len) != (ssize_t)len)
 			syscall(SYS_exit, 5);
 		syscall(SYS_exit, 0);
 	}
-	close(fds[1]);
-	*ret_fd = fds[0];
 	return pid;
 }
 

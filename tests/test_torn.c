@@ -180,19 +180,10 @@ struct reader {
 static struct reader spawn_reader(const char *ns, const char (*ids)[32])
 {
 	struct reader rd;
-	int fds[2];
 
-	cr_assert_eq(pipe(fds), 0);
-	rd.pid = fork();
-	cr_assert_neq(rd.pid, -1);
-	if (rd.pid == 0) {
-		/* A reader never outlives a failed test. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(fds[0]);
-		reader_main(ns, ids, fds[1]);
-	}
-	close(fds[1]);
-	rd.fd = fds[0];
+	rd.pid = test_fork_piped(&rd.fd);
+	if (rd.pid == 0)
+		reader_main(ns, ids, rd.fd);
 	return rd;
 }
 

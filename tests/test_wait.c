@@ -93,24 +93,20 @@ Test(wait, every_publication_wakes_a_waiter_in_another_process, .timeout = 120)
 {
 	enum { ROUNDS = 300 };
 	struct jst_pub_stats ps;
-	int fds[2], status;
+	int fd, status;
 	uint64_t cursor = jst_change_seq(rd);
-	pid_t pid;
+	pid_t pid = test_fork_piped(&fd);
 
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_neq(pid, -1);
 	if (pid == 0) {
 		jst_reader *r;
 		char go = 1;
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (jst_attach(seg.ns, &r) != 0)
 			_exit(3);
 		for (unsigned i = 0; i < ROUNDS; i++) {
 			uint64_t t0 = mono_ns();
 
-			if (write(fds[1], &go, 1) != 1) /* "I am about to wait" */
+			if (write(fd, &go, 1) != 1) /* "I am about to wait" */
 				_exit(4);
 			if (jst_wait_changes(r, cursor, 2ll * 1000000000) != 0)
 				_exit(5); /* timed out: a wake was lost */
@@ -120,11 +116,10 @@ Test(wait, every_publication_wakes_a_waiter_in_another_process, .timeout = 120)
 		}
 		_exit(0);
 	}
-	close(fds[1]);
 	for (unsigned i = 0; i < ROUNDS; i++) {
 		char go;
 
-		if (read(fds[0], &go, 1) != 1)
+		if (read(fd, &go, 1) != 1)
 			break; /* the waiter gave up: its exit status says why */
 		/* Vary the moment of publication around the waiter's registration. */
 		if (i % 3 == 1)
@@ -137,7 +132,7 @@ Test(wait, every_publication_wakes_a_waiter_in_another_process, .timeout = 120)
 	cr_assert(WIFEXITED(status), "waiter died: %#x", status);
 	cr_assert_eq(WEXITSTATUS(status), 0, "waiter exit %d (5, 6: a wake was lost)",
 		     WEXITSTATUS(status));
-	close(fds[0]);
+	close(fd);
 	jst_pub_stats(seg.pub, &ps);
 	cr_assert_gt(ps.wakes, 0, "the writer woke the sleeping waiter");
 	cr_assert_leq(ps.wakes, ROUNDS, "one wake at most per publication");

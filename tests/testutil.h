@@ -8,7 +8,9 @@
 
 #include <criterion/criterion.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -34,8 +36,6 @@ static inline void test_seg_create(struct test_seg *t, const char *what,
 	snprintf(t->ns, sizeof(t->ns), "test-%s-%ld-%u", what, (long)getpid(), counter++);
 	cr_assert_eq(jst_shm_name(t->ns, t->shm, sizeof(t->shm)), 0);
 	cfg.shm_name = t->shm;
-	if (cfg.gid == 0)
-		cfg.gid = -1;
 	rc = jst_pub_create(&cfg, &t->pub);
 	cr_assert_eq(rc, 0, "jst_pub_create: %s", jst_strerror(rc));
 }
@@ -44,6 +44,30 @@ static inline void test_seg_destroy(struct test_seg *t)
 {
 	jst_pub_close(t->pub, true);
 	t->pub = NULL;
+}
+
+/*
+ * Fork a child joined to the test by a pipe. In the child (0 returned) *fd
+ * is the write end, and the child is killed if the test process dies, so a
+ * failed assertion leaves nothing running; in the parent *fd is the read end.
+ */
+static inline pid_t test_fork_piped(int *fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		*fd = fds[1];
+		return 0;
+	}
+	close(fds[1]);
+	*fd = fds[0];
+	return pid;
 }
 
 /* A status whose every field derives from @c; test_status_check() verifies that. */
