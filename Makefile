@@ -55,7 +55,7 @@ BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
-INCLUDES  = -Ilibclient -Ishm-layout -Idaemon
+INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
 	     -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
@@ -65,9 +65,10 @@ SHLIB     := $(BUILD)/libjobstat.so.$(VERSION)
 STLIB     := $(BUILD)/libjobstat.a
 PUBLIB    := $(BUILD)/libjstpublish.a
 
-LIB_SRCS  := libclient/util.c libclient/read.c shm-layout/shm-check.c
+LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn.c \
+	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
-DAEMON_SRCS := daemon/jobstatd.c
+DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
 CLI_SRCS  := cli/jobstat.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -122,14 +123,14 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(PUBLIB) $(STLIB)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ---- tests ----------------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) \
 		$(ALL_LDFLAGS) \

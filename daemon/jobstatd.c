@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobstatd.c - the jobstat daemon: holds a namespace (a locked pidfile),
- * owns its segment (adopting the one a previous daemon left, jobs and all)
- * and keeps its heartbeat. The control socket and the producer protocol are
- * not built yet (README.md).
+ * jobstatd.c - the jobstat daemon's process: options and configuration
+ * file, the namespace's lock (a pidfile), the segment (adopting the one a
+ * previous daemon left, jobs and all), then the control plane (server.c)
+ * until SIGTERM or SIGINT; SIGHUP reloads what can change while running.
  */
 #include <bsd/libutil.h>
 #include <bsd/stdlib.h>
@@ -17,13 +17,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "jobstat.h"
+#include "jobstat-proto.h"
 #include "publish.h"
+#include "server.h"
 #include "shm-check.h"
 
 #define HEARTBEAT_INTERVAL_NS (250 * 1000 * 1000) /* 4 Hz; readers allow 2 s */
@@ -39,9 +42,7 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
-static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void logmsg(int prio, const char *fmt, ...)
+void jst_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -60,35 +61,35 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: jobstatd [-f] [-n NAMESPACE] [-c CAPACITY] [-m MODE] [-g GROUP]\n"
+		"                [--config FILE] [--socket PATH] [--shm-name NAME]\n"
+		"                [--admin-group GROUP] [--lost-grace SECONDS] [--max-clients N]\n"
 		"                [--runtime-dir DIR] [--syslog] [--replace]\n"
 		"       jobstatd --help | --version\n\n"
 		"Publishes the shared-memory segment /jobstat.NAMESPACE (default: $JOBSTAT_NAMESPACE\n"
-		"or \"default\") and refreshes its heartbeat until SIGTERM or SIGINT. A segment\n"
-		"left by a previous daemon is adopted with its jobs; its capacity is kept.\n\n"
-		"  -f, --foreground     stay in the foreground and log to stderr\n"
-		"                       (default: detach and log to syslog)\n"
-		"  -n, --namespace NS   namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
-		"  -c, --capacity N     job slots of a new segment (default %u)\n"
-		"  -m, --mode MODE      octal file mode of a new segment (default 0644; never o+w)\n"
-		"  -g, --group GROUP    group that owns a new segment (name or number)\n"
-		"      --runtime-dir D  where the pidfile lives (default /run/jobstat as root,\n"
-		"                       $XDG_RUNTIME_DIR/jobstat otherwise)\n"
-		"      --syslog         log to syslog even in the foreground\n"
-		"      --replace        discard a segment this daemon cannot adopt (another\n"
-		"                       format, or corrupt) and its jobs, and start anew\n",
-		JST_PUB_DEFAULT_CAPACITY);
-}
-
-/* The default runtime directory: /run/jobstat for root, per user otherwise. */
-static int default_runtime_dir(char *buf, size_t n)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-
-	if (geteuid() == 0)
-		return strlcpy(buf, "/run/jobstat", n) < n ? 0 : -1;
-	if (xdg && *xdg)
-		return (size_t)snprintf(buf, n, "%s/jobstat", xdg) < n ? 0 : -1;
-	return (size_t)snprintf(buf, n, "/tmp/jobstat-%ld", (long)geteuid()) < n ? 0 : -1;
+		"or \"default\"), serves producers and clients on its control socket and refreshes\n"
+		"the heartbeat until SIGTERM or SIGINT. A segment left by a previous daemon is\n"
+		"adopted with its jobs; its capacity is kept.\n\n"
+		"  -f, --foreground       stay in the foreground and log to stderr\n"
+		"                         (default: detach and log to syslog)\n"
+		"  -n, --namespace NS     namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
+		"  -c, --capacity N       job slots of a new segment (default %u)\n"
+		"  -m, --mode MODE        octal mode of a new segment (default 0644; never o+w);\n"
+		"                         the socket gets the same bits with write for each\n"
+		"                         class that may read (0644 -> 0660), never o+w\n"
+		"  -g, --group GROUP      group of a new segment and of the socket\n"
+		"      --config FILE      read these settings as \"name = value\" lines first\n"
+		"      --socket PATH      control socket (default RUNTIME-DIR/NAMESPACE.sock)\n"
+		"      --shm-name NAME    segment name (default /jobstat.NAMESPACE)\n"
+		"      --admin-group G    members may change anyone's jobs (reloadable)\n"
+		"      --lost-grace SECS  a producer gone this long: its jobs show Lost\n"
+		"                         Communication (default 10; reloadable)\n"
+		"      --max-clients N    connections served at once (default %u)\n"
+		"      --runtime-dir D    pidfile and socket directory (default /run/jobstat as\n"
+		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
+		"      --syslog           log to syslog even in the foreground\n"
+		"      --replace          discard a segment this daemon cannot adopt (another\n"
+		"                         format, or corrupt) and its jobs, and start anew\n",
+		JST_PUB_DEFAULT_CAPACITY, JST_SERVER_DEFAULT_MAX_CONNS);
 }
 
 static int parse_group(const char *s, uint32_t *gid)
@@ -104,110 +105,336 @@ static int parse_group(const char *s, uint32_t *gid)
 	return err ? -1 : 0;
 }
 
-int main(int argc, char **argv)
+/* Everything the command line and the configuration file can set. */
+struct settings {
+	char ns[80];
+	char rundir[PATH_MAX];
+	char socket[PATH_MAX];
+	char shm_name[JST_SHM_NAME_MAX];
+	char config[PATH_MAX];
+	struct jst_pub_config pub;
+	struct jst_server_config srv;
+	bool foreground, replace, want_syslog;
+};
+
+enum {
+	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
+	OPT_ADMIN, OPT_LOST, OPT_MAXCLI,
+};
+
+static const struct option long_opts[] = {
+	{"foreground", no_argument, NULL, 'f'},
+	{"namespace", required_argument, NULL, 'n'},
+	{"capacity", required_argument, NULL, 'c'},
+	{"mode", required_argument, NULL, 'm'},
+	{"group", required_argument, NULL, 'g'},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"shm-name", required_argument, NULL, OPT_SHM},
+	{"admin-group", required_argument, NULL, OPT_ADMIN},
+	{"lost-grace", required_argument, NULL, OPT_LOST},
+	{"max-clients", required_argument, NULL, OPT_MAXCLI},
+	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"replace", no_argument, NULL, OPT_REPLACE},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{0},
+};
+
+static int copy_path(char *dst, size_t n, const char *v, const char *what, char *err, size_t en)
 {
-	enum { OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE };
-	static const struct option opts[] = {
-		{"foreground", no_argument, NULL, 'f'},
-		{"namespace", required_argument, NULL, 'n'},
-		{"capacity", required_argument, NULL, 'c'},
-		{"mode", required_argument, NULL, 'm'},
-		{"group", required_argument, NULL, 'g'},
-		{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
-		{"syslog", no_argument, NULL, OPT_SYSLOG},
-		{"replace", no_argument, NULL, OPT_REPLACE},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
-	struct jst_pub_config cfg = {.namespace_locked = true};
-	char shm_name[JST_SHM_NAME_MAX], rundir[PATH_MAX], pidpath[PATH_MAX];
-	const char *ns = jst_default_namespace(), *err = NULL;
-	bool foreground = false, replace = false, adopted = false, want_syslog = false;
-	struct sigaction sa = {.sa_handler = on_signal};
-	struct pidfh *pfh;
-	struct jst_pub *pub;
-	pid_t other;
-	int c, rc;
+	if (strlcpy(dst, v, n) < n)
+		return 0;
+	snprintf(err, en, "%s: path too long", what);
+	return -1;
+}
 
-	rundir[0] = 0;
-	while ((c = getopt_long(argc, argv, "fn:c:m:g:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			foreground = true;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
-		case 'c':
-			cfg.capacity = (uint32_t)strtonum(optarg, 1, (1 << 30) - 1, &err);
-			if (err) {
-				fprintf(stderr, "jobstatd: --capacity %s is %s (1..%d)\n", optarg,
-					err, (1 << 30) - 1);
-				return 2;
-			}
-			break;
-		case 'm': {
-			char *end;
-			unsigned long m = strtoul(optarg, &end, 8);
+/*
+ * Apply one setting, from the command line or the file. Return 0, or -1
+ * with @err saying what was wrong.
+ */
+static int apply(struct settings *st, int opt, const char *v, char *err, size_t en)
+{
+	const char *e = NULL;
 
-			if (*end || m > 0777 || (m & 0002)) {
-				fprintf(stderr, "jobstatd: --mode %s: need an octal mode without "
-						"world write, e.g. 0640\n", optarg);
-				return 2;
-			}
-			cfg.mode = (uint32_t)m;
-			break;
+	switch (opt) {
+	case 'f':
+		st->foreground = true;
+		return 0;
+	case 'n':
+		return copy_path(st->ns, sizeof(st->ns), v, "namespace", err, en);
+	case 'c':
+		st->pub.capacity = (uint32_t)strtonum(v, 1, (1 << 30) - 1, &e);
+		if (e)
+			snprintf(err, en, "capacity %s is %s (1..%d)", v, e, (1 << 30) - 1);
+		return e ? -1 : 0;
+	case 'm': {
+		char *end;
+		unsigned long m = strtoul(v, &end, 8);
+
+		if (!*v || *end || m > 0777 || (m & 0002)) {
+			snprintf(err, en, "mode %s: need an octal mode without world write, "
+					  "e.g. 0640", v);
+			return -1;
 		}
-		case 'g':
-			cfg.set_group = true;
-			if (parse_group(optarg, &cfg.gid) < 0) {
-				fprintf(stderr, "jobstatd: --group %s: no such group\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_RUNTIME:
-			if (strlcpy(rundir, optarg, sizeof(rundir)) >= sizeof(rundir)) {
-				fprintf(stderr, "jobstatd: --runtime-dir: path too long\n");
-				return 2;
-			}
-			break;
-		case OPT_SYSLOG:
-			want_syslog = true;
-			break;
-		case OPT_REPLACE:
-			replace = true;
-			break;
+		st->pub.mode = (uint32_t)m;
+		/* Whoever may read the segment may talk to the daemon: r -> rw, never o+w. */
+		st->srv.socket_mode = (uint32_t)(0600 | ((m & 0040) ? 0060 : 0));
+		return 0;
+	}
+	case 'g':
+		st->pub.set_group = st->srv.set_group = true;
+		if (parse_group(v, &st->pub.gid) < 0) {
+			snprintf(err, en, "group %s: no such group", v);
+			return -1;
+		}
+		st->srv.gid = st->pub.gid;
+		return 0;
+	case OPT_CONFIG:
+		return copy_path(st->config, sizeof(st->config), v, "config", err, en);
+	case OPT_SOCKET:
+		return copy_path(st->socket, sizeof(st->socket), v, "socket", err, en);
+	case OPT_SHM:
+		if (v[0] != '/' || strchr(v + 1, '/') || strlen(v) < 2) {
+			snprintf(err, en, "shm-name %s: need /NAME without further slashes", v);
+			return -1;
+		}
+		return copy_path(st->shm_name, sizeof(st->shm_name), v, "shm-name", err, en);
+	case OPT_ADMIN: {
+		uint32_t gid;
+
+		if (parse_group(v, &gid) < 0) {
+			snprintf(err, en, "admin-group %s: no such group", v);
+			return -1;
+		}
+		st->srv.admin_group_set = true;
+		st->srv.admin_gid = gid;
+		return 0;
+	}
+	case OPT_LOST: {
+		char *end;
+		double secs = strtod(v, &end);
+
+		if (!*v || *end || !(secs > 0 && secs <= 86400)) {
+			snprintf(err, en, "lost-grace %s: need seconds in (0, 86400]", v);
+			return -1;
+		}
+		st->srv.lost_grace_ns = (uint64_t)(secs * 1e9);
+		return 0;
+	}
+	case OPT_MAXCLI:
+		st->srv.max_conns = (uint32_t)strtonum(v, 1, 1 << 20, &e);
+		if (e)
+			snprintf(err, en, "max-clients %s is %s (1..%d)", v, e, 1 << 20);
+		return e ? -1 : 0;
+	case OPT_RUNTIME:
+		return copy_path(st->rundir, sizeof(st->rundir), v, "runtime-dir", err, en);
+	case OPT_SYSLOG:
+		st->want_syslog = true;
+		return 0;
+	case OPT_REPLACE:
+		st->replace = true;
+		return 0;
+	}
+	snprintf(err, en, "unknown setting");
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+/* "name = value" lines; '#' starts a comment; names are the long options. */
+static int load_config(struct settings *st, const char *path, char *err, size_t en)
+{
+	FILE *f = fopen(path, "r");
+	char line[PATH_MAX + 64];
+	unsigned lineno = 0;
+
+	if (!f) {
+		snprintf(err, en, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *eq, *v, msg[256];
+		const struct option *o;
+
+		lineno++;
+		if (strchr(k, '#'))
+			*strchr(k, '#') = 0;
+		k = trim(k);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		v = eq ? trim(eq + 1) : (char *)"";
+		if (eq)
+			*eq = 0;
+		k = trim(k);
+		for (o = long_opts; o->name; o++)
+			if (!strcmp(o->name, k))
+				break;
+		if (!o->name || o->val == OPT_CONFIG || o->val == 'h' || o->val == 'V') {
+			snprintf(err, en, "%s:%u: unknown setting \"%s\"", path, lineno, k);
+			fclose(f);
+			return -1;
+		}
+		if ((o->has_arg == required_argument) != (eq != NULL && *v)) {
+			snprintf(err, en, "%s:%u: \"%s\" %s", path, lineno, k,
+				 o->has_arg == required_argument ? "needs \"= value\""
+								  : "takes no value");
+			fclose(f);
+			return -1;
+		}
+		if (apply(st, o->val, v, msg, sizeof(msg)) < 0) {
+			snprintf(err, en, "%s:%u: %s", path, lineno, msg);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Defaults, then the configuration file, then the command line (which wins).
+ * Return 0; 1 for --help/--version (done); -1 with @err.
+ */
+static int parse_all(int argc, char **argv, struct settings *st, char *err, size_t en)
+{
+	int c;
+
+	memset(st, 0, sizeof(*st));
+	st->pub.namespace_locked = true;
+	strlcpy(st->ns, jst_default_namespace(), sizeof(st->ns));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "fn:c:m:g:hV", long_opts, NULL)) != -1)
+		if (c == OPT_CONFIG && copy_path(st->config, sizeof(st->config), optarg, "config",
+						 err, en) < 0)
+			return -1;
+	if (st->config[0] && load_config(st, st->config, err, en) < 0)
+		return -1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "fn:c:m:g:hV", long_opts, NULL)) != -1) {
+		char msg[256];
+
+		switch (c) {
 		case 'h':
 			usage(stdout);
-			return 0;
+			return 1;
 		case 'V':
 			printf("jobstatd %s\n", jst_version());
-			return 0;
+			return 1;
+		case '?':
+			snprintf(err, en, "unknown option or missing value: %s", argv[optind - 1]);
+			return -1;
 		default:
-			usage(stderr);
-			return 2;
+			if (apply(st, c, optarg, msg, sizeof(msg)) < 0) {
+				snprintf(err, en, "--%s", msg);
+				return -1;
+			}
 		}
 	}
 	if (optind != argc) {
+		snprintf(err, en, "unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int g_argc;
+static char **g_argv;
+
+/* SIGHUP: read the settings again; apply those that can change while running. */
+static int reload(struct jst_server_reload *r)
+{
+	struct settings *st = calloc(1, sizeof(*st));
+	char err[512];
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = parse_all(g_argc, g_argv, st, err, sizeof(err));
+	if (rc != 0) {
+		jst_log(LOG_ERR, "SIGHUP: settings not reloaded: %s", rc < 0 ? err : "?");
+		free(st);
+		return -1;
+	}
+	r->admin_group_set = st->srv.admin_group_set;
+	r->admin_gid = st->srv.admin_gid;
+	r->lost_grace_ns = st->srv.lost_grace_ns;
+	jst_log(LOG_INFO, "SIGHUP: reloaded admin-group (%s) and lost-grace; other settings "
+		"take effect at the next start", st->srv.admin_group_set ? "set" : "none");
+	free(st);
+	return 0;
+}
+
+/* Connections are file descriptors: allow as many as the hard limit does. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct settings set;
+	char pidpath[PATH_MAX + 96], err[512];
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t block, orig;
+	bool adopted;
+	struct pidfh *pfh;
+	struct jst_pub *pub;
+	struct jst_server *srv;
+	pid_t other;
+	int rc;
+
+	g_argc = argc;
+	g_argv = argv;
+	rc = parse_all(argc, argv, &set, err, sizeof(err));
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		fprintf(stderr, "jobstatd: %s\n", err);
 		usage(stderr);
 		return 2;
 	}
-	rc = jst_shm_name(ns, shm_name, sizeof(shm_name));
-	if (rc < 0) {
-		fprintf(stderr, "jobstatd: namespace \"%s\": %s\n", ns, jst_strerror(rc));
-		return 2;
+	if (!set.shm_name[0]) {
+		rc = jst_shm_name(set.ns, set.shm_name, sizeof(set.shm_name));
+		if (rc < 0) {
+			fprintf(stderr, "jobstatd: namespace \"%s\": %s\n", set.ns, jst_strerror(rc));
+			return 2;
+		}
 	}
-	if (!rundir[0] && default_runtime_dir(rundir, sizeof(rundir)) < 0) {
+	if (!set.rundir[0] && jst_runtime_dir(geteuid(), set.rundir, sizeof(set.rundir)) < 0) {
 		fprintf(stderr, "jobstatd: runtime directory path too long\n");
 		return 2;
 	}
-	if (mkdir(rundir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", rundir,
+	if (!set.socket[0] &&
+	    jst_socket_path(set.rundir, set.ns, set.socket, sizeof(set.socket)) < 0) {
+		fprintf(stderr, "jobstatd: socket path too long or bad namespace \"%s\"\n", set.ns);
+		return 2;
+	}
+	if (mkdir(set.rundir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", set.rundir,
 			strerror(errno));
 		return 1;
 	}
-	if ((size_t)snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", rundir, ns) >= sizeof(pidpath)) {
+	if ((size_t)snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", set.rundir, set.ns) >=
+	    sizeof(pidpath)) {
 		fprintf(stderr, "jobstatd: pidfile path too long\n");
 		return 2;
 	}
@@ -216,69 +443,84 @@ int main(int argc, char **argv)
 	if (!pfh) {
 		if (errno == EEXIST)
 			fprintf(stderr, "jobstatd: namespace \"%s\" is already served by pid %ld "
-					"(pidfile %s)\n", ns, (long)other, pidpath);
+					"(pidfile %s)\n", set.ns, (long)other, pidpath);
 		else
 			fprintf(stderr, "jobstatd: cannot open pidfile %s: %s\n", pidpath,
 				strerror(errno));
 		return 1;
 	}
-	cfg.shm_name = shm_name;
-	rc = jst_pub_adopt(&cfg, &pub);
+	set.pub.shm_name = set.shm_name;
+	rc = jst_pub_adopt(&set.pub, &pub);
 	adopted = rc == 0;
-	if (rc == JST_ENOENT || (rc < 0 && replace))
-		rc = jst_pub_create(&cfg, &pub);
+	if (rc == JST_ENOENT || (rc < 0 && set.replace))
+		rc = jst_pub_create(&set.pub, &pub);
 	else if (rc < 0) {
 		fprintf(stderr,
 			"jobstatd: cannot adopt %s: %s.\n"
 			"jobstatd: it was left by a daemon of another version, or is damaged; it is\n"
 			"jobstatd: left untouched. Restart with --replace to discard it and its jobs.\n",
-			shm_name, jst_strerror(rc));
+			set.shm_name, jst_strerror(rc));
 		pidfile_remove(pfh);
 		return 1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "jobstatd: cannot create %s: %s%s%s\n", shm_name, jst_strerror(rc),
-			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
+		fprintf(stderr, "jobstatd: cannot create %s: %s%s%s\n", set.shm_name,
+			jst_strerror(rc), rc == JST_ESYS ? ": " : "",
+			rc == JST_ESYS ? strerror(errno) : "");
 		pidfile_remove(pfh);
 		return 1;
 	}
-	/* Detach after everything that can fail on the command line's account has been said. */
-	if (!foreground && daemon(0, 0) < 0) {
-		fprintf(stderr, "jobstatd: cannot detach: %s\n", strerror(errno));
+	raise_fd_limit();
+	set.srv.socket_path = set.socket;
+	rc = jst_server_create(pub, set.shm_name, &set.srv, &srv);
+	if (rc < 0) {
+		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),
+			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
 		jst_pub_close(pub, false);
 		pidfile_remove(pfh);
 		return 1;
 	}
-	if (!foreground)
+	/* Detach after everything that can fail on the command line's account has been said. */
+	if (!set.foreground && daemon(0, 0) < 0) {
+		fprintf(stderr, "jobstatd: cannot detach: %s\n", strerror(errno));
+		jst_server_destroy(srv);
+		jst_pub_close(pub, false);
+		pidfile_remove(pfh);
+		return 1;
+	}
+	if (!set.foreground)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
-	use_syslog = want_syslog || !foreground;
+	use_syslog = set.want_syslog || !set.foreground;
 	if (use_syslog)
 		openlog("jobstatd", LOG_PID, LOG_DAEMON);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
+	/* Blocked except inside the server's epoll_pwait(): no signal slips past a check. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (adopted) {
 		struct jst_pub_stats ps;
 
 		jst_pub_stats(pub, &ps);
-		logmsg(LOG_INFO, "adopted %s with %u jobs (pid %ld)", shm_name,
-		       ps.in_use[JST_POOL_STATUS], (long)getpid());
+		jst_log(LOG_INFO, "adopted %s with %u jobs; serving %s (pid %ld)", set.shm_name,
+			ps.in_use[JST_POOL_STATUS], set.socket, (long)getpid());
 	} else {
-		logmsg(LOG_INFO, "created %s (pid %ld)", shm_name, (long)getpid());
+		jst_log(LOG_INFO, "created %s; serving %s (pid %ld)", set.shm_name, set.socket,
+			(long)getpid());
 	}
-	while (!stop_signal) {
-		struct timespec ts = {0, HEARTBEAT_INTERVAL_NS};
-
-		if (hup_signal) {
-			hup_signal = 0;
-			logmsg(LOG_INFO, "SIGHUP: this version has no reloadable settings");
-		}
-		jst_pub_heartbeat(pub);
-		nanosleep(&ts, NULL);
-	}
-	logmsg(LOG_INFO, "signal %d, closing %s", (int)stop_signal, shm_name);
+	rc = jst_server_run(srv, &stop_signal, &hup_signal, reload, &orig, HEARTBEAT_INTERVAL_NS);
+	if (rc < 0)
+		jst_log(LOG_ERR, "event loop failed: %s", strerror(errno));
+	else
+		jst_log(LOG_INFO, "signal %d, closing %s", (int)stop_signal, set.shm_name);
+	jst_server_destroy(srv);
 	jst_pub_close(pub, false);
 	pidfile_remove(pfh);
-	return 0;
+	return rc < 0 ? 1 : 0;
 }

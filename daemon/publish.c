@@ -1296,6 +1296,12 @@ int jst_pub_set_status(struct jst_pub *p, jst_handle h, const struct jst_status 
 
 int jst_pub_set_strings(struct jst_pub *p, jst_handle h, const struct jst_job *job)
 {
+	return jst_pub_update(p, h, NULL, job);
+}
+
+int jst_pub_update(struct jst_pub *p, jst_handle h, const struct jst_status *st,
+		   const struct jst_job *job)
+{
 	struct jst_shm_status *cur;
 	struct jst_shm_detail *old;
 	jst_shm_ref dref, old_ref;
@@ -1312,7 +1318,7 @@ int jst_pub_set_strings(struct jst_pub *p, jst_handle h, const struct jst_job *j
 			  old ? old->n_errors : 0, &dref);
 	if (rc < 0)
 		return rc;
-	rc = status_publish(p, h.slot, h.gen, NULL, dref, cur->n_errors, cur->errors_total);
+	rc = status_publish(p, h.slot, h.gen, st, dref, cur->n_errors, cur->errors_total);
 	if (rc < 0) {
 		detail_retire(p, dref);
 		return rc;
@@ -1396,6 +1402,12 @@ static int error_write(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t 
 
 int jst_pub_add_error(struct jst_pub *p, jst_handle h, const struct jst_error *e)
 {
+	return jst_pub_add_error_with(p, h, e, NULL, NULL);
+}
+
+int jst_pub_add_error_with(struct jst_pub *p, jst_handle h, const struct jst_error *e,
+			   const struct jst_status *st, const struct jst_job *job)
+{
 	jst_shm_ref errs[JST_SHM_ERRORS_KEPT], eref, dref, old_ref, dropped = 0;
 	struct jst_shm_status *cur;
 	struct jst_shm_detail *old;
@@ -1422,9 +1434,9 @@ int jst_pub_add_error(struct jst_pub *p, jst_handle h, const struct jst_error *e
 		n--;
 	}
 	errs[n++] = eref;
-	rc = detail_write(p, h.slot, h.gen, NULL, old, errs, n, &dref);
+	rc = detail_write(p, h.slot, h.gen, job, old, errs, n, &dref);
 	if (rc == 0) {
-		rc = status_publish(p, h.slot, h.gen, NULL, dref, n, cur->errors_total + 1);
+		rc = status_publish(p, h.slot, h.gen, st, dref, n, cur->errors_total + 1);
 		if (rc < 0)
 			detail_retire(p, dref);
 	}

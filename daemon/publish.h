@@ -121,12 +121,29 @@ int jst_pub_set_status(struct jst_pub *p, jst_handle h, const struct jst_status 
 int jst_pub_set_strings(struct jst_pub *p, jst_handle h, const struct jst_job *job);
 
 /**
+ * jst_pub_update() - publish a job's new status (@st, or the current one
+ * when NULL) and new strings (@job) as one status version: a reader sees
+ * both changes or neither.
+ * Return: as jst_pub_set_strings().
+ */
+int jst_pub_update(struct jst_pub *p, jst_handle h, const struct jst_status *st,
+		   const struct jst_job *job);
+
+/**
  * jst_pub_add_error() - append a CIM_Error to a job (its oldest is dropped
  * beyond JST_ERRORS_KEPT) and republish its status with n_errors and
  * errors_total updated. MessageID must be non-NULL (CIM requires it).
  * Return: 0; JST_EINVAL; JST_ESTALE; JST_EUTF8; JST_ETOOLONG; JST_ENOSPC.
  */
 int jst_pub_add_error(struct jst_pub *p, jst_handle h, const struct jst_error *e);
+
+/**
+ * jst_pub_add_error_with() - jst_pub_add_error() that also publishes a new
+ * status (@st) and new strings (@job) in the same version, each when non-NULL:
+ * a job that fails shows its error, its state and its ErrorDescription at once.
+ */
+int jst_pub_add_error_with(struct jst_pub *p, jst_handle h, const struct jst_error *e,
+			   const struct jst_status *st, const struct jst_job *job);
 
 /**
  * jst_pub_remove() - remove a job: readers holding its handle see JST_ESTALE

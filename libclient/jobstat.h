@@ -53,7 +53,19 @@ extern "C" {
 	XX(EINSTANCEID, -22, "InstanceID is not of the form OrgID:LocalID")                    \
 	XX(EBUSY, -23, "a live jobstatd already owns this namespace")                           \
 	XX(ESYS, -24, "system call failed (see errno)")                                         \
-	XX(ETIMEDOUT, -25, "timed out")
+	XX(ETIMEDOUT, -25, "timed out")                                                          \
+	XX(EPROTO, -26, "malformed control message")                                            \
+	XX(EPROTOVERSION, -27, "control protocol version not supported by the other side")      \
+	XX(EMSGSIZE, -28, "control message larger than the protocol allows")                  \
+	XX(EPERM, -29, "access denied (only the job's owner, root or the admin group may do this)")\
+	XX(ETRANSITION, -30, "invalid JobState transition")                                    \
+	XX(ENODAEMON, -31, "cannot reach jobstatd's control socket (is jobstatd running?)")   \
+	XX(EDISCONNECTED, -32, "the connection to jobstatd was lost")                          \
+	XX(ENOPRODUCER, -33, "the job's producer is not connected")                            \
+	XX(EPENDING, -34, "a state change request for this job is already pending")           \
+	XX(ENOTFINISHED, -35, "the job has not finished (terminate it, or remove it now)")    \
+	XX(ENOTSUP, -36, "not supported for this job")                                         \
+	XX(ELIMIT, -37, "a daemon limit was reached (connections, pending requests)")
 
 enum jst_errno {
 	JST_OK = 0,
@@ -110,6 +122,8 @@ enum jst_op_status {
 	JST_OPS_STARTING = 8,
 	JST_OPS_STOPPING = 9,
 	JST_OPS_STOPPED = 10,
+	JST_OPS_IN_SERVICE = 11,
+	JST_OPS_NO_CONTACT = 12,
 	JST_OPS_LOST_COMMUNICATION = 13,
 	JST_OPS_ABORTED = 14,
 	JST_OPS_DORMANT = 15,
@@ -159,7 +173,8 @@ struct jst_status {
 	uint64_t time_before_removal_ns;
 	uint32_t owner_uid;
 	uint32_t errors_total;       /* errors ever reported */
-	uint64_t reserved[2];
+	uint64_t producer_session;   /* the session that owns the job (format 1.1; 0 before) */
+	uint64_t reserved;
 };
 
 #define JST_STATUS_DELETE_ON_COMPLETION 0x01 /* CIM DeleteOnCompletion */
@@ -383,6 +398,257 @@ JST_EXPORT uint64_t jst_generation(jst_reader *r);
  */
 #define JST_HEARTBEAT_TIMEOUT_NS (2ull * 1000 * 1000 * 1000)
 JST_EXPORT bool jst_daemon_alive(jst_reader *r);
+
+
+/* ---- job states (the CIM model) ----------------------------------------------------- */
+
+#define JST_JOB_COMPLETED_WITH_WARNINGS 32768 /* Hyper-V's vendor value; final */
+
+/**
+ * jst_job_state_name() - "Running", "Completed", ...; "Vendor" for 32768..65535 other than
+ * CompletedWithWarnings, "Reserved" for values CIM reserves.
+ */
+JST_EXPORT const char *jst_job_state_name(uint16_t state);
+
+/**
+ * jst_job_state_is_final() - true for Completed, Terminated, Killed, Exception and
+ * CompletedWithWarnings: the job will not change state again. Every other value,
+ * including an unknown one, is not final (a client waiting on it keeps waiting
+ * and should time out).
+ */
+JST_EXPORT bool jst_job_state_is_final(uint16_t state);
+
+/**
+ * jst_job_state_check() - may a job go from state @from to state @to?
+ * The table is in README.md ("Job states"); staying in the same state is allowed,
+ * leaving a final state is not, CIM-reserved values (13..32767) are never valid.
+ * Return: 0; JST_ETRANSITION.
+ */
+JST_EXPORT int jst_job_state_check(uint16_t from, uint16_t to);
+
+/**
+ * jst_default_op_status() - the OperationalStatus a job in @state shows unless its
+ * producer sets one: New {Dormant}, Starting {Starting}, Running {OK}, Suspended {OK},
+ * Shutting Down {Stopping}, Completed {Completed, OK}, Terminated {Stopped}, Killed
+ * {Stopped, Aborted}, Exception {Completed, Error}, Service {In Service}, Query Pending
+ * {OK}, CompletedWithWarnings {Completed, Degraded}, other vendor values {Other}.
+ * @ret_ops: room for JST_OPSTATUS_MAX values.
+ * Return: how many values were stored (1 or 2).
+ */
+JST_EXPORT unsigned jst_default_op_status(uint16_t state, uint16_t *ret_ops);
+
+/* ---- producing and controlling jobs, through jobstatd's control socket --------------- */
+
+typedef struct jst_conn jst_conn;
+
+/* RequestStateChange's RequestedState values. */
+enum jst_requested_state {
+	JST_REQ_START = 2,
+	JST_REQ_SUSPEND = 3,
+	JST_REQ_TERMINATE = 4,
+	JST_REQ_KILL = 5,
+	JST_REQ_SERVICE = 6,
+};
+
+/* RequestStateChange's return codes (CIM_ConcreteJob). */
+enum jst_rsc_code {
+	JST_RSC_COMPLETED = 0,
+	JST_RSC_NOT_SUPPORTED = 1,
+	JST_RSC_UNKNOWN = 2,
+	JST_RSC_TIMEOUT = 3,
+	JST_RSC_FAILED = 4,
+	JST_RSC_INVALID_PARAMETER = 5,
+	JST_RSC_IN_USE = 6,
+	JST_RSC_ACCESS_DENIED = 6, /* as the job model's issue asks: CIM 6, Hyper-V 32769 */
+	JST_RSC_STARTED = 4096,    /* Method Parameters Checked - Transition Started */
+	JST_RSC_INVALID_TRANSITION = 4097,
+	JST_RSC_TIMEOUT_NOT_SUPPORTED = 4098,
+	JST_RSC_BUSY = 4099,
+};
+
+/*
+ * struct jst_request - a RequestStateChange that a client made on one of this
+ * producer's jobs, as the producer's handler receives it.
+ */
+struct jst_request {
+	jst_handle handle;
+	const char *instance_id;
+	uint16_t requested_state;    /* enum jst_requested_state */
+	uint32_t requester_uid;
+	int32_t requester_pid;
+	uint64_t timeout_ns;         /* TimeoutPeriod; 0 = none given */
+};
+
+/*
+ * jst_request_fn - a producer's handler for state change requests. It runs
+ * inside jst_dispatch(), may call the producer API (typically to move the job
+ * to the requested state) and returns the RequestStateChange code the
+ * requester receives: JST_RSC_COMPLETED when the job is in the requested
+ * state, JST_RSC_STARTED when it will be, JST_RSC_NOT_SUPPORTED, ...
+ */
+typedef uint32_t (*jst_request_fn)(jst_conn *c, const struct jst_request *rq, void *arg);
+
+struct jst_connect_options {
+	const char *ns;              /* NULL: jst_default_namespace() */
+	const char *socket_path;     /* NULL: $JOBSTAT_SOCKET, else the namespace's socket in
+					the runtime directory (README.md "Finding the daemon") */
+	uint64_t session;            /* 0: a new session; else the session whose jobs to take
+					back (jst_session() of an earlier connection, same uid) */
+	bool producer;               /* this connection creates jobs and receives their requests */
+	jst_request_fn on_request;   /* NULL: requests are answered JST_RSC_NOT_SUPPORTED */
+	void *arg;
+	int64_t reconnect_timeout_ns; /* how long a call keeps retrying a lost daemon, with
+					 backoff (10 ms doubling to 1 s); 0: 30 s; < 0: never */
+};
+
+/**
+ * jst_connect() - connect to jobstatd's control socket and say hello.
+ * @opt: NULL for a plain (non-producer) connection on the defaults.
+ * @ret_conn: set on success; untouched on failure.
+ *
+ * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_ETOOLONG (socket path);
+ * JST_ENODAEMON (nothing listens); JST_EACCES (no permission on the socket);
+ * JST_EPROTOVERSION; JST_ENOMEM; JST_ESYS.
+ */
+JST_EXPORT int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn);
+
+/** jst_disconnect() - close the connection. The jobs stay. Accepts NULL. */
+JST_EXPORT void jst_disconnect(jst_conn *c);
+
+/** jst_session() - this connection's session, to take its jobs back after a restart. */
+JST_EXPORT uint64_t jst_session(jst_conn *c);
+
+/**
+ * jst_conn_error() - what the daemon said about the last failed call, for a
+ * person to read ("JobState 7 (Completed) cannot become 4 (Running)"); "" if nothing.
+ */
+JST_EXPORT const char *jst_conn_error(jst_conn *c);
+
+/**
+ * jst_conn_fd() - the socket, for poll(): readable means jst_dispatch() has
+ * requests to hand to the handler. It changes when the library reconnects.
+ */
+JST_EXPORT int jst_conn_fd(jst_conn *c);
+
+/**
+ * jst_dispatch() - run the handler for state change requests that arrived,
+ * waiting up to @timeout_ns (0: do not wait; < 0: without limit) for the first.
+ * Return: how many requests were handled (>= 0); JST_EDISCONNECTED; JST_ESYS.
+ */
+JST_EXPORT int jst_dispatch(jst_conn *c, int64_t timeout_ns);
+
+/*
+ * struct jst_job_spec - a new job. Zero-initialise and set what you need:
+ * a zero spec makes a New job with a generated InstanceID "jobstat:<uuid>".
+ */
+struct jst_job_spec {
+	const char *instance_id;     /* "OrgID:LocalID"; NULL: generated */
+	const char *name;            /* CIM requires one; NULL: "job" */
+	const char *owner, *notify, *job_status;
+	uint16_t job_type;
+	uint16_t initial_state;      /* 0: New */
+	uint32_t priority;
+	bool delete_on_completion;
+	bool not_cancellable;        /* refuse Terminate and Kill (Msvm_ConcreteJob Cancellable false) */
+	int64_t time_before_removal_ns; /* <= 0: the CIM default, 5 minutes */
+};
+
+#define JST_DEFAULT_TIME_BEFORE_REMOVAL_NS (300ull * 1000 * 1000 * 1000)
+
+/**
+ * jst_job_create() - create a job owned by the connection's uid and session.
+ * @ret_handle: the job's handle, for updates and for reading (jst_status()).
+ * @ret_instance_id: NULL, or room for JST_ID_MAX + 1 bytes: the InstanceID.
+ *
+ * Return: 0; JST_EINVAL; JST_EINSTANCEID; JST_EUTF8; JST_ETOOLONG; JST_EEXIST;
+ * JST_ETRANSITION (an initial state that is not a valid start); JST_ENOSPC;
+ * JST_EDISCONNECTED (the daemon could not be reached again in time).
+ */
+JST_EXPORT int jst_job_create(jst_conn *c, const struct jst_job_spec *spec,
+			      jst_handle *ret_handle, char *ret_instance_id);
+
+/* Which fields of a struct jst_update to set. */
+#define JST_SET_STATE             0x01 /* job_state (OperationalStatus follows) */
+#define JST_SET_PERCENT           0x02
+#define JST_SET_OP_STATUS         0x04 /* operational_status[] and status_descriptions[] */
+#define JST_SET_JOB_STATUS        0x08
+#define JST_SET_ERROR_CODE        0x10
+#define JST_SET_ERROR_DESCRIPTION 0x20
+#define JST_SET_ALL               0x3f
+
+/* struct jst_update - one change to one job. */
+struct jst_update {
+	jst_handle handle;
+	uint32_t set;                /* JST_SET_* */
+	uint16_t job_state;
+	uint16_t percent_complete;   /* 0..100, 101 = undefined */
+	uint16_t error_code;
+	uint16_t n_operational_status;
+	uint16_t operational_status[JST_OPSTATUS_MAX];
+	const char *status_descriptions[JST_OPSTATUS_MAX]; /* index-parallel; NULL allowed */
+	const char *job_status;
+	const char *error_description;
+};
+
+/**
+ * jst_update() - apply @n updates, in order, in as few messages as fit.
+ * When it returns, every update that succeeded is visible in the segment.
+ * @ret_results: NULL, or room for @n codes: each update's own result.
+ *
+ * Return: 0 when every update succeeded; else the first failure's code
+ * (JST_ESTALE, JST_EPERM, JST_ETRANSITION, JST_EINVAL, JST_ETOOLONG,
+ * JST_EUTF8, JST_ENOSPC), the others' in @ret_results; JST_EDISCONNECTED.
+ */
+JST_EXPORT int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_results);
+
+/** jst_job_set_state() - one update of JobState. Return: as jst_update(). */
+JST_EXPORT int jst_job_set_state(jst_conn *c, jst_handle h, uint16_t state);
+
+/** jst_job_set_progress() - one update of PercentComplete. Return: as jst_update(). */
+JST_EXPORT int jst_job_set_progress(jst_conn *c, jst_handle h, uint16_t percent);
+
+/** jst_job_complete() - PercentComplete 100 and JobState Completed. Return: as jst_update(). */
+JST_EXPORT int jst_job_complete(jst_conn *c, jst_handle h);
+
+/**
+ * jst_job_report_error() - record a CIM_Error for the job (its last
+ * JST_ERRORS_KEPT are kept); with @fail, the job also goes to Exception.
+ * Return: 0; JST_EINVAL (no MessageID); JST_ESTALE; JST_EPERM; JST_ETRANSITION
+ * (fail of a final job); JST_ETOOLONG; JST_EUTF8; JST_ENOSPC; JST_EDISCONNECTED.
+ */
+JST_EXPORT int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e,
+				    bool fail);
+
+#define JST_REMOVE_NOW 0x1 /* remove at once, even before it finished or TimeBeforeRemoval ran */
+
+/**
+ * jst_job_remove() - remove a job. A finished job is removed once
+ * TimeBeforeRemoval has passed since it finished (at once if it has);
+ * with JST_REMOVE_NOW, at once whatever its state.
+ * @ret_when_ns: NULL, or the CLOCK_REALTIME instant of removal.
+ * Return: 0; JST_ESTALE; JST_EPERM; JST_ENOTFINISHED; JST_EDISCONNECTED.
+ */
+JST_EXPORT int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns);
+
+/**
+ * jst_request_state_change() - CIM RequestStateChange on any job, by InstanceID.
+ * The daemon checks it (the job exists, the caller may, the transition is
+ * valid, none is pending) and hands it to the job's producer, whose handler
+ * decides. A job whose producer is gone can still be terminated or killed:
+ * the daemon does it. A job terminated or killed this way records who asked,
+ * as a CIM_Error.
+ * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
+ *		(0: 5 seconds); unanswered, the code is JST_RSC_TIMEOUT.
+ * @ret_code: the RequestStateChange return code (enum jst_rsc_code).
+ *
+ * Return: 0 when the request was decided (look at *@ret_code); JST_ENOJOB
+ * (code 5), JST_EPERM (code 6), JST_ETRANSITION (4097), JST_EPENDING (4099),
+ * JST_ENOTSUP (1), JST_ENOPRODUCER (4), JST_EINVAL (5) with *@ret_code set
+ * too; JST_EDISCONNECTED.
+ */
+JST_EXPORT int jst_request_state_change(jst_conn *c, const char *instance_id,
+					uint16_t requested_state, uint64_t timeout_ns,
+					uint32_t *ret_code);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@
 #define JST_SHM_MAGIC         UINT64_C(0x4A53544154534547) /* "JSTATSEG" big-end first */
 #define JST_SHM_MAGIC_SWAPPED UINT64_C(0x474553544154534A) /* bswap64(JST_SHM_MAGIC) */
 #define JST_SHM_VERSION_MAJOR 1 /* bumped by any change a v1 reader would misread */
-#define JST_SHM_VERSION_MINOR 0 /* bumped by compatible additions (reserved bytes used) */
+#define JST_SHM_VERSION_MINOR 1 /* bumped by compatible additions (reserved bytes used) */
 
 /* The ready/state word (header.state), written last by the daemon. */
 #define JST_SHM_STATE_INIT   0u /* being created: nothing else may be trusted */
@@ -180,7 +180,8 @@ struct jst_shm_status {
 	uint64_t time_before_removal_ns; /* an interval */
 	uint32_t owner_uid;
 	uint32_t errors_total;   /* errors ever reported for this job */
-	uint64_t reserved[2];
+	uint64_t producer_session; /* jobstatd's session that owns the job (1.1; 0 before) */
+	uint64_t reserved;
 };
 
 /* A string in a detail or error block: bytes [off, off + len) of its data, then a NUL. */

@@ -42,6 +42,7 @@ JST_SAME_FIELD(elapsed_ns, elapsed_ns);
 JST_SAME_FIELD(time_before_removal_ns, time_before_removal_ns);
 JST_SAME_FIELD(owner_uid, owner_uid);
 JST_SAME_FIELD(errors_total, errors_total);
+JST_SAME_FIELD(producer_session, producer_session);
 JST_SAME_FIELD(reserved, reserved);
 #undef JST_SAME_FIELD
 _Static_assert(sizeof(struct jst_status) == sizeof(struct jst_shm_status), "same size");
@@ -78,6 +79,7 @@ static inline void jst_shm_status_from_public(struct jst_shm_status *d, const st
 	d->elapsed_ns = s->elapsed_ns;
 	d->time_before_removal_ns = s->time_before_removal_ns;
 	d->owner_uid = s->owner_uid;
+	d->producer_session = s->producer_session;
 }
 
 #endif /* JOBSTAT_SHM_STATUS_H */

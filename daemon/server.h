@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.h - jobstatd's control plane: the Unix socket, the connections of
+ * producers and controlling clients, their sessions, the job rules (state
+ * transitions, ownership, removal, lost communication) and the timers, all
+ * driven by one thread around the single-threaded publisher.
+ */
+#ifndef JOBSTAT_SERVER_H
+#define JOBSTAT_SERVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "publish.h"
+
+#define JST_SERVER_DEFAULT_LOST_GRACE_NS (10ull * 1000 * 1000 * 1000)
+#define JST_SERVER_DEFAULT_RSC_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+#define JST_SERVER_DEFAULT_MAX_CONNS 1024
+
+struct jst_server_config {
+	const char *socket_path;
+	uint32_t socket_mode;    /* default 0660; never o+w */
+	bool set_group;          /* give the socket group gid */
+	gid_t gid;
+	bool admin_group_set;    /* members of admin_gid may change anyone's jobs */
+	gid_t admin_gid;
+	uint64_t lost_grace_ns;  /* disconnect -> Lost Communication; default 10 s */
+	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
+};
+
+/* Settings SIGHUP may change on a running server. */
+struct jst_server_reload {
+	bool admin_group_set;
+	gid_t admin_gid;
+	uint64_t lost_grace_ns;
+};
+
+struct jst_server;
+
+/*
+ * The daemon's logger (jobstatd.c): syslog priorities. The server logs what
+ * an operator needs (clients refused, garbage received), rate-limited per
+ * connection.
+ */
+void jst_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * jst_server_create() - bind the control socket and take over the jobs
+ * already in @pub's segment (sessions, removal timers, lost communication).
+ * @shm_name: the segment, attached read-only to read back job strings.
+ * Return: 0; JST_ETOOLONG (socket path); JST_EACCES; JST_ENOMEM; JST_ESYS.
+ */
+int jst_server_create(struct jst_pub *pub, const char *shm_name,
+		      const struct jst_server_config *cfg, struct jst_server **ret_srv);
+
+/**
+ * jst_server_run() - serve until *@stop becomes non-zero, refreshing the
+ * heartbeat every @heartbeat_ns. The signals in @sigmask are unblocked only
+ * while waiting, so a signal is never lost between a check and a wait.
+ * On *@hup the @reload callback is asked for new settings.
+ * Return: 0; JST_ESYS when epoll fails.
+ */
+int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
+		   int (*reload)(struct jst_server_reload *r), const sigset_t *sigmask,
+		   uint64_t heartbeat_ns);
+
+/** jst_server_destroy() - close every connection and the socket, unlink it. Accepts NULL. */
+void jst_server_destroy(struct jst_server *s);
+
+#endif /* JOBSTAT_SERVER_H */

@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.c - libjobstat's producer and control API: a connection to
+ * jobstatd's control socket that survives a daemon restart (it reconnects
+ * with backoff, takes its session's jobs back and resends the request that
+ * was not acknowledged), batched updates, and the state change requests a
+ * producer's handler receives.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobstat-proto.h"
+#include "jobstat.h"
+
+#define DEFAULT_RECONNECT_NS (30ull * 1000 * 1000 * 1000)
+#define BACKOFF_MIN_NS (10ull * 1000 * 1000)
+#define BACKOFF_MAX_NS (1000ull * 1000 * 1000)
+
+struct evpkt {
+	struct evpkt *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct jst_conn {
+	int fd;
+	bool producer;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char alt_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* system daemon, or "" */
+	jst_request_fn on_request;
+	void *arg;
+	int64_t reconnect_ns;
+	uint64_t session;
+	uint64_t generation;
+	uint32_t next_id;
+	char err[JST_DETAIL_MAX];
+	struct evpkt *ev_head, *ev_tail; /* requests received while a reply was awaited */
+	struct jst_wbuf w;
+	uint8_t rbuf[JST_MSG_MAX + 1];
+	size_t rlen;
+};
+
+static uint64_t mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void set_err(jst_conn *c, const char *msg)
+{
+	snprintf(c->err, sizeof(c->err), "%s", msg);
+}
+
+/* ---- sockets ---- */
+
+static int open_socket(const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, e;
+
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return JST_ESYS;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		*ret_fd = fd;
+		return 0;
+	}
+	e = errno;
+	close(fd);
+	errno = e;
+	if (e == EACCES || e == EPERM)
+		return JST_EACCES;
+	if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR)
+		return JST_ENODAEMON;
+	return JST_ESYS;
+}
+
+static void drop(jst_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Receive one packet into c->rbuf. Return 0; JST_EDISCONNECTED; JST_EPROTO; JST_ESYS. */
+static int recv_packet(jst_conn *c, int flags)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->rbuf, sizeof(c->rbuf), flags);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return JST_EAGAIN;
+		if (n < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN))
+			return JST_EDISCONNECTED;
+		if (n < 0)
+			return JST_ESYS;
+		if (n == 0)
+			return JST_EDISCONNECTED;
+		c->rlen = (size_t)n;
+		return 0;
+	}
+}
+
+static int send_packet(jst_conn *c, const struct jst_wbuf *w)
+{
+	for (;;) {
+		if (send(c->fd, w->buf, w->len, MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
+		    errno == ECONNREFUSED)
+			return JST_EDISCONNECTED;
+		return JST_ESYS;
+	}
+}
+
+static void queue_event(jst_conn *c)
+{
+	struct evpkt *e = malloc(sizeof(*e) + c->rlen);
+
+	if (!e)
+		return; /* the daemon answers the requester with a timeout */
+	e->next = NULL;
+	e->len = c->rlen;
+	memcpy(e->data, c->rbuf, c->rlen);
+	if (c->ev_tail)
+		c->ev_tail->next = e;
+	else
+		c->ev_head = e;
+	c->ev_tail = e;
+}
+
+/*
+ * Wait for the reply to request @id of @type; requests for the handler that
+ * arrive meanwhile are queued. On return 0, c->rbuf holds the reply and
+ * @r is positioned after its result code, which is returned in *@ret_rc.
+ */
+static int await_reply_ex(jst_conn *c, uint16_t type, uint32_t id, struct jst_rbuf *r,
+			  int *ret_rc, bool stop_on_event)
+{
+	for (;;) {
+		struct jst_msg_hdr h;
+		int rc = recv_packet(c, 0);
+
+		if (rc < 0)
+			return rc;
+		rc = jst_wire_check(c->rbuf, c->rlen, c->rlen > JST_MSG_MAX, &h);
+		if (rc < 0)
+			return JST_EPROTO; /* the daemon never sends this: do not trust the stream */
+		if (h.type == JST_MSG_EVENT) {
+			queue_event(c);
+			if (stop_on_event)
+				return JST_EAGAIN;
+			continue;
+		}
+		/* A failed reply may carry HELLO's type when the daemon refused the connection. */
+		if (h.id != id ||
+		    (h.type != (type | JST_MSG_REPLY) && h.type != (JST_MSG_HELLO | JST_MSG_REPLY)))
+			continue;
+		jst_rbuf_init(r, c->rbuf, c->rlen);
+		*ret_rc = (int32_t)jst_rd_u32(r);
+		if (r->bad)
+			return JST_EPROTO;
+		if (*ret_rc < 0) {
+			const char *d = jst_rd_str(r);
+
+			set_err(c, d ? d : jst_strerror(*ret_rc));
+		} else {
+			c->err[0] = 0;
+		}
+		return 0;
+	}
+}
+
+static int await_reply(jst_conn *c, uint16_t type, uint32_t id, struct jst_rbuf *r, int *ret_rc)
+{
+	return await_reply_ex(c, type, id, r, ret_rc, false);
+}
+
+static int hello(jst_conn *c)
+{
+	struct jst_msg_hello m = {.flags = c->producer ? JST_HELLO_PRODUCER : 0,
+				  .session = c->session};
+	struct jst_wbuf *w = malloc(sizeof(*w));
+	struct jst_rbuf r;
+	uint32_t id = ++c->next_id;
+	int rc, res;
+
+	if (!w)
+		return JST_ENOMEM;
+	jst_enc_hello(w, id, &m);
+	rc = jst_wire_finish(w);
+	if (rc == 0)
+		rc = send_packet(c, w);
+	free(w);
+	if (rc == 0)
+		rc = await_reply(c, JST_MSG_HELLO, id, &r, &res);
+	if (rc < 0)
+		return rc;
+	if (res < 0)
+		return res;
+	c->session = jst_rd_u64(&r);
+	c->generation = jst_rd_u64(&r);
+	return 0;
+}
+
+static int connect_once(jst_conn *c)
+{
+	int rc = open_socket(c->path, &c->fd);
+
+	if (rc == JST_ENODAEMON && c->alt_path[0])
+		rc = open_socket(c->alt_path, &c->fd);
+	if (rc < 0)
+		return rc;
+	rc = hello(c);
+	if (rc < 0)
+		drop(c);
+	return rc;
+}
+
+/*
+ * The daemon went away: connect again, with backoff, until the connection's
+ * reconnect timeout. The session's jobs come back with the HELLO.
+ */
+static int reconnect(jst_conn *c)
+{
+	uint64_t backoff = BACKOFF_MIN_NS, deadline;
+
+	drop(c);
+	if (c->reconnect_ns < 0) {
+		set_err(c, "the connection to jobstatd was lost (reconnecting is off)");
+		return JST_EDISCONNECTED;
+	}
+	deadline = mono() + (uint64_t)c->reconnect_ns;
+	for (;;) {
+		struct timespec ts;
+		int rc = connect_once(c);
+
+		if (rc == 0)
+			return 0;
+		if (rc == JST_EPERM || rc == JST_EPROTOVERSION || rc == JST_EACCES) {
+			return rc; /* waiting would not change the answer */
+		}
+		if (mono() + backoff > deadline) {
+			set_err(c, "jobstatd did not come back within the reconnect timeout");
+			return JST_EDISCONNECTED;
+		}
+		ts.tv_sec = (time_t)(backoff / 1000000000ull);
+		ts.tv_nsec = (long)(backoff % 1000000000ull);
+		nanosleep(&ts, NULL);
+		backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+	}
+}
+
+/*
+ * Send the request in @w and wait for its reply, reconnecting and resending
+ * when the daemon is lost before it answered. @resent is set when the
+ * request went out more than once (the first may have been applied).
+ */
+static int transact(jst_conn *c, struct jst_wbuf *w, struct jst_rbuf *r, int *ret_rc,
+		    bool *resent)
+{
+	struct jst_msg_hdr h;
+	int rc = jst_wire_finish(w);
+	bool first = true;
+
+	if (rc < 0) {
+		set_err(c, "the request does not fit in one control message");
+		return rc;
+	}
+	memcpy(&h, w->buf, sizeof(h));
+	for (;;) {
+		if (c->fd < 0) {
+			rc = reconnect(c);
+			if (rc < 0)
+				return rc;
+		}
+		if (!first && resent)
+			*resent = true;
+		first = false;
+		rc = send_packet(c, w);
+		if (rc == 0)
+			rc = await_reply(c, h.type, h.id, r, ret_rc);
+		if (rc == JST_EDISCONNECTED) {
+			drop(c);
+			continue;
+		}
+		if (rc < 0)
+			drop(c);
+		return rc;
+	}
+}
+
+/* ---- public: connections ---- */
+
+int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
+{
+	static const struct jst_connect_options none;
+	const char *ns, *env = getenv("JOBSTAT_SOCKET");
+	char rundir[256];
+	jst_conn *c;
+	int rc;
+
+	if (!ret_conn)
+		return JST_EINVAL;
+	if (!opt)
+		opt = &none;
+	ns = opt->ns ? opt->ns : jst_default_namespace();
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return JST_ENOMEM;
+	c->fd = -1;
+	c->producer = opt->producer;
+	c->on_request = opt->on_request;
+	c->arg = opt->arg;
+	c->session = opt->session;
+	c->reconnect_ns = opt->reconnect_timeout_ns ? opt->reconnect_timeout_ns
+						    : (int64_t)DEFAULT_RECONNECT_NS;
+	if (opt->socket_path || (env && *env)) {
+		const char *p = opt->socket_path ? opt->socket_path : env;
+
+		rc = strlen(p) < sizeof(c->path) ? 0 : JST_ETOOLONG;
+		if (rc == 0)
+			strcpy(c->path, p);
+	} else {
+		rc = jst_runtime_dir(geteuid(), rundir, sizeof(rundir));
+		if (rc == 0)
+			rc = jst_socket_path(rundir, ns, c->path, sizeof(c->path));
+		/* Not found in our own runtime directory: the system daemon's. */
+		if (rc == 0 && geteuid() != 0)
+			rc = jst_socket_path("/run/jobstat", ns, c->alt_path, sizeof(c->alt_path));
+	}
+	if (rc == 0)
+		rc = connect_once(c);
+	if (rc < 0) {
+		free(c);
+		return rc;
+	}
+	*ret_conn = c;
+	return 0;
+}
+
+void jst_disconnect(jst_conn *c)
+{
+	if (!c)
+		return;
+	drop(c);
+	while (c->ev_head) {
+		struct evpkt *e = c->ev_head;
+
+		c->ev_head = e->next;
+		free(e);
+	}
+	free(c);
+}
+
+uint64_t jst_session(jst_conn *c)
+{
+	return c ? c->session : 0;
+}
+
+const char *jst_conn_error(jst_conn *c)
+{
+	return c ? c->err : "";
+}
+
+int jst_conn_fd(jst_conn *c)
+{
+	return c ? c->fd : -1;
+}
+
+/* ---- public: requests for the handler ---- */
+
+static void handle_event(jst_conn *c, struct evpkt *e)
+{
+	struct jst_msg_event ev;
+	struct jst_msg_event_reply rep;
+	struct jst_rbuf r;
+	struct jst_wbuf *w;
+
+	jst_rbuf_init(&r, e->data, e->len);
+	if (jst_dec_event(&r, &ev) < 0)
+		return;
+	rep.event_id = ev.event_id;
+	rep.cim = c->on_request ? c->on_request(c, &ev.rq, c->arg) : JST_RSC_NOT_SUPPORTED;
+	w = malloc(sizeof(*w)); /* the handler may have used c->w */
+	if (!w)
+		return;
+	jst_enc_event_reply(w, &rep);
+	if (jst_wire_finish(w) == 0 && c->fd >= 0)
+		send_packet(c, w); /* lost with the connection: the requester times out */
+	free(w);
+}
+
+static int run_queued(jst_conn *c)
+{
+	int n = 0;
+
+	while (c->ev_head) {
+		struct evpkt *e = c->ev_head;
+
+		c->ev_head = e->next;
+		if (!c->ev_head)
+			c->ev_tail = NULL;
+		handle_event(c, e);
+		free(e);
+		n++;
+	}
+	return n;
+}
+
+int jst_dispatch(jst_conn *c, int64_t timeout_ns)
+{
+	uint64_t deadline = timeout_ns > 0 ? mono() + (uint64_t)timeout_ns : 0;
+	int n;
+
+	if (!c)
+		return JST_EINVAL;
+	n = run_queued(c);
+	for (;;) {
+		struct pollfd pfd;
+		struct jst_msg_hdr h;
+		int ms, rc;
+
+		if (c->fd < 0) {
+			rc = reconnect(c);
+			if (rc < 0)
+				return rc;
+		}
+		if (n > 0 || timeout_ns == 0)
+			ms = 0;
+		else if (timeout_ns < 0)
+			ms = -1;
+		else {
+			uint64_t now = mono();
+
+			ms = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+		}
+		pfd = (struct pollfd){.fd = c->fd, .events = POLLIN};
+		rc = poll(&pfd, 1, ms);
+		if (rc < 0 && errno != EINTR)
+			return JST_ESYS;
+		if (rc <= 0)
+			return n;
+		rc = recv_packet(c, MSG_DONTWAIT);
+		if (rc == JST_EAGAIN)
+			continue;
+		if (rc == JST_EDISCONNECTED) {
+			drop(c);
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		if (jst_wire_check(c->rbuf, c->rlen, false, &h) == 0 && h.type == JST_MSG_EVENT) {
+			queue_event(c);
+			n += run_queued(c);
+		}
+	}
+}
+
+/* ---- public: producing ---- */
+
+static void random_instance_id(char *buf, size_t n)
+{
+	uint8_t b[16] = {0};
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t k = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (k <= 0) {
+			/* No entropy source at all: time and pid still make a unique name. */
+			uint64_t t = mono() ^ ((uint64_t)getpid() << 40);
+
+			memcpy(b, &t, sizeof(t));
+			break;
+		}
+		got += (size_t)k;
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* an RFC 4122 version 4 UUID */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, n,
+		 "jobstat:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret_handle,
+		   char *ret_instance_id)
+{
+	static const struct jst_job_spec none;
+	struct jst_msg_create m = {0};
+	char genid[64];
+	struct jst_rbuf r;
+	bool resent = false;
+	jst_handle h;
+	const char *id;
+	int rc, res;
+
+	if (!c || !ret_handle)
+		return JST_EINVAL;
+	if (!spec)
+		spec = &none;
+	if (!spec->instance_id)
+		random_instance_id(genid, sizeof(genid));
+	m.instance_id = spec->instance_id ? spec->instance_id : genid;
+	m.name = spec->name;
+	m.owner = spec->owner;
+	m.notify = spec->notify;
+	m.job_status = spec->job_status;
+	m.job_type = spec->job_type;
+	m.initial_state = spec->initial_state;
+	m.priority = spec->priority;
+	m.flags = (spec->delete_on_completion ? JST_CREATE_DELETE_ON_COMPLETION : 0) |
+		  (spec->not_cancellable ? 0 : JST_CREATE_CANCELLABLE);
+	if (spec->time_before_removal_ns > 0) {
+		m.flags |= JST_CREATE_HAS_TBR;
+		m.time_before_removal_ns = (uint64_t)spec->time_before_removal_ns;
+	}
+	for (;;) {
+		jst_enc_create(&c->w, ++c->next_id, &m);
+		rc = transact(c, &c->w, &r, &res, &resent);
+		if (rc < 0)
+			return rc;
+		/*
+		 * Sent twice across a daemon restart, the first may have been applied:
+		 * the job is then ours already. Ask again as a claim of that job.
+		 */
+		if (res == JST_EEXIST && resent && !(m.flags & JST_CREATE_RETRY)) {
+			m.flags |= JST_CREATE_RETRY;
+			continue;
+		}
+		break;
+	}
+	if (res < 0)
+		return res;
+	h.slot = jst_rd_u32(&r);
+	h.gen = jst_rd_u32(&r);
+	id = jst_rd_str(&r);
+	if (r.bad || !id)
+		return JST_EPROTO;
+	*ret_handle = h;
+	if (ret_instance_id)
+		snprintf(ret_instance_id, JST_ID_MAX + 1, "%s", id);
+	return 0;
+}
+
+/* Bytes one update record takes on the wire. */
+static size_t rec_size(const struct jst_update *u)
+{
+	size_t n = 20, k = u->set & JST_SET_OP_STATUS ? u->n_operational_status : 0;
+
+	n += k * 2;
+	for (size_t i = 0; i < k && i < JST_OPSTATUS_MAX; i++)
+		n += 4 + (u->status_descriptions[i] ? strlen(u->status_descriptions[i]) + 1 : 0);
+	if (u->set & JST_SET_JOB_STATUS)
+		n += 4 + (u->job_status ? strlen(u->job_status) + 1 : 0);
+	if (u->set & JST_SET_ERROR_DESCRIPTION)
+		n += 4 + (u->error_description ? strlen(u->error_description) + 1 : 0);
+	return n;
+}
+
+int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_results)
+{
+	int first = 0;
+	size_t i = 0;
+
+	if (!c || (!u && n))
+		return JST_EINVAL;
+	for (size_t k = 0; k < n; k++) {
+		if ((u[k].set & JST_SET_OP_STATUS) && u[k].n_operational_status > JST_OPSTATUS_MAX)
+			return JST_ETOOLONG;
+		if (rec_size(&u[k]) > JST_MSG_MAX - JST_MSG_HDR_SIZE - 4)
+			return JST_ETOOLONG;
+	}
+	while (i < n) {
+		size_t used = JST_MSG_HDR_SIZE + 4, count = 0, j;
+		struct jst_rbuf r;
+		uint32_t got;
+		int rc, res;
+
+		while (i + count < n && count < JST_BATCH_MAX &&
+		       used + rec_size(&u[i + count]) <= JST_MSG_MAX) {
+			used += rec_size(&u[i + count]);
+			count++;
+		}
+		jst_wire_begin(&c->w, JST_MSG_UPDATE, ++c->next_id);
+		jst_wire_u32(&c->w, (uint32_t)count);
+		for (j = 0; j < count; j++)
+			jst_enc_update_rec(&c->w, &u[i + j]);
+		rc = transact(c, &c->w, &r, &res, NULL);
+		if (rc < 0)
+			return rc;
+		if (res < 0 && res != JST_ESTALE && res != JST_EPERM && res != JST_ETRANSITION &&
+		    res != JST_EINVAL && res != JST_ETOOLONG && res != JST_EUTF8 &&
+		    res != JST_ENOSPC)
+			return res; /* the whole message was refused */
+		if (res == 0)
+			jst_rd_str(&r); /* no explanation (a failure's was taken into c->err) */
+		got = jst_rd_u32(&r);
+		if (r.bad || got != count)
+			return JST_EPROTO;
+		for (j = 0; j < count; j++) {
+			int code = (int16_t)jst_rd_u16(&r);
+
+			if (ret_results)
+				ret_results[i + j] = code;
+			if (code < 0 && !first)
+				first = code;
+		}
+		if (r.bad)
+			return JST_EPROTO;
+		i += count;
+	}
+	return first;
+}
+
+int jst_job_set_state(jst_conn *c, jst_handle h, uint16_t state)
+{
+	struct jst_update u = {.handle = h, .set = JST_SET_STATE, .job_state = state};
+
+	return jst_update(c, &u, 1, NULL);
+}
+
+int jst_job_set_progress(jst_conn *c, jst_handle h, uint16_t percent)
+{
+	struct jst_update u = {.handle = h, .set = JST_SET_PERCENT, .percent_complete = percent};
+
+	return jst_update(c, &u, 1, NULL);
+}
+
+int jst_job_complete(jst_conn *c, jst_handle h)
+{
+	struct jst_update u = {
+		.handle = h, .set = JST_SET_STATE | JST_SET_PERCENT,
+		.job_state = JST_JOB_COMPLETED, .percent_complete = 100,
+	};
+
+	return jst_update(c, &u, 1, NULL);
+}
+
+int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, bool fail)
+{
+	struct jst_rbuf r;
+	int rc, res;
+
+	if (!c || !e || !e->message_id)
+		return JST_EINVAL;
+	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
+	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
+		return JST_ETOOLONG;
+	jst_enc_error(&c->w, ++c->next_id, h, fail, e);
+	rc = transact(c, &c->w, &r, &res, NULL);
+	return rc < 0 ? rc : res;
+}
+
+int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns)
+{
+	struct jst_msg_remove m = {.handle = h, .flags = flags};
+	struct jst_rbuf r;
+	bool resent = false;
+	uint64_t when;
+	int rc, res;
+
+	if (!c)
+		return JST_EINVAL;
+	jst_enc_remove(&c->w, ++c->next_id, &m);
+	rc = transact(c, &c->w, &r, &res, &resent);
+	if (rc < 0)
+		return rc;
+	if (res == JST_ESTALE && resent)
+		res = 0; /* removed by the first copy, before the daemon was lost */
+	if (res < 0)
+		return res;
+	when = jst_rd_u64(&r);
+	if (ret_when_ns)
+		*ret_when_ns = r.bad ? 0 : when;
+	return 0;
+}
+
+/* ---- public: control ---- */
+
+static uint32_t rsc_code_of(int rc)
+{
+	switch (rc) {
+	case JST_ENOJOB:
+	case JST_EINVAL:
+		return JST_RSC_INVALID_PARAMETER;
+	case JST_EPERM:
+		return JST_RSC_ACCESS_DENIED;
+	case JST_ETRANSITION:
+		return JST_RSC_INVALID_TRANSITION;
+	case JST_EPENDING:
+		return JST_RSC_BUSY;
+	case JST_ENOTSUP:
+		return JST_RSC_NOT_SUPPORTED;
+	case JST_ETIMEDOUT:
+		return JST_RSC_TIMEOUT;
+	case JST_ENOPRODUCER:
+		return JST_RSC_FAILED;
+	}
+	return JST_RSC_UNKNOWN;
+}
+
+int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requested_state,
+			     uint64_t timeout_ns, uint32_t *ret_code)
+{
+	struct jst_msg_request m = {instance_id, requested_state, timeout_ns};
+	struct jst_wbuf *w;
+	struct jst_msg_hdr h;
+	struct jst_rbuf r;
+	int rc, res = 0;
+
+	if (!c || !instance_id || !ret_code)
+		return JST_EINVAL;
+	/* Own buffer: the handler may run (for our own jobs) and use c->w meanwhile. */
+	w = malloc(sizeof(*w));
+	if (!w)
+		return JST_ENOMEM;
+	jst_enc_request(w, ++c->next_id, &m);
+	rc = jst_wire_finish(w);
+	memcpy(&h, w->buf, sizeof(h));
+	for (bool sent = false; rc == 0;) {
+		if (c->fd < 0 && (rc = reconnect(c)) < 0)
+			break;
+		if (!sent) {
+			rc = send_packet(c, w);
+			if (rc == JST_EDISCONNECTED) {
+				drop(c);
+				rc = 0;
+				continue;
+			}
+			if (rc < 0)
+				break;
+			sent = true;
+		}
+		rc = await_reply_ex(c, h.type, h.id, &r, &res, true);
+		if (rc == JST_EAGAIN) {
+			/* A request for one of our own jobs may be what the reply waits on. */
+			run_queued(c);
+			rc = 0;
+			continue;
+		}
+		if (rc == JST_EDISCONNECTED) {
+			/* The daemon that held the request is gone; its successor never saw it. */
+			drop(c);
+			sent = false;
+			rc = 0;
+			continue;
+		}
+		break;
+	}
+	free(w);
+	if (rc < 0)
+		return rc;
+	if (res < 0) {
+		*ret_code = rsc_code_of(res);
+		return res;
+	}
+	*ret_code = jst_rd_u32(&r);
+	return r.bad ? JST_EPROTO : 0;
+}

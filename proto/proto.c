@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.c - encoder and validating decoder of the control protocol
+ * (jobstat-proto.h), used by jobstatd and by libjobstat alike.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "jobstat-proto.h"
+#include "shm-check.h"
+
+/* ---- encoding ---- */
+
+static void put(struct jst_wbuf *w, const void *v, size_t n)
+{
+	if (w->overflow || n > sizeof(w->buf) - w->len) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->buf + w->len, v, n);
+	w->len += n;
+}
+
+void jst_wire_u8(struct jst_wbuf *w, uint8_t v)
+{
+	put(w, &v, sizeof(v));
+}
+
+void jst_wire_u16(struct jst_wbuf *w, uint16_t v)
+{
+	put(w, &v, sizeof(v));
+}
+
+void jst_wire_u32(struct jst_wbuf *w, uint32_t v)
+{
+	put(w, &v, sizeof(v));
+}
+
+void jst_wire_u64(struct jst_wbuf *w, uint64_t v)
+{
+	put(w, &v, sizeof(v));
+}
+
+void jst_wire_str(struct jst_wbuf *w, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		jst_wire_u32(w, JST_WIRE_NULL);
+		return;
+	}
+	n = strlen(s);
+	if (n >= JST_MSG_MAX) {
+		w->overflow = true;
+		return;
+	}
+	jst_wire_u32(w, (uint32_t)n);
+	put(w, s, n + 1);
+}
+
+void jst_wire_begin(struct jst_wbuf *w, uint16_t type, uint32_t id)
+{
+	struct jst_msg_hdr h = {
+		.magic = JST_PROTO_MAGIC, .version = JST_PROTO_VERSION, .type = type, .id = id,
+	};
+
+	w->len = 0;
+	w->overflow = false;
+	put(w, &h, sizeof(h));
+}
+
+int jst_wire_finish(struct jst_wbuf *w)
+{
+	uint32_t len = (uint32_t)w->len;
+
+	if (w->overflow)
+		return JST_EMSGSIZE;
+	memcpy(w->buf + offsetof(struct jst_msg_hdr, len), &len, sizeof(len));
+	return 0;
+}
+
+void jst_enc_hello(struct jst_wbuf *w, uint32_t id, const struct jst_msg_hello *m)
+{
+	jst_wire_begin(w, JST_MSG_HELLO, id);
+	jst_wire_u32(w, m->flags);
+	jst_wire_u64(w, m->session);
+}
+
+void jst_enc_create(struct jst_wbuf *w, uint32_t id, const struct jst_msg_create *m)
+{
+	jst_wire_begin(w, JST_MSG_CREATE, id);
+	jst_wire_str(w, m->instance_id);
+	jst_wire_str(w, m->name);
+	jst_wire_str(w, m->owner);
+	jst_wire_str(w, m->notify);
+	jst_wire_str(w, m->job_status);
+	jst_wire_u16(w, m->job_type);
+	jst_wire_u16(w, m->initial_state);
+	jst_wire_u32(w, m->priority);
+	jst_wire_u32(w, m->flags);
+	jst_wire_u64(w, m->time_before_removal_ns);
+}
+
+void jst_enc_update_rec(struct jst_wbuf *w, const struct jst_update *u)
+{
+	uint16_t n = u->set & JST_SET_OP_STATUS ? u->n_operational_status : 0;
+
+	jst_wire_u32(w, u->handle.slot);
+	jst_wire_u32(w, u->handle.gen);
+	jst_wire_u32(w, u->set);
+	jst_wire_u16(w, u->job_state);
+	jst_wire_u16(w, u->percent_complete);
+	jst_wire_u16(w, u->error_code);
+	jst_wire_u16(w, n);
+	if (n > JST_OPSTATUS_MAX) {
+		w->overflow = true; /* the caller checks the count; never encode past the array */
+		return;
+	}
+	for (unsigned k = 0; k < n; k++)
+		jst_wire_u16(w, u->operational_status[k]);
+	for (unsigned k = 0; k < n; k++)
+		jst_wire_str(w, u->status_descriptions[k]);
+	if (u->set & JST_SET_JOB_STATUS)
+		jst_wire_str(w, u->job_status);
+	if (u->set & JST_SET_ERROR_DESCRIPTION)
+		jst_wire_str(w, u->error_description);
+}
+
+void jst_enc_error(struct jst_wbuf *w, uint32_t id, jst_handle h, bool fail,
+		   const struct jst_error *e)
+{
+	jst_wire_begin(w, JST_MSG_ERROR, id);
+	jst_wire_u32(w, h.slot);
+	jst_wire_u32(w, h.gen);
+	jst_wire_u8(w, fail);
+	jst_wire_u16(w, e->error_type);
+	jst_wire_str(w, e->other_error_type);
+	jst_wire_str(w, e->owning_entity);
+	jst_wire_str(w, e->message_id);
+	jst_wire_str(w, e->message);
+	jst_wire_u16(w, e->n_message_arguments);
+	for (unsigned k = 0; k < e->n_message_arguments && k < JST_ERROR_ARGS_MAX; k++)
+		jst_wire_str(w, e->message_arguments[k]);
+	jst_wire_u16(w, e->perceived_severity);
+	jst_wire_u16(w, e->probable_cause);
+	jst_wire_str(w, e->probable_cause_description);
+	jst_wire_u16(w, e->n_recommended_actions);
+	for (unsigned k = 0; k < e->n_recommended_actions && k < JST_ERROR_ARGS_MAX; k++)
+		jst_wire_str(w, e->recommended_actions[k]);
+	jst_wire_str(w, e->error_source);
+	jst_wire_u16(w, e->error_source_format);
+	jst_wire_str(w, e->other_error_source_format);
+	jst_wire_u32(w, e->cim_status_code);
+	jst_wire_str(w, e->cim_status_code_description);
+	jst_wire_u32(w, e->hresult);
+	jst_wire_u16(w, e->context);
+	jst_wire_str(w, e->file);
+	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
+	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
+		w->overflow = true; /* callers check; an encoder never reads past an array */
+}
+
+void jst_enc_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove *m)
+{
+	jst_wire_begin(w, JST_MSG_REMOVE, id);
+	jst_wire_u32(w, m->handle.slot);
+	jst_wire_u32(w, m->handle.gen);
+	jst_wire_u32(w, m->flags);
+}
+
+void jst_enc_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request *m)
+{
+	jst_wire_begin(w, JST_MSG_REQUEST, id);
+	jst_wire_str(w, m->instance_id);
+	jst_wire_u16(w, m->requested_state);
+	jst_wire_u64(w, m->timeout_ns);
+}
+
+void jst_enc_event(struct jst_wbuf *w, const struct jst_msg_event *m)
+{
+	jst_wire_begin(w, JST_MSG_EVENT, 0);
+	jst_wire_u32(w, m->event_id);
+	jst_wire_u32(w, m->rq.handle.slot);
+	jst_wire_u32(w, m->rq.handle.gen);
+	jst_wire_u16(w, m->rq.requested_state);
+	jst_wire_u32(w, m->rq.requester_uid);
+	jst_wire_u32(w, (uint32_t)m->rq.requester_pid);
+	jst_wire_u64(w, m->rq.timeout_ns);
+	jst_wire_str(w, m->rq.instance_id);
+}
+
+void jst_enc_event_reply(struct jst_wbuf *w, const struct jst_msg_event_reply *m)
+{
+	jst_wire_begin(w, JST_MSG_EVENT_REPLY, 0);
+	jst_wire_u32(w, m->event_id);
+	jst_wire_u32(w, m->cim);
+}
+
+void jst_enc_fail(struct jst_wbuf *w, uint16_t type, uint32_t id, int rc, const char *detail)
+{
+	char d[JST_DETAIL_MAX];
+
+	jst_wire_begin(w, (uint16_t)(type | JST_MSG_REPLY), id);
+	jst_wire_u32(w, (uint32_t)rc);
+	snprintf(d, sizeof(d), "%s", detail ? detail : jst_strerror(rc));
+	jst_wire_str(w, d);
+}
+
+/* ---- decoding ---- */
+
+int jst_wire_check(const uint8_t *pkt, size_t n, bool truncated, struct jst_msg_hdr *ret_hdr)
+{
+	if (n < sizeof(*ret_hdr))
+		return JST_EPROTO;
+	memcpy(ret_hdr, pkt, sizeof(*ret_hdr));
+	if (ret_hdr->magic != JST_PROTO_MAGIC)
+		return JST_EPROTO;
+	if (truncated || n > JST_MSG_MAX)
+		return JST_EMSGSIZE;
+	if (ret_hdr->version != JST_PROTO_VERSION)
+		return JST_EPROTOVERSION;
+	if (ret_hdr->len != n)
+		return JST_EINVAL;
+	return 0;
+}
+
+void jst_rbuf_init(struct jst_rbuf *r, const uint8_t *pkt, size_t n)
+{
+	r->p = pkt;
+	r->len = n;
+	r->off = n < JST_MSG_HDR_SIZE ? n : JST_MSG_HDR_SIZE;
+	r->bad = n < JST_MSG_HDR_SIZE;
+}
+
+static bool take(struct jst_rbuf *r, void *v, size_t n)
+{
+	if (r->bad || n > r->len - r->off) {
+		r->bad = true;
+		memset(v, 0, n);
+		return false;
+	}
+	memcpy(v, r->p + r->off, n);
+	r->off += n;
+	return true;
+}
+
+uint8_t jst_rd_u8(struct jst_rbuf *r)
+{
+	uint8_t v;
+
+	take(r, &v, sizeof(v));
+	return v;
+}
+
+uint16_t jst_rd_u16(struct jst_rbuf *r)
+{
+	uint16_t v;
+
+	take(r, &v, sizeof(v));
+	return v;
+}
+
+uint32_t jst_rd_u32(struct jst_rbuf *r)
+{
+	uint32_t v;
+
+	take(r, &v, sizeof(v));
+	return v;
+}
+
+uint64_t jst_rd_u64(struct jst_rbuf *r)
+{
+	uint64_t v;
+
+	take(r, &v, sizeof(v));
+	return v;
+}
+
+const char *jst_rd_str(struct jst_rbuf *r)
+{
+	uint32_t n = jst_rd_u32(r);
+	const char *s;
+
+	if (r->bad || n == JST_WIRE_NULL)
+		return NULL;
+	/* n bytes and the NUL must be in the packet, and the NUL must be the first one. */
+	if (n >= r->len - r->off || r->p[r->off + n] != 0 || memchr(r->p + r->off, 0, n)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = (const char *)r->p + r->off;
+	r->off += (size_t)n + 1;
+	return s;
+}
+
+int jst_rd_end(const struct jst_rbuf *r)
+{
+	return r->bad || r->off != r->len ? JST_EPROTO : 0;
+}
+
+int jst_dec_hello(struct jst_rbuf *r, struct jst_msg_hello *m)
+{
+	m->flags = jst_rd_u32(r);
+	m->session = jst_rd_u64(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_create(struct jst_rbuf *r, struct jst_msg_create *m)
+{
+	m->instance_id = jst_rd_str(r);
+	m->name = jst_rd_str(r);
+	m->owner = jst_rd_str(r);
+	m->notify = jst_rd_str(r);
+	m->job_status = jst_rd_str(r);
+	m->job_type = jst_rd_u16(r);
+	m->initial_state = jst_rd_u16(r);
+	m->priority = jst_rd_u32(r);
+	m->flags = jst_rd_u32(r);
+	m->time_before_removal_ns = jst_rd_u64(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_update_count(struct jst_rbuf *r, uint32_t *ret_n)
+{
+	uint32_t n = jst_rd_u32(r);
+
+	if (r->bad || n == 0 || n > JST_BATCH_MAX)
+		return JST_EPROTO;
+	*ret_n = n;
+	return 0;
+}
+
+int jst_dec_update_rec(struct jst_rbuf *r, struct jst_update *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->handle.slot = jst_rd_u32(r);
+	u->handle.gen = jst_rd_u32(r);
+	u->set = jst_rd_u32(r);
+	u->job_state = jst_rd_u16(r);
+	u->percent_complete = jst_rd_u16(r);
+	u->error_code = jst_rd_u16(r);
+	u->n_operational_status = jst_rd_u16(r);
+	if (u->n_operational_status > JST_OPSTATUS_MAX ||
+	    (u->n_operational_status && !(u->set & JST_SET_OP_STATUS)))
+		return JST_EPROTO;
+	for (unsigned k = 0; k < u->n_operational_status; k++)
+		u->operational_status[k] = jst_rd_u16(r);
+	for (unsigned k = 0; k < u->n_operational_status; k++)
+		u->status_descriptions[k] = jst_rd_str(r);
+	if (u->set & JST_SET_JOB_STATUS)
+		u->job_status = jst_rd_str(r);
+	if (u->set & JST_SET_ERROR_DESCRIPTION)
+		u->error_description = jst_rd_str(r);
+	return r->bad ? JST_EPROTO : 0;
+}
+
+static int rd_array(struct jst_rbuf *r, uint16_t *ret_n, const char **a)
+{
+	*ret_n = jst_rd_u16(r);
+	if (*ret_n > JST_ERROR_ARGS_MAX) {
+		*ret_n = 0;
+		return JST_EPROTO;
+	}
+	for (unsigned k = 0; k < *ret_n; k++)
+		a[k] = jst_rd_str(r);
+	return 0;
+}
+
+int jst_dec_error(struct jst_rbuf *r, jst_handle *ret_h, bool *ret_fail, struct jst_error *e)
+{
+	memset(e, 0, offsetof(struct jst_error, text));
+	ret_h->slot = jst_rd_u32(r);
+	ret_h->gen = jst_rd_u32(r);
+	*ret_fail = jst_rd_u8(r) != 0;
+	e->error_type = jst_rd_u16(r);
+	e->other_error_type = jst_rd_str(r);
+	e->owning_entity = jst_rd_str(r);
+	e->message_id = jst_rd_str(r);
+	e->message = jst_rd_str(r);
+	if (rd_array(r, &e->n_message_arguments, e->message_arguments) < 0)
+		return JST_EPROTO;
+	e->perceived_severity = jst_rd_u16(r);
+	e->probable_cause = jst_rd_u16(r);
+	e->probable_cause_description = jst_rd_str(r);
+	if (rd_array(r, &e->n_recommended_actions, e->recommended_actions) < 0)
+		return JST_EPROTO;
+	e->error_source = jst_rd_str(r);
+	e->error_source_format = jst_rd_u16(r);
+	e->other_error_source_format = jst_rd_str(r);
+	e->cim_status_code = jst_rd_u32(r);
+	e->cim_status_code_description = jst_rd_str(r);
+	e->hresult = jst_rd_u32(r);
+	e->context = jst_rd_u16(r);
+	e->file = jst_rd_str(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_remove(struct jst_rbuf *r, struct jst_msg_remove *m)
+{
+	m->handle.slot = jst_rd_u32(r);
+	m->handle.gen = jst_rd_u32(r);
+	m->flags = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_request(struct jst_rbuf *r, struct jst_msg_request *m)
+{
+	m->instance_id = jst_rd_str(r);
+	m->requested_state = jst_rd_u16(r);
+	m->timeout_ns = jst_rd_u64(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_event(struct jst_rbuf *r, struct jst_msg_event *m)
+{
+	m->event_id = jst_rd_u32(r);
+	m->rq.handle.slot = jst_rd_u32(r);
+	m->rq.handle.gen = jst_rd_u32(r);
+	m->rq.requested_state = jst_rd_u16(r);
+	m->rq.requester_uid = jst_rd_u32(r);
+	m->rq.requester_pid = (int32_t)jst_rd_u32(r);
+	m->rq.timeout_ns = jst_rd_u64(r);
+	m->rq.instance_id = jst_rd_str(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m)
+{
+	m->event_id = jst_rd_u32(r);
+	m->cim = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+/* ---- where things are ---- */
+
+int jst_runtime_dir(uid_t euid, char *buf, size_t n)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int len;
+
+	if (euid == 0)
+		len = snprintf(buf, n, "/run/jobstat");
+	else if (xdg && *xdg == '/')
+		len = snprintf(buf, n, "%s/jobstat", xdg);
+	else
+		len = snprintf(buf, n, "/tmp/jobstat-%ld", (long)euid);
+	return len < 0 || (size_t)len >= n ? JST_ETOOLONG : 0;
+}
+
+int jst_socket_path(const char *rundir, const char *ns, char *buf, size_t n)
+{
+	char shm[JST_SHM_NAME_MAX];
+	int len, rc = jst_shm_name(ns, shm, sizeof(shm)); /* validates the namespace */
+
+	if (rc < 0)
+		return rc;
+	len = snprintf(buf, n, "%s/%s.sock", rundir, ns);
+	return len < 0 || (size_t)len >= n ? JST_ETOOLONG : 0;
+}
