@@ -970,7 +970,7 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 	if ((m.requested_state == JST_REQ_TERMINATE || m.requested_state == JST_REQ_KILL) &&
 	    !(st.flags & JST_STATUS_CANCELLABLE))
 		return reply_fail(s, c, h, JST_ENOTSUP, "%s is not cancellable", m.instance_id);
-	if (jst_job_state_check(st.job_state, target) < 0)
+	if (jst_job_state_is_final(st.job_state) || jst_job_state_check(st.job_state, target) < 0)
 		return reply_fail(s, c, h, JST_ETRANSITION, "JobState %u (%s) cannot become %u (%s)",
 				  st.job_state, jst_job_state_name(st.job_state), target,
 				  jst_job_state_name(target));
