@@ -154,20 +154,23 @@ check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
 
 # The torn-read and stalled-reader tests for minutes instead of seconds, and hundreds
-# of kill -9 / adopt cycles instead of a few.
+# of kill -9 / adopt cycles (publisher alone, then jobstatd with producers) instead of a few.
 STRESS_SECONDS ?= 180
 STRESS_CYCLES ?= 300
-stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt
+stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/test_restart
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
+	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_restart --jobs=1
 
 # ---- benchmarks -----------------------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) | deps-check
+$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS)
+	$(CC) $(ALL_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
+		$(URCU_LIBS)
 
 bench: all $(BENCH_BINS)
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
+	$(BUILD)/bench/producer $(BENCH_ARGS)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all

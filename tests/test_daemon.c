@@ -41,6 +41,8 @@ static void teardown(void)
 	shm_unlink(path);
 	snprintf(path, sizeof(path), "%s/%s.pid", rundir, ns);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.sock", rundir, ns); /* left by a kill -9 */
+	unlink(path);
 	rmdir(rundir);
 }
 

@@ -116,6 +116,8 @@ static inline void test_daemon_cleanup(struct test_daemon *d)
 	unlink(d->sock);
 	snprintf(path, sizeof(path), "%s/%s.pid", d->rundir, d->ns);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/jobstatd.conf", d->rundir); /* tests write one here */
+	unlink(path);
 	rmdir(d->rundir);
 	if (d->err_fd >= 0)
 		close(d->err_fd);
