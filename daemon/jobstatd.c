@@ -412,6 +412,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/*
+	 * Blocked from here on except inside the server's epoll_pwait(): a signal
+	 * during start-up waits for the loop, and none slips past a check.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (!set.shm_name[0]) {
 		rc = jst_shm_name(set.ns, set.shm_name, sizeof(set.shm_name));
 		if (rc < 0) {
@@ -494,16 +507,6 @@ int main(int argc, char **argv)
 	if (use_syslog)
 		openlog("jobstatd", LOG_PID, LOG_DAEMON);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
-	/* Blocked except inside the server's epoll_pwait(): no signal slips past a check. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (adopted) {
 		struct jst_pub_stats ps;
 

@@ -638,13 +638,16 @@ JST_EXPORT int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_
  * the daemon does it. A job terminated or killed this way records who asked,
  * as a CIM_Error.
  * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
- *		(0: 5 seconds); unanswered, the code is JST_RSC_TIMEOUT.
+ *		(0: 5 seconds).
  * @ret_code: the RequestStateChange return code (enum jst_rsc_code).
  *
- * Return: 0 when the request was decided (look at *@ret_code); JST_ENOJOB
- * (code 5), JST_EPERM (code 6), JST_ETRANSITION (4097), JST_EPENDING (4099),
- * JST_ENOTSUP (1), JST_ENOPRODUCER (4), JST_EINVAL (5) with *@ret_code set
- * too; JST_EDISCONNECTED.
+ * Return: 0 when the producer (or, for a job without one, the daemon)
+ * decided: *@ret_code is its answer (0, 4096, 1, ...). Refusals set
+ * *@ret_code too: JST_ENOJOB and JST_EINVAL (5), JST_EPERM (6),
+ * JST_ETRANSITION (4097, also for any request on a final job), JST_EPENDING
+ * (4099), JST_ENOTSUP (1, not cancellable), JST_ENOPRODUCER (4, only its
+ * producer can do that), JST_ETIMEDOUT (3, the producer did not answer in
+ * time). JST_EDISCONNECTED when the daemon could not be reached again.
  */
 JST_EXPORT int jst_request_state_change(jst_conn *c, const char *instance_id,
 					uint16_t requested_state, uint64_t timeout_ns,
