@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <urcu/arch.h>
+#include <urcu/uatomic.h>
 
 #include "testdaemon.h"
 
@@ -63,7 +65,9 @@ static void producer_main(struct acks *a, int p)
 		if (jst_job_create(c, &spec, &a->h[p][j], NULL) != 0)
 			_exit(3);
 	}
-	__atomic_store_n(&a->ready[p], 1, __ATOMIC_RELEASE); /* pairs with the parent's acquire */
+	/* The handles before the flag: pairs with the parent's cmm_smp_rmb() after reading it. */
+	cmm_smp_wmb();
+	uatomic_set(&a->ready[p], 1);
 	for (uint64_t round = 1;; round++) {
 		int rc;
 
@@ -74,8 +78,8 @@ static void producer_main(struct acks *a, int p)
 		if (rc != 0)
 			_exit(10 + (rc < 0 ? -rc : rc) % 100);
 		for (int j = 0; j < NJOBS; j++)
-			/* Written after the acknowledgement; the parent reads after the kill. */
-			__atomic_store_n(&a->acked[p][j], round, __ATOMIC_RELEASE);
+			/* After the acknowledgement; each word stands alone, no ordering needed. */
+			uatomic_set(&a->acked[p][j], round);
 		if (round % 64 == 0)
 			usleep(1000); /* let the monitor and the killer get a look in */
 	}
@@ -93,7 +97,8 @@ static uint64_t min_acked(struct acks *a, int p)
 	uint64_t m = UINT64_MAX;
 
 	for (int j = 0; j < NJOBS; j++) {
-		uint64_t v = __atomic_load_n(&a->acked[p][j], __ATOMIC_ACQUIRE);
+		/* A single word written by the producer; no ordering with anything else. */
+		uint64_t v = uatomic_read(&a->acked[p][j]);
 
 		m = v < m ? v : m;
 	}
@@ -121,10 +126,12 @@ Test(restart, sigkill_while_producers_push_loses_no_acknowledged_update)
 		close(fd);
 	}
 	for (int p = 0; p < PRODUCERS; p++)
-		for (int i = 0; !__atomic_load_n(&a->ready[p], __ATOMIC_ACQUIRE); i++) {
+		for (int i = 0; !uatomic_read(&a->ready[p]); i++) { /* see cmm_smp_rmb() below */
 			cr_assert_lt(i, 5000, "producer %d did not start", p);
 			usleep(1000);
 		}
+	/* The flags before the handles: pairs with the producers' cmm_smp_wmb(). */
+	cmm_smp_rmb();
 	r = test_attach(&d); /* the monitor: attached once, before any crash */
 	gen = jst_generation(r);
 	for (unsigned cycle = 0; cycle < n; cycle++) {
@@ -135,7 +142,8 @@ Test(restart, sigkill_while_producers_push_loses_no_acknowledged_update)
 		/* No daemon, no acknowledgement: what is acked now must survive. */
 		for (int p = 0; p < PRODUCERS; p++) {
 			for (int j = 0; j < NJOBS; j++)
-				snap[p][j] = __atomic_load_n(&a->acked[p][j], __ATOMIC_ACQUIRE);
+				/* The producer is stopped on a socket with no daemon behind it. */
+				snap[p][j] = uatomic_read(&a->acked[p][j]);
 			before[p] = min_acked(a, p);
 		}
 		test_daemon_start(&d);
