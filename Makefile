@@ -29,7 +29,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
 
 comma := ,
 BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
@@ -66,6 +66,7 @@ STLIB     := $(BUILD)/libjobstat.a
 PUBLIB    := $(BUILD)/libjstpublish.a
 
 LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn.c \
+	     libclient/geterror.c libclient/render.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
 DAEMON_SRCS := daemon/jobstatd.c daemon/server.c

@@ -412,6 +412,28 @@ static void state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64
 	st->job_state = to;
 }
 
+/*
+ * Move a transfer job to BITS state @bg: its JobState and, unless @keep_ops,
+ * its OperationalStatus follow; its DO error object appears on entering
+ * ERROR or TRANSIENT_ERROR and goes when it transfers again.
+ */
+static void transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now)
+{
+	uint16_t js, ops[JST_OPSTATUS_MAX] = {0};
+	unsigned n = jst_transfer_job_state(bg, &js, ops);
+
+	state_move(st, js, true, now);
+	if (!keep_ops) {
+		memcpy(st->operational_status, ops, sizeof(ops));
+		st->n_operational_status = (uint8_t)n;
+	}
+	if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+		st->flags |= JST_STATUS_DO_ERROR;
+	else if (bg == JST_BG_TRANSFERRING)
+		st->flags &= (uint8_t)~JST_STATUS_DO_ERROR;
+	st->transfer_state = (uint16_t)(bg + 1);
+}
+
 static void elapsed_update(struct jst_status *st, uint64_t now)
 {
 	if (st->start_time && !jst_job_state_is_final(st->job_state))
@@ -492,6 +514,16 @@ static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
 
 	if (rc < 0)
 		return rc;
+	if (st.transfer_state) {
+		/* A transfer job ends CANCELLED, whether terminated or killed. */
+		rc = jst_transfer_check((uint16_t)(st.transfer_state - 1), JST_BG_CANCELLED);
+		if (rc < 0)
+			return rc;
+		entering_final = !jst_job_state_is_final(st.job_state);
+		transfer_move(&st, JST_BG_CANCELLED, false, now);
+		elapsed_update(&st, now);
+		return job_publish(s, h, &st, false, entering_final);
+	}
 	rc = jst_job_state_check(st.job_state, to);
 	if (rc < 0)
 		return rc;
@@ -671,8 +703,11 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 		return reply_fail(s, c, h, JST_EINVAL,
 				  "only a producer connection creates jobs (connect as a producer)");
 	if (m.flags & ~(uint32_t)(JST_CREATE_DELETE_ON_COMPLETION | JST_CREATE_CANCELLABLE |
-				  JST_CREATE_HAS_TBR | JST_CREATE_RETRY))
+				  JST_CREATE_HAS_TBR | JST_CREATE_RETRY | JST_CREATE_TRANSFER))
 		return reply_fail(s, c, h, JST_EINVAL, "unknown CREATE flags 0x%" PRIx32, m.flags);
+	if ((m.flags & JST_CREATE_TRANSFER) && m.initial_state)
+		return reply_fail(s, c, h, JST_EINVAL,
+				  "a transfer job starts SUSPENDED: give no initial JobState");
 	init = m.initial_state ? m.initial_state : JST_JOB_NEW;
 	if (jst_job_state_check(JST_JOB_NEW, init) < 0 || jst_job_state_is_final(init))
 		return reply_fail(s, c, h, JST_ETRANSITION,
@@ -690,7 +725,10 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 			     ((m.flags & JST_CREATE_CANCELLABLE) ? JST_STATUS_CANCELLABLE : 0));
 	st.time_submitted = now;
 	st.job_state = JST_JOB_NEW;
-	state_move(&st, init, false, now);
+	if (m.flags & JST_CREATE_TRANSFER)
+		transfer_move(&st, JST_BG_SUSPENDED, false, now);
+	else
+		state_move(&st, init, false, now);
 	st.time_of_last_state_change = now;
 	st.time_before_removal_ns = (m.flags & JST_CREATE_HAS_TBR) ? m.time_before_removal_ns
 								   : JST_DEFAULT_TIME_BEFORE_REMOVAL_NS;
@@ -763,7 +801,36 @@ static int apply_update(struct jst_server *s, struct conn *c, const struct jst_u
 		snprintf(why, wn, "OperationalStatus needs at least one value");
 		return JST_EINVAL;
 	}
+	if ((u->set & JST_SET_STATE) && st.transfer_state) {
+		snprintf(why, wn, "a transfer job's JobState follows its transfer state "
+				  "(set JST_SET_TRANSFER_STATE)");
+		return JST_EINVAL;
+	}
+	if ((u->set & JST_SET_TRANSFER_STATE) && !st.transfer_state) {
+		snprintf(why, wn, "not a transfer job: it has no transfer state");
+		return JST_EINVAL;
+	}
 	jp = jp_of(s, u->handle);
+	if (u->set & JST_SET_TRANSFER_STATE) {
+		uint16_t from = (uint16_t)(st.transfer_state - 1);
+
+		rc = jst_transfer_check(from, u->transfer_state);
+		if (rc < 0) {
+			snprintf(why, wn, "transfer state %s cannot become %s",
+				 jst_transfer_state_name(from),
+				 jst_transfer_state_name(u->transfer_state));
+			return rc;
+		}
+		if (u->transfer_state != from) {
+			uint16_t old_state = st.job_state;
+
+			transfer_move(&st, u->transfer_state,
+				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now);
+			entering_final = !jst_job_state_is_final(old_state) &&
+					 jst_job_state_is_final(st.job_state);
+			strings = old_state != st.job_state;
+		}
+	}
 	if (u->set & JST_SET_STATE) {
 		rc = jst_job_state_check(st.job_state, u->job_state);
 		if (rc < 0) {
@@ -879,15 +946,21 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (fail) {
 		uint64_t now = wall();
 
-		if (jst_job_state_is_final(st.job_state))
+		if (jst_job_state_is_final(st.job_state) ||
+		    (st.transfer_state &&
+		     jst_transfer_check((uint16_t)(st.transfer_state - 1), JST_BG_ERROR) < 0))
 			return reply_fail(s, c, h, JST_ETRANSITION,
-					  "JobState %u (%s) is final: the job cannot fail now",
-					  st.job_state, jst_job_state_name(st.job_state));
+					  "JobState %u (%s) cannot fail now", st.job_state,
+					  jst_job_state_name(st.job_state));
 		rc = jst_job(s->self, jh, &s->scratch);
 		if (rc == 0) {
 			bool entering = !jst_job_state_is_final(st.job_state);
 
-			state_move(&st, JST_JOB_EXCEPTION, false, now);
+			if (st.transfer_state) /* a transfer fails into ERROR, Resume retries */
+				transfer_move(&st, JST_BG_ERROR, false, now);
+			else
+				state_move(&st, JST_JOB_EXCEPTION, false, now);
+			entering = entering && jst_job_state_is_final(st.job_state);
 			elapsed_update(&st, now);
 			s->scratch.n_status_descriptions = 0;
 			s->scratch.error_description = s->err.message ? s->err.message
@@ -970,7 +1043,23 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 	if ((m.requested_state == JST_REQ_TERMINATE || m.requested_state == JST_REQ_KILL) &&
 	    !(st.flags & JST_STATUS_CANCELLABLE))
 		return reply_fail(s, c, h, JST_ENOTSUP, "%s is not cancellable", m.instance_id);
-	if (jst_job_state_is_final(st.job_state) || jst_job_state_check(st.job_state, target) < 0)
+	if (st.transfer_state) {
+		/* BITS: Resume (Start), Suspend, Cancel (Terminate or Kill); nothing else. */
+		uint16_t bg = m.requested_state == JST_REQ_START	? JST_BG_QUEUED
+			      : m.requested_state == JST_REQ_SUSPEND ? JST_BG_SUSPENDED
+			      : m.requested_state == JST_REQ_SERVICE ? 0xffff
+								      : JST_BG_CANCELLED;
+		uint16_t from = (uint16_t)(st.transfer_state - 1);
+
+		if (bg == 0xffff)
+			return reply_fail(s, c, h, JST_ENOTSUP, "a transfer job has no Service state");
+		if (jst_transfer_check(from, bg) < 0 || from == JST_BG_ACKNOWLEDGED ||
+		    from == JST_BG_CANCELLED)
+			return reply_fail(s, c, h, JST_ETRANSITION,
+					  "transfer state %s cannot become %s",
+					  jst_transfer_state_name(from), jst_transfer_state_name(bg));
+	} else if (jst_job_state_is_final(st.job_state) ||
+		   jst_job_state_check(st.job_state, target) < 0)
 		return reply_fail(s, c, h, JST_ETRANSITION, "JobState %u (%s) cannot become %u (%s)",
 				  st.job_state, jst_job_state_name(st.job_state), target,
 				  jst_job_state_name(target));

@@ -527,7 +527,8 @@ int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret
 	m.initial_state = spec->initial_state;
 	m.priority = spec->priority;
 	m.flags = (spec->delete_on_completion ? JST_CREATE_DELETE_ON_COMPLETION : 0) |
-		  (spec->not_cancellable ? 0 : JST_CREATE_CANCELLABLE);
+		  (spec->not_cancellable ? 0 : JST_CREATE_CANCELLABLE) |
+		  (spec->transfer ? JST_CREATE_TRANSFER : 0);
 	if (spec->time_before_removal_ns > 0) {
 		m.flags |= JST_CREATE_HAS_TBR;
 		m.time_before_removal_ns = (uint64_t)spec->time_before_removal_ns;
@@ -563,7 +564,7 @@ int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret
 /* Bytes one update record takes on the wire. */
 static size_t rec_size(const struct jst_update *u)
 {
-	size_t n = 20, k = u->set & JST_SET_OP_STATUS ? u->n_operational_status : 0;
+	size_t n = 22, k = u->set & JST_SET_OP_STATUS ? u->n_operational_status : 0;
 
 	n += k * 2;
 	for (size_t i = 0; i < k && i < JST_OPSTATUS_MAX; i++)

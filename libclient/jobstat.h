@@ -164,7 +164,7 @@ struct jst_status {
 	uint16_t recovery_action;
 	uint16_t job_type;
 	uint32_t priority;           /* lower = more urgent */
-	uint16_t transfer_state;     /* 0 = not a transfer job, else BITS-style state + 1 */
+	uint16_t transfer_state;     /* 0 = not a transfer job, else enum jst_transfer_state + 1 */
 	uint16_t n_errors;           /* retained errors */
 	uint64_t time_submitted;
 	uint64_t start_time;
@@ -179,6 +179,7 @@ struct jst_status {
 
 #define JST_STATUS_DELETE_ON_COMPLETION 0x01 /* CIM DeleteOnCompletion */
 #define JST_STATUS_CANCELLABLE          0x02 /* Msvm_ConcreteJob Cancellable */
+#define JST_STATUS_DO_ERROR             0x04 /* a transfer job's DO error object exists */
 
 /*
  * struct jst_job - every property of a job: its status plus its strings.
@@ -400,6 +401,89 @@ JST_EXPORT uint64_t jst_generation(jst_reader *r);
 JST_EXPORT bool jst_daemon_alive(jst_reader *r);
 
 
+/* ---- GetError, as the three APIs define it ------------------------------------------ */
+
+/* Whose semantics and return codes a GetError call follows. */
+enum jst_flavour {
+	JST_FLAVOUR_CIM = 0,    /* CIM_ConcreteJob.GetError / GetErrors: 0 Success ... 6 Access Denied */
+	JST_FLAVOUR_HYPERV = 1, /* Msvm_ConcreteJob.GetError / GetErrorEx: 0, 32768..32778 */
+	JST_FLAVOUR_DO = 2,     /* IBackgroundCopyJob::GetError: HRESULTs */
+};
+
+#define JST_DO_S_OK                             0x00000000u
+#define JST_DO_E_NO_SERVICE                     0x80d01001u
+#define JST_DO_E_JOB_NOT_FOUND                  0x80d02003u
+#define JST_DO_E_FILE_NOT_AVAILABLE             0x80d02010u
+#define JST_DO_E_INVALID_STATE                  0x80d02013u
+#define JST_DO_E_ERROR_INFORMATION_UNAVAILABLE  0x80d02014u
+
+/**
+ * jst_get_error() - GetError: the job's latest CIM_Error, when @flavour says
+ * there is one. CIM and Hyper-V: while no OperationalStatus value is OK (the
+ * job failed, or a client terminated or killed it) and it has an error; none
+ * while it runs or after it completed without error. Delivery Optimization:
+ * only for a transfer job whose error object exists (it entered ERROR or
+ * TRANSIENT_ERROR and has not been TRANSFERRING since); the object is the
+ * error's hresult, context, message (description) and file. No syscall.
+ * @ret_error: filled when 0 is returned; unspecified otherwise.
+ *
+ * Return: 0 (an error, the method's "Success"/S_OK); JST_ENOERROR (none: CIM
+ * and Hyper-V return success with NULL, DO returns
+ * DO_E_ERROR_INFORMATION_UNAVAILABLE); JST_EINVAL; JST_ESTALE; JST_EAGAIN;
+ * JST_ECORRUPT. jst_method_code() turns any of them into @flavour's code.
+ */
+JST_EXPORT int jst_get_error(jst_reader *r, jst_handle h, unsigned flavour,
+			     struct jst_error *ret_error);
+
+/**
+ * jst_get_errors() - CIM GetErrors / Hyper-V GetErrorEx: every retained
+ * error, oldest first, under the same condition as jst_get_error() (none
+ * while OperationalStatus is OK). One consistent set: no error is missed or
+ * repeated when another is reported meanwhile.
+ * @ret_errors: room for @max (JST_ERRORS_KEPT is enough).
+ * @ret_n: how many were stored.
+ * Return: 0; JST_ENOERROR (none); JST_ENOTSUP for JST_FLAVOUR_DO (DO has no
+ * such call); the codes of jst_get_error().
+ */
+JST_EXPORT int jst_get_errors(jst_reader *r, jst_handle h, unsigned flavour,
+			      struct jst_error *ret_errors, size_t max, size_t *ret_n);
+
+/**
+ * jst_method_code() - the return code the job model's method gives for the
+ * jobstat result @rc, in @flavour: CIM (0 Success, 1 Not Supported,
+ * 2 Unspecified Error, 3 Timeout, 4 Failed, 5 Invalid Parameter, 6 Access
+ * Denied), Hyper-V (0, 32768 Failed, 32769 Access Denied, 32770 Not
+ * Supported, 32772 Timeout, 32773 Invalid parameter, 32774 System is in use,
+ * 32775 Invalid state for this operation, 32777 System is not available,
+ * 32778 Out of memory) or DO (S_OK, DO_E_ERROR_INFORMATION_UNAVAILABLE,
+ * DO_E_JOB_NOT_FOUND, DO_E_INVALID_STATE, DO_E_NO_SERVICE, E_ACCESSDENIED,
+ * E_INVALIDARG, E_OUTOFMEMORY, E_NOTIMPL, E_FAIL, ...). README.md has the table.
+ */
+JST_EXPORT uint32_t jst_method_code(int rc, unsigned flavour);
+
+/**
+ * jst_error_to_cimxml() - a CIM_Error as the DSP0201 CIM-XML instance
+ * Hyper-V's GetError returns: <INSTANCE CLASSNAME="CIM_Error"> with one
+ * PROPERTY (TYPE uint16, uint32 or string) or PROPERTY.ARRAY per property,
+ * no VALUE for a NULL one, text XML-escaped (characters XML 1.0 cannot carry
+ * become U+FFFD).
+ * @buf, @n: where to write it, NUL-terminated; NULL and 0 to measure.
+ * @ret_len: NULL, or the length of the whole text (without the NUL).
+ * Return: 0; JST_EINVAL; JST_ETOOLONG when @n is too small (*@ret_len says
+ * how much is needed; @buf holds nothing usable).
+ */
+JST_EXPORT int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t n,
+				   size_t *ret_len);
+
+/**
+ * jst_error_to_json() - the same error as one JSON object for scripts: the
+ * CIM_Error properties by their CIM names (null for NULL), plus "Time",
+ * "Sequence", "JobState", and Delivery Optimization's "HResult", "Context"
+ * and "File". Arguments and return as jst_error_to_cimxml().
+ */
+JST_EXPORT int jst_error_to_json(const struct jst_error *e, char *buf, size_t n,
+				 size_t *ret_len);
+
 /* ---- job states (the CIM model) ----------------------------------------------------- */
 
 #define JST_JOB_COMPLETED_WITH_WARNINGS 32768 /* Hyper-V's vendor value; final */
@@ -436,6 +520,49 @@ JST_EXPORT int jst_job_state_check(uint16_t from, uint16_t to);
  * Return: how many values were stored (1 or 2).
  */
 JST_EXPORT unsigned jst_default_op_status(uint16_t state, uint16_t *ret_ops);
+
+/*
+ * Transfer jobs (Delivery Optimization / BITS): a job created with
+ * jst_job_spec.transfer carries one of these states (stored + 1 in
+ * jst_status.transfer_state); its JobState and OperationalStatus follow from
+ * it: QUEUED Starting {Dormant}, CONNECTING Starting {Starting}, TRANSFERRING
+ * Running {OK}, SUSPENDED Suspended {OK}, ERROR Query Pending {Error},
+ * TRANSIENT_ERROR Running {Degraded}, TRANSFERRED Shutting Down {Stopping},
+ * ACKNOWLEDGED Completed {Completed, OK}, CANCELLED Terminated {Stopped}.
+ */
+enum jst_transfer_state {
+	JST_BG_QUEUED = 0,
+	JST_BG_CONNECTING = 1,
+	JST_BG_TRANSFERRING = 2,
+	JST_BG_SUSPENDED = 3,
+	JST_BG_ERROR = 4,
+	JST_BG_TRANSIENT_ERROR = 5,
+	JST_BG_TRANSFERRED = 6,
+	JST_BG_ACKNOWLEDGED = 7,
+	JST_BG_CANCELLED = 8,
+};
+
+/** jst_transfer_state_name() - "QUEUED", ..., "CANCELLED"; "?" for other values. */
+JST_EXPORT const char *jst_transfer_state_name(uint16_t bg_state);
+
+/**
+ * jst_transfer_check() - may a transfer job go from @from to @to (enum
+ * jst_transfer_state)? A new job starts SUSPENDED; Resume goes to QUEUED; a
+ * job in progress may move among QUEUED, CONNECTING, TRANSFERRING, SUSPENDED,
+ * TRANSIENT_ERROR and ERROR; only TRANSFERRING (or QUEUED, for an empty job)
+ * reaches TRANSFERRED; TRANSFERRED goes only to ACKNOWLEDGED (Complete) or
+ * CANCELLED; ACKNOWLEDGED and CANCELLED are final. Staying is allowed.
+ * Return: 0; JST_ETRANSITION.
+ */
+JST_EXPORT int jst_transfer_check(uint16_t from, uint16_t to);
+
+/**
+ * jst_transfer_job_state() - the JobState and default OperationalStatus of a
+ * transfer job in @bg_state (the table above).
+ * @ret_ops: room for JST_OPSTATUS_MAX values. Return: how many were stored.
+ */
+JST_EXPORT unsigned jst_transfer_job_state(uint16_t bg_state, uint16_t *ret_job_state,
+					   uint16_t *ret_ops);
 
 /* ---- producing and controlling jobs, through jobstatd's control socket --------------- */
 
@@ -550,6 +677,8 @@ struct jst_job_spec {
 	uint32_t priority;
 	bool delete_on_completion;
 	bool not_cancellable;        /* refuse Terminate and Kill (Msvm_ConcreteJob Cancellable false) */
+	bool transfer;               /* a transfer job: starts SUSPENDED, its JobState follows
+					its transfer state (initial_state must be 0) */
 	int64_t time_before_removal_ns; /* <= 0: the CIM default, 5 minutes */
 };
 
@@ -574,7 +703,8 @@ JST_EXPORT int jst_job_create(jst_conn *c, const struct jst_job_spec *spec,
 #define JST_SET_JOB_STATUS        0x08
 #define JST_SET_ERROR_CODE        0x10
 #define JST_SET_ERROR_DESCRIPTION 0x20
-#define JST_SET_ALL               0x3f
+#define JST_SET_TRANSFER_STATE    0x40 /* transfer jobs only; instead of JST_SET_STATE */
+#define JST_SET_ALL               0x7f
 
 /* struct jst_update - one change to one job. */
 struct jst_update {
@@ -583,6 +713,7 @@ struct jst_update {
 	uint16_t job_state;
 	uint16_t percent_complete;   /* 0..100, 101 = undefined */
 	uint16_t error_code;
+	uint16_t transfer_state;     /* enum jst_transfer_state */
 	uint16_t n_operational_status;
 	uint16_t operational_status[JST_OPSTATUS_MAX];
 	const char *status_descriptions[JST_OPSTATUS_MAX]; /* index-parallel; NULL allowed */

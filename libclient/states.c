@@ -124,3 +124,66 @@ unsigned jst_default_op_status(uint16_t s, uint16_t *o)
 		return 1;
 	}
 }
+
+/* ---- transfer jobs (BITS / Delivery Optimization) ---- */
+
+#define BG(s) (1u << (s))
+#define BG_ACTIVE (BG(JST_BG_QUEUED) | BG(JST_BG_CONNECTING) | BG(JST_BG_TRANSFERRING) |    \
+		   BG(JST_BG_SUSPENDED) | BG(JST_BG_ERROR) | BG(JST_BG_TRANSIENT_ERROR))
+
+static const uint16_t bg_next[9] = {
+	[JST_BG_QUEUED] = BG_ACTIVE | BG(JST_BG_TRANSFERRED) | BG(JST_BG_CANCELLED),
+	[JST_BG_CONNECTING] = BG_ACTIVE | BG(JST_BG_CANCELLED),
+	[JST_BG_TRANSFERRING] = BG_ACTIVE | BG(JST_BG_TRANSFERRED) | BG(JST_BG_CANCELLED),
+	/* Resume leads through QUEUED: a suspended or failed job does not jump ahead. */
+	[JST_BG_SUSPENDED] = BG(JST_BG_QUEUED) | BG(JST_BG_CANCELLED),
+	[JST_BG_ERROR] = BG(JST_BG_QUEUED) | BG(JST_BG_SUSPENDED) | BG(JST_BG_CANCELLED),
+	[JST_BG_TRANSIENT_ERROR] = BG_ACTIVE | BG(JST_BG_CANCELLED),
+	[JST_BG_TRANSFERRED] = BG(JST_BG_ACKNOWLEDGED) | BG(JST_BG_CANCELLED),
+};
+
+const char *jst_transfer_state_name(uint16_t s)
+{
+	static const char *const names[9] = {
+		"QUEUED", "CONNECTING", "TRANSFERRING", "SUSPENDED", "ERROR", "TRANSIENT_ERROR",
+		"TRANSFERRED", "ACKNOWLEDGED", "CANCELLED",
+	};
+
+	return s < 9 ? names[s] : "?";
+}
+
+int jst_transfer_check(uint16_t from, uint16_t to)
+{
+	if (from > JST_BG_CANCELLED || to > JST_BG_CANCELLED)
+		return JST_ETRANSITION;
+	if (from == to)
+		return 0;
+	return bg_next[from] & BG(to) ? 0 : JST_ETRANSITION;
+}
+
+unsigned jst_transfer_job_state(uint16_t s, uint16_t *js, uint16_t *o)
+{
+	static const struct {
+		uint16_t job_state, n, ops[2];
+	} map[9] = {
+		[JST_BG_QUEUED] = {JST_JOB_STARTING, 1, {JST_OPS_DORMANT}},
+		[JST_BG_CONNECTING] = {JST_JOB_STARTING, 1, {JST_OPS_STARTING}},
+		[JST_BG_TRANSFERRING] = {JST_JOB_RUNNING, 1, {JST_OPS_OK}},
+		[JST_BG_SUSPENDED] = {JST_JOB_SUSPENDED, 1, {JST_OPS_OK}},
+		[JST_BG_ERROR] = {JST_JOB_QUERY_PENDING, 1, {JST_OPS_ERROR}},
+		[JST_BG_TRANSIENT_ERROR] = {JST_JOB_RUNNING, 1, {JST_OPS_DEGRADED}},
+		[JST_BG_TRANSFERRED] = {JST_JOB_SHUTTING_DOWN, 1, {JST_OPS_STOPPING}},
+		[JST_BG_ACKNOWLEDGED] = {JST_JOB_COMPLETED, 2, {JST_OPS_COMPLETED, JST_OPS_OK}},
+		[JST_BG_CANCELLED] = {JST_JOB_TERMINATED, 1, {JST_OPS_STOPPED}},
+	};
+
+	if (s > JST_BG_CANCELLED) {
+		*js = JST_JOB_QUERY_PENDING;
+		o[0] = JST_OPS_UNKNOWN;
+		return 1;
+	}
+	*js = map[s].job_state;
+	o[0] = map[s].ops[0];
+	o[1] = map[s].ops[1];
+	return map[s].n;
+}

@@ -67,6 +67,7 @@ _Static_assert(sizeof(struct jst_msg_hdr) == JST_MSG_HDR_SIZE, "wire header is 1
 #define JST_CREATE_HAS_TBR              0x4 /* time_before_removal_ns is given */
 #define JST_CREATE_RETRY                0x8 /* a resend: an existing job of this session
 					       with this InstanceID is the answer */
+#define JST_CREATE_TRANSFER             0x10 /* a transfer job (starts SUSPENDED) */
 
 /*
  * Decoded messages. Strings point into the packet they were decoded from

@@ -113,6 +113,7 @@ void jst_enc_update_rec(struct jst_wbuf *w, const struct jst_update *u)
 	jst_wire_u16(w, u->job_state);
 	jst_wire_u16(w, u->percent_complete);
 	jst_wire_u16(w, u->error_code);
+	jst_wire_u16(w, u->transfer_state);
 	jst_wire_u16(w, n);
 	if (n > JST_OPSTATUS_MAX) {
 		w->overflow = true; /* the caller checks the count; never encode past the array */
@@ -341,6 +342,7 @@ int jst_dec_update_rec(struct jst_rbuf *r, struct jst_update *u)
 	u->job_state = jst_rd_u16(r);
 	u->percent_complete = jst_rd_u16(r);
 	u->error_code = jst_rd_u16(r);
+	u->transfer_state = jst_rd_u16(r);
 	u->n_operational_status = jst_rd_u16(r);
 	if (u->n_operational_status > JST_OPSTATUS_MAX ||
 	    (u->n_operational_status && !(u->set & JST_SET_OP_STATUS)))

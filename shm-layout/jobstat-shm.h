@@ -149,6 +149,9 @@ struct jst_shm_job {
 /* flags of a status version */
 #define JST_SHM_F_DELETE_ON_COMPLETION 0x01u
 #define JST_SHM_F_CANCELLABLE          0x02u
+#define JST_SHM_F_DO_ERROR             0x04u /* 1.1: a transfer job's error object exists
+						 (entered ERROR or TRANSIENT_ERROR and has not
+						 been TRANSFERRING since) */
 
 /*
  * One version of a job's status: the hot, fixed-size part a monitor polls.

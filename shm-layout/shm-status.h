@@ -47,7 +47,8 @@ JST_SAME_FIELD(reserved, reserved);
 #undef JST_SAME_FIELD
 _Static_assert(sizeof(struct jst_status) == sizeof(struct jst_shm_status), "same size");
 _Static_assert(JST_STATUS_DELETE_ON_COMPLETION == JST_SHM_F_DELETE_ON_COMPLETION &&
-		       JST_STATUS_CANCELLABLE == JST_SHM_F_CANCELLABLE,
+		       JST_STATUS_CANCELLABLE == JST_SHM_F_CANCELLABLE &&
+		       JST_STATUS_DO_ERROR == JST_SHM_F_DO_ERROR,
 	       "same flags");
 _Static_assert(JST_OPSTATUS_MAX == JST_SHM_OPSTATUS_MAX, "public and segment limits agree");
 
@@ -67,7 +68,8 @@ static inline void jst_shm_status_from_public(struct jst_shm_status *d, const st
 	memset(d->op_status, 0, sizeof(d->op_status));
 	memcpy(d->op_status, s->operational_status, n * sizeof(uint16_t));
 	d->n_op_status = (uint8_t)n;
-	d->flags = s->flags & (JST_SHM_F_DELETE_ON_COMPLETION | JST_SHM_F_CANCELLABLE);
+	d->flags = s->flags &
+		   (JST_SHM_F_DELETE_ON_COMPLETION | JST_SHM_F_CANCELLABLE | JST_SHM_F_DO_ERROR);
 	d->error_code = s->error_code;
 	d->recovery_action = s->recovery_action;
 	d->job_type = s->job_type;

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * render.c - a CIM_Error as text for other programs: the DSP0201 CIM-XML
+ * instance Hyper-V's GetError returns, and JSON for scripts.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jobstat.h"
+
+/* An output that counts what it would write, so a short buffer can say what it needs. */
+struct out {
+	char *buf;
+	size_t n, len;
+};
+
+static void put(struct out *o, const char *s, size_t k)
+{
+	if (o->len + k < o->n)
+		memcpy(o->buf + o->len, s, k);
+	o->len += k;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void putu(struct out *o, uint64_t v)
+{
+	char tmp[24];
+
+	put(o, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRIu64, v));
+}
+
+static int finish(struct out *o, size_t *ret_len)
+{
+	if (ret_len)
+		*ret_len = o->len;
+	if (o->len >= o->n) {
+		if (o->n)
+			o->buf[0] = 0;
+		return JST_ETOOLONG;
+	}
+	o->buf[o->len] = 0;
+	return 0;
+}
+
+/* Length of the UTF-8 sequence at @s (the publisher stored valid UTF-8), and its code point. */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0 && s[1]) {
+		*cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+		return 2;
+	}
+	if ((s[0] & 0xf0) == 0xe0 && s[1] && s[2]) {
+		*cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+		return 3;
+	}
+	if ((s[0] & 0xf8) == 0xf0 && s[1] && s[2] && s[3]) {
+		*cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+		      ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+		return 4;
+	}
+	*cp = 0xfffd; /* not UTF-8 after all: replace the byte */
+	return 1;
+}
+
+static void xml_text(struct out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t cp;
+		size_t k = utf8_next(p, &cp);
+
+		switch (cp) {
+		case '&':
+			puts_(o, "&amp;");
+			break;
+		case '<':
+			puts_(o, "&lt;");
+			break;
+		case '>':
+			puts_(o, "&gt;");
+			break;
+		case '"':
+			puts_(o, "&quot;");
+			break;
+		case '\'':
+			puts_(o, "&apos;");
+			break;
+		case '\r':
+			puts_(o, "&#13;"); /* a raw CR would be normalised away by the parser */
+			break;
+		default:
+			/* XML 1.0 Char: no C0 control but TAB and LF, no U+FFFE/U+FFFF. */
+			if ((cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0xfffe || cp == 0xffff ||
+			    (cp == 0xfffd && k == 1))
+				puts_(o, "\xef\xbf\xbd");
+			else
+				put(o, (const char *)p, k);
+		}
+		p += k;
+	}
+}
+
+static void xml_scalar(struct out *o, const char *name, const char *type, const char *text,
+		       bool null, uint64_t num)
+{
+	puts_(o, "<PROPERTY NAME=\"");
+	puts_(o, name);
+	puts_(o, "\" TYPE=\"");
+	puts_(o, type);
+	puts_(o, "\">");
+	if (!null) {
+		puts_(o, "<VALUE>");
+		if (text)
+			xml_text(o, text);
+		else
+			putu(o, num);
+		puts_(o, "</VALUE>");
+	}
+	puts_(o, "</PROPERTY>");
+}
+
+static void xml_str(struct out *o, const char *name, const char *s)
+{
+	xml_scalar(o, name, "string", s, s == NULL, 0);
+}
+
+static void xml_array(struct out *o, const char *name, const char *const *a, unsigned n)
+{
+	puts_(o, "<PROPERTY.ARRAY NAME=\"");
+	puts_(o, name);
+	puts_(o, "\" TYPE=\"string\">");
+	if (n) {
+		puts_(o, "<VALUE.ARRAY>");
+		for (unsigned i = 0; i < n && i < JST_ERROR_ARGS_MAX; i++) {
+			if (!a[i]) {
+				puts_(o, "<VALUE.NULL/>");
+				continue;
+			}
+			puts_(o, "<VALUE>");
+			xml_text(o, a[i]);
+			puts_(o, "</VALUE>");
+		}
+		puts_(o, "</VALUE.ARRAY>");
+	}
+	puts_(o, "</PROPERTY.ARRAY>");
+}
+
+int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t n, size_t *ret_len)
+{
+	struct out o = {buf, buf ? n : 0, 0};
+
+	if (!e)
+		return JST_EINVAL;
+	puts_(&o, "<INSTANCE CLASSNAME=\"CIM_Error\">");
+	xml_scalar(&o, "ErrorType", "uint16", NULL, false, e->error_type);
+	xml_str(&o, "OtherErrorType", e->other_error_type);
+	xml_str(&o, "OwningEntity", e->owning_entity);
+	xml_str(&o, "MessageID", e->message_id);
+	xml_str(&o, "Message", e->message);
+	xml_array(&o, "MessageArguments", e->message_arguments, e->n_message_arguments);
+	xml_scalar(&o, "PerceivedSeverity", "uint16", NULL, false, e->perceived_severity);
+	xml_scalar(&o, "ProbableCause", "uint16", NULL, false, e->probable_cause);
+	xml_str(&o, "ProbableCauseDescription", e->probable_cause_description);
+	xml_array(&o, "RecommendedActions", e->recommended_actions, e->n_recommended_actions);
+	xml_str(&o, "ErrorSource", e->error_source);
+	xml_scalar(&o, "ErrorSourceFormat", "uint16", NULL, false, e->error_source_format);
+	xml_str(&o, "OtherErrorSourceFormat", e->other_error_source_format);
+	/* CIM status codes start at 1: 0 means the producer gave none. */
+	xml_scalar(&o, "CIMStatusCode", "uint32", NULL, e->cim_status_code == 0,
+		   e->cim_status_code);
+	xml_str(&o, "CIMStatusCodeDescription", e->cim_status_code_description);
+	puts_(&o, "</INSTANCE>");
+	return finish(&o, ret_len);
+}
+
+/* ---- JSON ---- */
+
+static void json_str(struct out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s) {
+		puts_(o, "null");
+		return;
+	}
+	puts_(o, "\"");
+	while (*p) {
+		uint32_t cp;
+		size_t k = utf8_next(p, &cp);
+		char esc[8];
+
+		if (cp == '"' || cp == '\\') {
+			put(o, "\\", 1);
+			put(o, (const char *)p, 1);
+		} else if (cp < 0x20) {
+			put(o, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp));
+		} else if (cp == 0xfffd && k == 1) {
+			puts_(o, "\xef\xbf\xbd");
+		} else {
+			put(o, (const char *)p, k);
+		}
+		p += k;
+	}
+	puts_(o, "\"");
+}
+
+static void json_key(struct out *o, const char *k, bool first)
+{
+	if (!first)
+		puts_(o, ",");
+	puts_(o, "\"");
+	puts_(o, k);
+	puts_(o, "\":");
+}
+
+static void json_num(struct out *o, const char *k, uint64_t v)
+{
+	json_key(o, k, false);
+	putu(o, v);
+}
+
+static void json_field(struct out *o, const char *k, const char *s)
+{
+	json_key(o, k, false);
+	json_str(o, s);
+}
+
+static void json_array(struct out *o, const char *k, const char *const *a, unsigned n)
+{
+	json_key(o, k, false);
+	if (!n) {
+		puts_(o, "null");
+		return;
+	}
+	puts_(o, "[");
+	for (unsigned i = 0; i < n && i < JST_ERROR_ARGS_MAX; i++) {
+		if (i)
+			puts_(o, ",");
+		json_str(o, a[i]);
+	}
+	puts_(o, "]");
+}
+
+int jst_error_to_json(const struct jst_error *e, char *buf, size_t n, size_t *ret_len)
+{
+	struct out o = {buf, buf ? n : 0, 0};
+
+	if (!e)
+		return JST_EINVAL;
+	puts_(&o, "{");
+	json_key(&o, "ErrorType", true);
+	putu(&o, e->error_type);
+	json_field(&o, "OtherErrorType", e->other_error_type);
+	json_field(&o, "OwningEntity", e->owning_entity);
+	json_field(&o, "MessageID", e->message_id);
+	json_field(&o, "Message", e->message);
+	json_array(&o, "MessageArguments", e->message_arguments, e->n_message_arguments);
+	json_num(&o, "PerceivedSeverity", e->perceived_severity);
+	json_num(&o, "ProbableCause", e->probable_cause);
+	json_field(&o, "ProbableCauseDescription", e->probable_cause_description);
+	json_array(&o, "RecommendedActions", e->recommended_actions, e->n_recommended_actions);
+	json_field(&o, "ErrorSource", e->error_source);
+	json_num(&o, "ErrorSourceFormat", e->error_source_format);
+	json_field(&o, "OtherErrorSourceFormat", e->other_error_source_format);
+	json_key(&o, "CIMStatusCode", false);
+	if (e->cim_status_code)
+		putu(&o, e->cim_status_code);
+	else
+		puts_(&o, "null");
+	json_field(&o, "CIMStatusCodeDescription", e->cim_status_code_description);
+	json_num(&o, "Time", e->time);
+	json_num(&o, "Sequence", e->sequence);
+	json_num(&o, "JobState", e->job_state);
+	json_num(&o, "HResult", e->hresult);
+	json_num(&o, "Context", e->context);
+	json_field(&o, "File", e->file);
+	puts_(&o, "}");
+	return finish(&o, ret_len);
+}
