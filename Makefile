@@ -131,7 +131,8 @@ $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ---- tests ----------------------------------------------------------------------------------
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
+		$(BUILD)/jobstat | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) \
 		$(ALL_LDFLAGS) \

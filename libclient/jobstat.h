@@ -384,6 +384,8 @@ struct jst_info {
 	uint64_t heartbeat_ns;       /* CLOCK_MONOTONIC of the last heartbeat */
 	uint64_t change_seq;
 	uint32_t state;              /* 0 initialising, 1 ready, 2 closed */
+	uint64_t pool_bytes;         /* memory of every pool block ever used: what the
+					versions of jobs, strings and errors occupy at most */
 };
 
 /** jst_info() - fill @ret_info. No syscall. Return: 0; JST_EINVAL. */

@@ -735,6 +735,15 @@ int jst_info(jst_reader *r, struct jst_info *o)
 	o->heartbeat_ns = uatomic_read(&h->heartbeat_ns); /* informational */
 	o->change_seq = uatomic_read(&h->change_seq); /* informational */
 	o->state = uatomic_read(&h->state); /* informational */
+	o->pool_bytes = 0;
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
+		/* A high-water mark, only ever raised; clamped to what was validated at attach. */
+		uint32_t used = uatomic_read(&h->pool_used[i]);
+
+		if (used > r->pools[i].count)
+			used = r->pools[i].count;
+		o->pool_bytes += (uint64_t)used * r->pools[i].block_size;
+	}
 	return 0;
 }
 
