@@ -5,6 +5,7 @@
 #   make test             every Criterion suite and the export check (installs deps first)
 #   make bench            the read-path benchmark (bench/RESULTS.md)
 #   make stress           the long torn-read run and 300 kill/adopt cycles
+#   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -178,10 +179,14 @@ bench: all $(BENCH_BINS)
 run: all
 	$(BUILD)/jobstatd -f $(RUN_ARGS)
 
-# ---- reserved for later work ----------------------------------------------------------------
-demo:
-	@echo "make $@: not available yet: jobstatd's control socket and the producer API" \
-	      "(issues 4 and 5) come first" >&2; exit 2
+# ---- the demo -------------------------------------------------------------------------------
+$(BUILD)/demo-producer: demo/producer.c $(STLIB) | deps-check
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(ALL_LDFLAGS)
+
+# jobstatd in a temporary runtime directory, a producer, a client, watch, GetError; then
+# everything stopped and removed. The first thing to run on a fresh clone.
+demo: all $(BUILD)/demo-producer
+	sh demo/run.sh $(BUILD)
 
 # ---- installation ---------------------------------------------------------------------------
 install: all
@@ -196,13 +201,18 @@ install: all
 	install -m 0644 $(BUILD)/jobstat.pc $(DESTDIR)$(pkgconfigdir)/
 	install -m 0755 $(BUILD)/jobstat $(DESTDIR)$(bindir)/
 	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
+	install -d $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man8
+	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
+	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
+	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
 	      $(DESTDIR)$(libdir)/libjobstat.so $(DESTDIR)$(libdir)/libjobstat.a \
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
-	      $(DESTDIR)$(sbindir)/jobstatd
+	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 
 format:

@@ -6,6 +6,9 @@
  * run. Every figure counts acknowledged updates only, each visible in the
  * segment when its acknowledgement arrives.
  *
+ * Also: how long a monitor sleeping in jst_wait_changes() takes to wake
+ * after a publication (the publisher in-process, the monitor another process).
+ *
  * Usage: producer [--quick]
  * Starts its own jobstatd (JST_BUILD_DIR/jobstatd) in a temporary runtime
  * directory and namespace and stops it afterwards.
@@ -109,6 +112,64 @@ static double publisher_alone(long n)
 	return (double)n * 1e9 / (double)t0;
 }
 
+/*
+ * Wake latency: a monitor process sleeps in jst_wait_changes(); we note the
+ * time in shared memory and publish; it notes when it woke. Rounds are 2 ms
+ * apart so it is always asleep when the publication comes.
+ */
+static void wake_latency(int rounds)
+{
+	struct jst_pub_config cfg = {.capacity = 64};
+	char ns[64], shm[JST_SHM_NAME_MAX];
+	struct jst_status st = {.job_state = JST_JOB_RUNNING};
+	uint64_t *t = mmap(NULL, sizeof(uint64_t) * 2 * (size_t)rounds, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double *lat = malloc(sizeof(double) * (size_t)rounds);
+	struct jst_pub *p;
+	jst_handle h;
+	pid_t child;
+
+	snprintf(ns, sizeof(ns), "bench-wake-%ld", (long)getpid());
+	jst_shm_name(ns, shm, sizeof(shm));
+	cfg.shm_name = shm;
+	if (t == MAP_FAILED || !lat || jst_pub_create(&cfg, &p) != 0 ||
+	    jst_pub_job_create(p, "bench:wake", &st, NULL, &h) != 0)
+		exit(1);
+	child = fork();
+	if (child == 0) {
+		jst_reader *r;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (jst_attach(ns, &r) != 0)
+			_exit(1);
+		for (int i = 0; i < rounds; i++) {
+			uint64_t cursor = (uint64_t)i + 1; /* the job's creation was change 1 */
+
+			while (jst_change_seq(r) <= cursor)
+				jst_wait_changes(r, cursor, 1000000000);
+			t[2 * i + 1] = now_ns();
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < rounds; i++) {
+		usleep(2000);
+		t[2 * i] = now_ns();
+		st.percent_complete = (uint16_t)(i % 101);
+		jst_pub_set_status(p, h, &st);
+	}
+	waitpid(child, NULL, 0);
+	for (int i = 0; i < rounds; i++)
+		lat[i] = (double)(t[2 * i + 1] - t[2 * i]) / 1000.0;
+	qsort(lat, (size_t)rounds, sizeof(*lat), cmp_double);
+	printf("wake latency, publication to a sleeping monitor in another process (%d rounds)\n"
+	       "  p50 %.1f us   p99 %.1f us   max %.1f us   target < 1000 us: %s\n",
+	       rounds, lat[rounds / 2], lat[rounds * 99 / 100], lat[rounds - 1],
+	       lat[rounds * 99 / 100] < 1000 ? "met at p99" : "MISSED at p99");
+	jst_pub_close(p, true);
+	munmap(t, sizeof(uint64_t) * 2 * (size_t)rounds);
+	free(lat);
+}
+
 int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && !strcmp(argv[1], "--quick");
@@ -168,6 +229,7 @@ int main(int argc, char **argv)
 	printf("  batched / baseline: %.2f   target >= 300000 updates/s batched: %s\n",
 	       median(batched, ROUNDS) / median(alone, ROUNDS),
 	       median(batched, ROUNDS) >= 300000 ? "met" : "MISSED");
+	wake_latency(quick ? 300 : 2000);
 	fflush(stdout);
 	jst_disconnect(c);
 	kill(d, SIGTERM);
