@@ -585,6 +585,52 @@ static void draw(jst_reader *r, struct row *rows, size_t n, size_t top, int heig
 	fflush(stdout);
 }
 
+static void full_scan(jst_reader *r, struct jst_status *table, bool *live, uint32_t cap)
+{
+	static struct jst_status batch[256];
+	uint32_t pos = 0;
+	size_t got;
+
+	memset(live, 0, cap * sizeof(*live));
+	while (jst_scan(r, &pos, batch, 256, &got) == 0 && got > 0) {
+		for (size_t i = 0; i < got; i++) {
+			if (batch[i].handle.slot < cap) {
+				table[batch[i].handle.slot] = batch[i];
+				live[batch[i].handle.slot] = true;
+			}
+		}
+	}
+}
+
+/* Apply the change log since *@cursor. Return 0; JST_EOVERRUN (rescan). */
+static int follow_changes(jst_reader *r, uint64_t *cursor, struct jst_status *table, bool *live,
+			  uint32_t cap)
+{
+	jst_handle got[256];
+	size_t n;
+	int rc;
+
+	do {
+		rc = jst_changes(r, cursor, got, 256, &n);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			struct jst_status st;
+			uint32_t s = got[i].slot;
+
+			if (s >= cap)
+				continue;
+			if (jst_status(r, got[i], &st) == 0) {
+				table[s] = st;
+				live[s] = true;
+			} else {
+				live[s] = false; /* removed (or its slot already reused: a later change) */
+			}
+		}
+	} while (n == 256);
+	return 0;
+}
+
 static int cmd_watch(jst_reader *r, double seconds)
 {
 	uint16_t state = state_filter ? parse_state(state_filter) : 0;
@@ -594,6 +640,9 @@ static int cmd_watch(jst_reader *r, double seconds)
 	struct sigaction sa = {.sa_handler = on_stop};
 	struct jst_info in;
 	struct row *rows;
+	struct jst_status *table; /* the latest status of every slot, kept by the change log */
+	bool *live, rescan = true;
+	uint64_t cursor = 0;
 	size_t top = 0;
 
 	if ((state_filter && !state) || owner == -2) {
@@ -602,7 +651,9 @@ static int cmd_watch(jst_reader *r, double seconds)
 	}
 	jst_info(r, &in);
 	rows = calloc(in.capacity, sizeof(*rows));
-	if (!rows)
+	table = calloc(in.capacity, sizeof(*table));
+	live = calloc(in.capacity, sizeof(*live));
+	if (!rows || !table || !live)
 		return fail("watch", JST_ENOMEM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -619,19 +670,22 @@ static int cmd_watch(jst_reader *r, double seconds)
 	}
 	while (!watch_stop && (!until || mono_ns() < until)) {
 		struct winsize ws = {.ws_row = 40, .ws_col = 120};
-		uint64_t cursor = jst_change_seq(r);
-		uint32_t pos = 0;
-		size_t n = 0, got;
+		size_t n = 0;
 		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
 
 		if (tty)
 			ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-		/* The whole table in batches: thousands of jobs cost tens of microseconds. */
-		while (n < in.capacity &&
-		       jst_scan(r, &pos, &rows[n].st, 1, &got) == 0 && got == 1) {
-			if (wanted(&rows[n].st, state, owner))
-				n++;
+		/* Only what changed since the last redraw; everything after an overrun. */
+		if (!rescan && follow_changes(r, &cursor, table, live, in.capacity) < 0)
+			rescan = true;
+		if (rescan) {
+			cursor = jst_change_seq(r); /* first: a change during the scan is seen again */
+			full_scan(r, table, live, in.capacity);
+			rescan = false;
 		}
+		for (uint32_t s = 0; s < in.capacity; s++)
+			if (live[s] && wanted(&table[s], state, owner))
+				rows[n++].st = table[s];
 		qsort(rows, n, sizeof(*rows), cmp_rows);
 		if (top >= n)
 			top = n ? n - 1 : 0;
@@ -641,7 +695,7 @@ static int cmd_watch(jst_reader *r, double seconds)
 		 * Otherwise (a pipe, a log): one snapshot a second.
 		 */
 		if (tty && poll(&pfd, 1, 0) == 0)
-			jst_wait_changes(r, cursor, 100000000);
+			jst_wait_changes(r, cursor, 100000000); /* sleeps while nothing changes */
 		usleep(tty ? 100000 : 1000000);
 		if (tty) {
 			char k[8];
@@ -665,6 +719,8 @@ static int cmd_watch(jst_reader *r, double seconds)
 	}
 	restore_tty();
 	free(rows);
+	free(table);
+	free(live);
 	return 0;
 }
 

@@ -210,9 +210,29 @@ Test(cli, watch_without_a_terminal_prints_snapshots)
 		snprintf(id, sizeof(id), "cli:w%d", i);
 		job(id);
 	}
-	cr_assert_eq(RUN(out, "watch", "--for", "1.5"), 0, "%s", out);
+	{
+		static char done[65536];
+		int fd, fd2;
+		pid_t p = spawn(&fd, "watch", "--for", "2.5", (const char *)NULL);
+		pid_t p2 = spawn(&fd2, "watch", "--for", "2.5", "--state", "Completed",
+				 (const char *)NULL);
+		jst_handle h0, h1;
+
+		cr_assert_eq(jst_lookup(r, "cli:w0", &h0), 0);
+		cr_assert_eq(jst_lookup(r, "cli:w1", &h1), 0);
+		usleep(1200 * 1000); /* after the first snapshots */
+		cr_assert_eq(jst_job_complete(c, h0), 0);
+		cr_assert_eq(jst_job_remove(c, h1, JST_REMOVE_NOW, NULL), 0);
+		cr_assert_eq(finish(p, fd, out, sizeof(out)), 0, "%s", out);
+		cr_assert_eq(finish(p2, fd2, done, sizeof(done)), 0, "%s", done);
+		/* Later snapshots follow the change log: the completion and the removal. */
+		cr_assert_not_null(strstr(done, "jobstat watch: 0 jobs"), "%s", done);
+		cr_assert_not_null(strstr(done, "jobstat watch: 1 jobs"), "%s", done);
+		cr_assert_not_null(strstr(done, "cli:w0"), "%s", done);
+	}
 	cr_assert_not_null(strstr(out, "jobstat watch: 50 jobs"), "%s", out);
 	cr_assert_not_null(strstr(out, "cli:w"), "%s", out);
+	cr_assert_not_null(strstr(out, "jobstat watch: 49 jobs"), "the removal: %s", out);
 	cr_assert_null(strstr(out, "\033["), "no escape sequences into a pipe");
 }
 

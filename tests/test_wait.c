@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -61,6 +62,33 @@ Test(wait, returns_at_once_when_changes_are_there)
 	publish(2);
 	cr_assert_eq(jst_wait_changes(rd, cursor, 10ll * 1000000000), 0);
 	cr_assert_eq(jst_wait_changes(rd, cursor, 0), 0);
+}
+
+/* A monitor waiting while nothing happens sleeps: it burns no CPU. */
+Test(wait, a_waiting_monitor_uses_no_cpu_while_nothing_changes)
+{
+	struct rusage ru;
+	int fd, status;
+	pid_t pid = test_fork_piped(&fd);
+
+	if (pid == 0) {
+		jst_reader *r;
+
+		if (jst_attach(seg.ns, &r) != 0)
+			_exit(3);
+		/* A second of nothing, then the change log says nothing came. */
+		if (jst_wait_changes(r, jst_change_seq(r), 1000ll * 1000000) != JST_ETIMEDOUT)
+			_exit(4);
+		_exit(0);
+	}
+	cr_assert_eq(wait4(pid, &status, 0, &ru), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+	/* Attaching and exiting cost a little; a polling loop would cost the whole second. */
+	cr_assert_lt(ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
+			     ru.ru_stime.tv_usec,
+		     50000, "the waiter used %ld us of user and %ld us of system time",
+		     (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_usec);
+	close(fd);
 }
 
 Test(wait, times_out_when_nothing_changes)
