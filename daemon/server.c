@@ -672,19 +672,6 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 	conn_send(s, c);
 }
 
-static void make_instance_id(char *buf, size_t n)
-{
-	uint8_t b[16];
-
-	arc4random_buf(b, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* an RFC 4122 version 4 UUID */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(buf, n,
-		 "jobstat:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
 static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
 		      struct jst_rbuf *r)
 {
@@ -714,7 +701,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 				  "a job cannot start in JobState %u (%s)", init,
 				  jst_job_state_name(init));
 	if (!m.instance_id) {
-		make_instance_id(genid, sizeof(genid));
+		jst_random_instance_id(genid, sizeof(genid));
 		m.instance_id = genid;
 	}
 	st.percent_complete = 0;

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -475,31 +474,6 @@ int jst_dispatch(jst_conn *c, int64_t timeout_ns)
 
 /* ---- public: producing ---- */
 
-static void random_instance_id(char *buf, size_t n)
-{
-	uint8_t b[16] = {0};
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t k = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (k <= 0) {
-			/* No entropy source at all: time and pid still make a unique name. */
-			uint64_t t = mono() ^ ((uint64_t)getpid() << 40);
-
-			memcpy(b, &t, sizeof(t));
-			break;
-		}
-		got += (size_t)k;
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* an RFC 4122 version 4 UUID */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(buf, n,
-		 "jobstat:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
 int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret_handle,
 		   char *ret_instance_id)
 {
@@ -517,7 +491,7 @@ int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret
 	if (!spec)
 		spec = &none;
 	if (!spec->instance_id)
-		random_instance_id(genid, sizeof(genid));
+		jst_random_instance_id(genid, sizeof(genid));
 	m.instance_id = spec->instance_id ? spec->instance_id : genid;
 	m.name = spec->name;
 	m.owner = spec->owner;

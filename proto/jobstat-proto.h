@@ -196,6 +196,12 @@ int jst_dec_event(struct jst_rbuf *r, struct jst_msg_event *m);
 int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m);
 
 /*
+ * jst_random_instance_id() - a fresh InstanceID "jobstat:<RFC 4122 v4 UUID>"
+ * into @buf (at least 45 bytes), from getrandom().
+ */
+void jst_random_instance_id(char *buf, size_t n);
+
+/*
  * The filesystem places both sides agree on: the runtime directory
  * (/run/jobstat for root; $XDG_RUNTIME_DIR/jobstat, else /tmp/jobstat-UID)
  * and the socket "<runtime dir>/<namespace>.sock" in it.

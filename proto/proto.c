@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "jobstat-proto.h"
 #include "shm-check.h"
@@ -433,6 +436,35 @@ int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m)
 	m->event_id = jst_rd_u32(r);
 	m->cim = jst_rd_u32(r);
 	return jst_rd_end(r);
+}
+
+void jst_random_instance_id(char *buf, size_t n)
+{
+	uint8_t b[16] = {0};
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t k = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (k <= 0) {
+			/* No entropy source at all: time and pid still make a unique name. */
+			struct timespec ts;
+			uint64_t t;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			t = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48);
+
+			memcpy(b, &t, sizeof(t));
+			break;
+		}
+		got += (size_t)k;
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* an RFC 4122 version 4 UUID */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, n,
+		 "jobstat:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 /* ---- where things are ---- */
