@@ -31,6 +31,8 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
+# And those only the benchmark harness needs: its Redis baseline and its plot.
+BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 
 comma := ,
 BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
@@ -73,7 +75,7 @@ PUB_SRCS  := daemon/publish.c
 DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
 CLI_SRCS  := cli/jobstat.c
 TEST_SRCS := $(wildcard tests/test_*.c)
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := bench/readpath.c bench/producer.c
 
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -81,7 +83,7 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check test check-exports bench stress run demo install uninstall clean \
+.PHONY: all deps deps-check bench-deps test check-exports bench stress run demo install uninstall clean \
 	format help
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
@@ -171,7 +173,19 @@ $(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
 	$(CC) $(ALL_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
 		$(URCU_LIBS)
 
-bench: all $(BENCH_BINS)
+$(BUILD)/bench/harness: bench/harness.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
+		-lhiredis $(URCU_LIBS)
+
+bench-deps:
+	@sh .ci/deps.sh install $(BENCH_PACKAGES)
+
+# The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
+# focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
+# (the harness stops at 100k jobs then).
+bench: all $(BENCH_BINS) $(BUILD)/bench/harness
+	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot bench/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
 

@@ -606,26 +606,22 @@ static void full_scan(jst_reader *r, struct jst_status *table, bool *live, uint3
 static int follow_changes(jst_reader *r, uint64_t *cursor, struct jst_status *table, bool *live,
 			  uint32_t cap)
 {
-	jst_handle got[256];
+	static struct jst_status got[256];
 	size_t n;
 	int rc;
 
 	do {
-		rc = jst_changes(r, cursor, got, 256, &n);
+		rc = jst_changed(r, cursor, got, 256, &n);
 		if (rc < 0)
 			return rc;
 		for (size_t i = 0; i < n; i++) {
-			struct jst_status st;
-			uint32_t s = got[i].slot;
+			uint32_t s = got[i].handle.slot;
 
 			if (s >= cap)
 				continue;
-			if (jst_status(r, got[i], &st) == 0) {
-				table[s] = st;
-				live[s] = true;
-			} else {
-				live[s] = false; /* removed (or its slot already reused: a later change) */
-			}
+			live[s] = got[i].handle.gen != 0; /* gen 0: removed */
+			if (live[s])
+				table[s] = got[i];
 		}
 	} while (n == 256);
 	return 0;

@@ -1114,6 +1114,90 @@ static void on_event_reply(struct jst_server *s, struct conn *c, const struct js
 	/* Late (timed out) or not ours: nothing waits for it. */
 }
 
+/* ---- reads over the socket (clients without the mapping; the benchmark's syscall route) ---- */
+
+static void on_get(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		   struct jst_rbuf *r)
+{
+	struct jst_rbuf check = *r;
+	uint32_t n = jst_rd_u32(&check);
+
+	if (check.bad || n == 0 || n > JST_GET_MAX)
+		return reply_fail(s, c, h, JST_EPROTO, "GET needs 1..%d handles", JST_GET_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		jst_rd_u64(&check);
+	if (jst_rd_end(&check) < 0)
+		return reply_fail(s, c, h, JST_EPROTO, "malformed GET");
+	n = jst_rd_u32(r);
+	reply_begin(s, h, 0);
+	jst_wire_str(&s->w, NULL);
+	jst_wire_u32(&s->w, n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct jst_status st;
+		jst_handle jh;
+		int rc;
+
+		jh.slot = jst_rd_u32(r);
+		jh.gen = jst_rd_u32(r);
+		rc = jst_status(s->self, jh, &st);
+		jst_wire_u32(&s->w, (uint32_t)rc);
+		if (rc < 0)
+			memset(&st, 0, sizeof(st));
+		for (size_t k = 0; k < sizeof(st); k += 8) {
+			uint64_t word;
+
+			memcpy(&word, (const char *)&st + k, sizeof(word));
+			jst_wire_u64(&s->w, word);
+		}
+	}
+	conn_send(s, c);
+}
+
+static void on_get_by_id(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r)
+{
+	const char *id = jst_rd_str(r);
+	struct jst_status st;
+	jst_handle jh;
+	int rc;
+
+	if (jst_rd_end(r) < 0 || !id)
+		return reply_fail(s, c, h, JST_EPROTO, "malformed GET_BY_ID");
+	rc = jst_lookup(s->self, id, &jh);
+	if (rc == 0)
+		rc = jst_status(s->self, jh, &st);
+	if (rc < 0)
+		return reply_fail(s, c, h, rc, "%s: %s", id, jst_strerror(rc));
+	reply_begin(s, h, 0);
+	for (size_t k = 0; k < sizeof(st); k += 8) {
+		uint64_t word;
+
+		memcpy(&word, (const char *)&st + k, sizeof(word));
+		jst_wire_u64(&s->w, word);
+	}
+	conn_send(s, c);
+}
+
+static void on_get_error(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r)
+{
+	jst_handle jh;
+	uint32_t idx;
+	int rc;
+
+	jh.slot = jst_rd_u32(r);
+	jh.gen = jst_rd_u32(r);
+	idx = jst_rd_u32(r);
+	if (jst_rd_end(r) < 0)
+		return reply_fail(s, c, h, JST_EPROTO, "malformed GET_ERROR");
+	rc = jst_error_read(s->self, jh, idx, &s->err);
+	if (rc < 0)
+		return reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	reply_begin(s, h, 0);
+	jst_enc_error_body(&s->w, &s->err);
+	conn_send(s, c);
+}
+
 /* ---- connections ---- */
 
 static void conn_close(struct jst_server *s, struct conn *c)
@@ -1291,6 +1375,12 @@ static void handle_packet(struct jst_server *s, struct conn *c, size_t n, bool t
 		return on_request(s, c, &h, &r);
 	case JST_MSG_EVENT_REPLY:
 		return on_event_reply(s, c, &h, &r);
+	case JST_MSG_GET:
+		return on_get(s, c, &h, &r);
+	case JST_MSG_GET_BY_ID:
+		return on_get_by_id(s, c, &h, &r);
+	case JST_MSG_GET_ERROR:
+		return on_get_error(s, c, &h, &r);
 	default:
 		return reply_fail(s, c, &h, JST_EPROTO, "unknown message type %u", h.type);
 	}

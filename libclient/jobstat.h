@@ -354,6 +354,20 @@ JST_EXPORT int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_hand
 			   size_t max, size_t *ret_n);
 
 /**
+ * jst_changed() - jst_changes() and jst_status() in one pass: the current
+ * status of every job changed after *@cursor, in change order, read with the
+ * memory accesses of many jobs in flight at once (a monitor's poll through the
+ * change log costs a fraction of reading each job separately).
+ * @ret: room for @max statuses. A job removed since its change has an entry
+ *	 with handle.gen 0 (and everything else 0) at its handle.slot.
+ * @ret_n: how many were stored.
+ * Return: as jst_changes(), with JST_EAGAIN or JST_ECORRUPT from a status read
+ * (*@cursor then unchanged).
+ */
+JST_EXPORT int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t max,
+			   size_t *ret_n);
+
+/**
  * jst_wait_changes() - block until a change after @cursor is published.
  * @cursor: the caller's change-log cursor (jst_change_seq(), or as jst_changes() left it).
  * @timeout_ns: nanoseconds to wait at most; < 0 waits without limit; 0 only checks.

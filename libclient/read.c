@@ -654,6 +654,71 @@ overrun:
 	return JST_EOVERRUN;
 }
 
+/* Log entries taken per round of jst_changed(): enough misses in flight to hide latency. */
+#define CHANGED_CHUNK 64
+
+int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t max,
+		size_t *ret_n)
+{
+	uint64_t head, c;
+	size_t n = 0;
+
+	if (!r || !cursor || (!ret && max) || !ret_n)
+		return JST_EINVAL;
+	head = uatomic_read(&r->hdr->change_seq); /* acquire: the barrier below */
+	/* Order the head load before the entry loads: as in jst_changes(). */
+	cmm_smp_rmb();
+	c = *cursor;
+	if (c > head || head - c > (uint64_t)r->log_mask + 1)
+		goto overrun;
+	while (c < head && n < max) {
+		uint32_t slots[CHANGED_CHUNK];
+		size_t k = 0;
+
+		/* Pass 1: the entries, and a prefetch of each slot's status reference. */
+		while (c + k < head && n + k < max && k < CHANGED_CHUNK) {
+			uint64_t seq = c + k + 1;
+			/* One load: the entry carries its own sequence, so a lap is seen. */
+			uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
+
+			if ((uint32_t)(e >> 32) != (uint32_t)seq)
+				goto overrun;
+			slots[k] = (uint32_t)e;
+			if (slots[k] >= r->capacity)
+				return JST_ECORRUPT;
+			__builtin_prefetch(&r->refs[slots[k]]);
+			k++;
+		}
+		/* Pass 2: each reference, and a prefetch of the block it names (a hint only). */
+		for (size_t i = 0; i < k; i++) {
+			uint32_t idx = jst_shm_ref_index(load_status_ref(r, slots[i]));
+
+			if (idx && idx < r->status_count)
+				__builtin_prefetch(r->status_blocks + (size_t)idx * JST_SHM_STATUS_SIZE);
+		}
+		/* Pass 3: the validated copies, whatever job the slot holds now. */
+		for (size_t i = 0; i < k; i++) {
+			int rc = read_status(r, slots[i], UINT32_MAX, &ret[n + i]);
+
+			if (rc == JST_ESTALE) {
+				memset(&ret[n + i], 0, sizeof(ret[n + i]));
+				ret[n + i].handle.slot = slots[i]; /* removed: gen 0 says so */
+			} else if (rc < 0) {
+				return rc;
+			}
+		}
+		n += k;
+		c += k;
+	}
+	*cursor = c;
+	*ret_n = n;
+	return 0;
+overrun:
+	*cursor = head;
+	*ret_n = 0;
+	return JST_EOVERRUN;
+}
+
 #define JST_WAIT_SLICE_NS (1000 * 1000) /* when a wake cannot be relied on */
 
 int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)

@@ -71,13 +71,33 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 	return 1;
 }
 
+/* Bytes that pass through both XML text and JSON strings unchanged: printable ASCII. */
+static size_t plain_run(const unsigned char *p, bool xml)
+{
+	size_t k = 0;
+
+	for (; p[k] >= 0x20 && p[k] < 0x7f; k++) {
+		if (p[k] == '"' || (xml ? (p[k] == '&' || p[k] == '<' || p[k] == '>' || p[k] == '\'')
+					: p[k] == '\\'))
+			break;
+	}
+	return k;
+}
+
 static void xml_text(struct out *o, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
 		uint32_t cp;
-		size_t k = utf8_next(p, &cp);
+		size_t k = plain_run(p, true);
+
+		if (k) { /* the common case, copied in one go */
+			put(o, (const char *)p, k);
+			p += k;
+			continue;
+		}
+		k = utf8_next(p, &cp);
 
 		switch (cp) {
 		case '&':
@@ -196,9 +216,15 @@ static void json_str(struct out *o, const char *s)
 	puts_(o, "\"");
 	while (*p) {
 		uint32_t cp;
-		size_t k = utf8_next(p, &cp);
+		size_t k = plain_run(p, false);
 		char esc[8];
 
+		if (k) {
+			put(o, (const char *)p, k);
+			p += k;
+			continue;
+		}
+		k = utf8_next(p, &cp);
 		if (cp == '"' || cp == '\\') {
 			put(o, "\\", 1);
 			put(o, (const char *)p, 1);

@@ -35,6 +35,7 @@
 #define JST_MSG_HDR_SIZE  16
 #define JST_WIRE_NULL     0xffffffffu
 #define JST_BATCH_MAX     1024        /* update records in one UPDATE message */
+#define JST_GET_MAX       256         /* handles in one GET message */
 #define JST_DETAIL_MAX    256         /* the explanation string of a failed reply */
 
 enum jst_msg_type {
@@ -46,6 +47,9 @@ enum jst_msg_type {
 	JST_MSG_REQUEST = 6,     /* RequestStateChange, from any client */
 	JST_MSG_EVENT = 7,       /* daemon -> owning producer: a state change was requested */
 	JST_MSG_EVENT_REPLY = 8, /* producer -> daemon: the CIM code its handler returned */
+	JST_MSG_GET = 9,         /* read statuses by handle: the same query over the socket */
+	JST_MSG_GET_BY_ID = 10,  /* read a status by InstanceID */
+	JST_MSG_GET_ERROR = 11,  /* read one retained error */
 	JST_MSG_TYPE_COUNT,
 	JST_MSG_REPLY = 0x8000,  /* or-ed into the request's type; the id is the request's */
 };
@@ -122,6 +126,14 @@ struct jst_msg_event_reply {
 };
 
 /*
+ * The read messages exist for clients that cannot map the segment and for the
+ * benchmark's syscall route: GET carries u32 n and n (slot, gen) pairs, and
+ * its reply u32 n and, per handle, an i32 code and the 128 status bytes;
+ * GET_BY_ID a string, its reply the status bytes; GET_ERROR (slot, gen, u32
+ * index), its reply the error as ERROR carries it.
+ */
+
+/*
  * An output buffer with room for one message. Encoding past JST_MSG_MAX sets
  * overflow instead of writing; jst_wire_finish() then fails with JST_EMSGSIZE.
  */
@@ -194,6 +206,10 @@ int jst_dec_remove(struct jst_rbuf *r, struct jst_msg_remove *m);
 int jst_dec_request(struct jst_rbuf *r, struct jst_msg_request *m);
 int jst_dec_event(struct jst_rbuf *r, struct jst_msg_event *m);
 int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m);
+
+/* The fields of a CIM_Error, as ERROR and GET_ERROR's reply carry them. */
+void jst_enc_error_body(struct jst_wbuf *w, const struct jst_error *e);
+int jst_dec_error_body(struct jst_rbuf *r, struct jst_error *e);
 
 /*
  * jst_random_instance_id() - a fresh InstanceID "jobstat:<RFC 4122 v4 UUID>"

@@ -132,13 +132,8 @@ void jst_enc_update_rec(struct jst_wbuf *w, const struct jst_update *u)
 		jst_wire_str(w, u->error_description);
 }
 
-void jst_enc_error(struct jst_wbuf *w, uint32_t id, jst_handle h, bool fail,
-		   const struct jst_error *e)
+void jst_enc_error_body(struct jst_wbuf *w, const struct jst_error *e)
 {
-	jst_wire_begin(w, JST_MSG_ERROR, id);
-	jst_wire_u32(w, h.slot);
-	jst_wire_u32(w, h.gen);
-	jst_wire_u8(w, fail);
 	jst_wire_u16(w, e->error_type);
 	jst_wire_str(w, e->other_error_type);
 	jst_wire_str(w, e->owning_entity);
@@ -164,6 +159,16 @@ void jst_enc_error(struct jst_wbuf *w, uint32_t id, jst_handle h, bool fail,
 	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
 	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
 		w->overflow = true; /* callers check; an encoder never reads past an array */
+}
+
+void jst_enc_error(struct jst_wbuf *w, uint32_t id, jst_handle h, bool fail,
+		   const struct jst_error *e)
+{
+	jst_wire_begin(w, JST_MSG_ERROR, id);
+	jst_wire_u32(w, h.slot);
+	jst_wire_u32(w, h.gen);
+	jst_wire_u8(w, fail);
+	jst_enc_error_body(w, e);
 }
 
 void jst_enc_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove *m)
@@ -373,12 +378,9 @@ static int rd_array(struct jst_rbuf *r, uint16_t *ret_n, const char **a)
 	return 0;
 }
 
-int jst_dec_error(struct jst_rbuf *r, jst_handle *ret_h, bool *ret_fail, struct jst_error *e)
+int jst_dec_error_body(struct jst_rbuf *r, struct jst_error *e)
 {
 	memset(e, 0, offsetof(struct jst_error, text));
-	ret_h->slot = jst_rd_u32(r);
-	ret_h->gen = jst_rd_u32(r);
-	*ret_fail = jst_rd_u8(r) != 0;
 	e->error_type = jst_rd_u16(r);
 	e->other_error_type = jst_rd_str(r);
 	e->owning_entity = jst_rd_str(r);
@@ -399,6 +401,16 @@ int jst_dec_error(struct jst_rbuf *r, jst_handle *ret_h, bool *ret_fail, struct 
 	e->hresult = jst_rd_u32(r);
 	e->context = jst_rd_u16(r);
 	e->file = jst_rd_str(r);
+	return r->bad ? JST_EPROTO : 0;
+}
+
+int jst_dec_error(struct jst_rbuf *r, jst_handle *ret_h, bool *ret_fail, struct jst_error *e)
+{
+	ret_h->slot = jst_rd_u32(r);
+	ret_h->gen = jst_rd_u32(r);
+	*ret_fail = jst_rd_u8(r) != 0;
+	if (jst_dec_error_body(r, e) < 0)
+		return JST_EPROTO;
 	return jst_rd_end(r);
 }
 

@@ -381,6 +381,55 @@ Test(publish, change_log_reports_changes_and_overrun)
 	test_seg_destroy(&s2);
 }
 
+/* jst_changed(): the statuses themselves, in change order, across its internal chunks. */
+Test(publish, changed_gives_each_changed_jobs_status)
+{
+	enum { N = 100 };
+	struct jst_status st, *out = calloc(4 * N, sizeof(*out));
+	jst_handle h[N];
+	uint64_t cursor = jst_change_seq(rd);
+	size_t n;
+
+	for (unsigned i = 0; i < N; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "org:changed-%u", i);
+		h[i] = create(id, 1000 + i);
+	}
+	/* Every third job changes again, then one is removed. */
+	for (unsigned i = 0; i < N; i += 3) {
+		test_status_fill(&st, 5000 + i);
+		cr_assert_eq(jst_pub_set_status(seg.pub, h[i], &st), 0);
+	}
+	cr_assert_eq(jst_pub_remove(seg.pub, h[1]), 0);
+	cr_assert_eq(jst_changed(rd, &cursor, out, 4 * N, &n), 0);
+	cr_assert_eq(n, N + (N + 2) / 3 + 1, "one entry per change");
+	for (unsigned i = 0; i < N; i++) {
+		/* The creation's entry shows the job as it is now (current version). */
+		uint64_t want = i % 3 == 0 ? 5000 + i : 1000 + i;
+
+		if (i == 1) {
+			cr_assert_eq(out[i].handle.slot, h[1].slot);
+			cr_assert_eq(out[i].handle.gen, 0, "removed: gen 0");
+			continue;
+		}
+		cr_assert_eq(out[i].handle.slot, h[i].slot);
+		cr_assert_eq(out[i].handle.gen, h[i].gen);
+		cr_assert_eq(test_status_check(&out[i]), want, "job %u", i);
+	}
+	cr_assert_eq(out[n - 1].handle.gen, 0, "the removal is the last change");
+	cr_assert_eq(jst_changed(rd, &cursor, out, 4 * N, &n), 0);
+	cr_assert_eq(n, 0, "caught up");
+	/* A bounded call stops where asked, and the next goes on from there. */
+	for (unsigned i = 0; i < 40; i++)
+		cr_assert_eq(jst_pub_set_status(seg.pub, h[2], &st), 0);
+	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
+	cr_assert_eq(n, 33);
+	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
+	cr_assert_eq(n, 7);
+	free(out);
+}
+
 /*
  * A reader that loaded a reference, then stalled past the grace period while
  * the writer reused its block, must notice and retry rather than return the

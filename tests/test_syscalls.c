@@ -102,6 +102,14 @@ static void read_everything(jst_reader *r, struct result *res)
 		}
 		while (jst_next(r, &pos, &st) == 0)
 			res->iterated++;
+		{
+			static struct jst_status changed[64];
+			uint64_t c2 = cursor;
+
+			/* The change log with the statuses, in one pass. */
+			if (jst_changed(r, &c2, changed, 64, &n) < 0 && c2 != jst_change_seq(r))
+				res->failures++;
+		}
 		do {
 			rc = jst_changes(r, &cursor, got, 256, &n);
 			res->changes += n;
