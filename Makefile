@@ -3,7 +3,7 @@
 #
 #   make                  library (shared + static), daemon, CLI
 #   make test             every Criterion suite and the export check (installs deps first)
-#   make bench            the read-path benchmark (bench/RESULTS.md)
+#   make bench            the benchmark harness and the focused benchmarks (bench/RESULTS.md)
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make deps             install the Debian packages the build needs (root), or say how

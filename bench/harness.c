@@ -788,7 +788,7 @@ static void plot(const char *png, const struct poll_point *pts, int n)
 		"set xlabel 'jobs polled'\nset ylabel 'one poll of all of them (us)'\n"
 		"set title 'jobstat %s: poll time against job count (1%% changing per poll)'\n"
 		"plot '%s' u 1:2 w lp t 'jobstat full scan (jst\\_scan)', "
-		"'' u 1:3 w lp t 'jobstat change log (jst\\_changes + jst\\_status)', "
+		"'' u 1:3 w lp t 'jobstat change log (jst\\_changed)', "
 		"'' u 1:4 w lp t 'floor: private array copy', "
 		"'' u 1:($5>0?$5:1/0) w lp t 'jobstatd over its socket (GET, 256 per message)', "
 		"'' u 1:($6>0?$6:1/0) w lp t 'Redis HGETALL, pipelined 1000'\n",
