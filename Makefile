@@ -185,7 +185,7 @@ bench-deps:
 # focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
 # (the harness stops at 100k jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
-	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot bench/poll.png
+	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
 
