@@ -391,6 +391,28 @@ Test(control, another_uid_cannot_take_over_a_session)
 	jst_disconnect(c);
 }
 
+Test(control, a_uid_outside_the_sockets_group_cannot_connect)
+{
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to run a client as another uid");
+	start_plain(); /* no -g: the socket is root's, mode 0660 */
+	pid = test_fork_piped(&fd);
+	if (pid == 0) {
+		struct jst_connect_options o = {.socket_path = d.sock};
+		jst_conn *x;
+
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(90);
+		_exit(jst_connect(&o, &x) == JST_EACCES ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "refused with JST_EACCES");
+	close(fd);
+}
+
 /* ---- lost communication ---- */
 
 Test(control, a_gone_producer_shows_lost_communication_until_it_reconnects)
