@@ -754,7 +754,11 @@ static int errno_rc(int e)
  */
 static int wait_create(struct jst_pub *p, mode_t mode, const struct jst_pub_config *cfg)
 {
-	mode_t wmode = mode | ((mode & 0444) >> 1);
+	/*
+	 * Writable by the owner and, when the segment is group-readable, the group:
+	 * never by others (they can still wait, polling in 1 ms slices).
+	 */
+	mode_t wmode = (mode | ((mode & 0440) >> 1)) & ~(mode_t)0002;
 	void *m;
 	int fd;
 

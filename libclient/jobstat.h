@@ -377,9 +377,12 @@ JST_EXPORT int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *r
  * the segment, and the daemon wakes it only when someone waits. Spurious
  * returns are possible (a signal): treat 0 as "look at jst_changes()".
  *
+ * A client that may not write the wait object (the segment's other users:
+ * it is never world-writable) or finds none still waits, but unregistered:
+ * nobody wakes it, so it sleeps in 1 ms slices and sees a change within one.
+ *
  * Return: 0 when the change sequence has moved past @cursor; JST_ETIMEDOUT;
- * JST_EINVAL; JST_EACCES or JST_ENOENT when the wait object could not be
- * opened at attach (reading still works).
+ * JST_EINVAL.
  */
 JST_EXPORT int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns);
 

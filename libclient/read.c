@@ -734,9 +734,17 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 		return 0;
 	if (timeout_ns == 0)
 		return JST_ETIMEDOUT;
-	if (!r->wait)
-		return r->wait_error;
 	word = &r->hdr->change_futex;
+	if (!r->wait) {
+		/*
+		 * No wait object we may write (others than the segment's owner and
+		 * group), or none at all: unregistered, so nobody wakes us; sleep
+		 * on the word in 1 ms slices. The sequence, re-read each slice,
+		 * decides; no ordering is needed for a poll.
+		 */
+		reliable = false;
+		goto wait;
+	}
 	uatomic_inc(&r->wait->waiters); /* register; ordered by the barriers below */
 	/*
 	 * Order the waiters increment before the futex word re-check. The full
@@ -748,6 +756,7 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 	 */
 	cmm_smp_mb();
 	reliable = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
+wait:
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	/* Re-checked after registering: the barriers above order it after the increment. */
@@ -773,7 +782,8 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 		syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)cursor,
 			slice == UINT64_MAX ? NULL : &ts, NULL, 0);
 	}
-	uatomic_dec(&r->wait->waiters); /* deregister: at worst one spurious wake */
+	if (r->wait)
+		uatomic_dec(&r->wait->waiters); /* deregister: at worst one spurious wake */
 	/* Whatever woke us, the sequence decides. */
 	return uatomic_read(&r->hdr->change_seq) != cursor ? 0 : JST_ETIMEDOUT;
 }

@@ -413,6 +413,41 @@ Test(control, a_uid_outside_the_sockets_group_cannot_connect)
 	close(fd);
 }
 
+static void mode_is(const char *path, mode_t mode, gid_t gid)
+{
+	struct stat sb;
+
+	cr_assert_eq(stat(path, &sb), 0, "%s", path);
+	cr_assert_eq(sb.st_mode & 07777, mode, "%s: mode %o, want %o", path, sb.st_mode & 07777,
+		     mode);
+	cr_assert_eq(sb.st_gid, gid, "%s: group %u, want %u", path, sb.st_gid, gid);
+	cr_assert_eq(sb.st_mode & 0002, 0, "%s is world-writable", path);
+}
+
+Test(control, segment_wait_object_and_socket_get_the_configured_group_and_mode)
+{
+	char seg[128], wait[140];
+
+	snprintf(seg, sizeof(seg), "/dev/shm%s", d.shm);
+	snprintf(wait, sizeof(wait), "%s.wait", seg);
+	test_daemon_start(&d); /* the defaults */
+	mode_is(seg, 0644, getegid());
+	mode_is(wait, 0664, getegid());
+	mode_is(d.sock, 0660, getegid());
+	test_daemon_signal(&d, SIGTERM);
+	shm_unlink(d.shm);
+	if (geteuid() != 0)
+		return;
+	d.args[0] = "-m";
+	d.args[1] = "0640";
+	d.args[2] = "-g";
+	d.args[3] = "65534";
+	test_daemon_start(&d);
+	mode_is(seg, 0640, 65534);
+	mode_is(wait, 0660, 65534);
+	mode_is(d.sock, 0660, 65534);
+}
+
 /* ---- lost communication ---- */
 
 Test(control, a_gone_producer_shows_lost_communication_until_it_reconnects)

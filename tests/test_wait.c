@@ -192,8 +192,26 @@ Test(wait, reading_works_without_the_wait_object)
 	cr_assert_eq(shm_unlink(name), 0);
 	cr_assert_eq(jst_attach(seg.ns, &r2), 0);
 	cr_assert_eq(jst_status(r2, job, &st), 0);
-	cr_assert_eq(jst_wait_changes(r2, jst_change_seq(r2), 1000), JST_ENOENT);
+	cr_assert_eq(jst_wait_changes(r2, jst_change_seq(r2), 3000000), JST_ETIMEDOUT,
+		     "it waits, in 1 ms slices");
 	cr_assert_eq(jst_wait_changes(r2, jst_change_seq(r2) - 1, 1000), 0,
 		     "a change already there needs no wait object");
+	{
+		/* A change while it sleeps is seen within a slice, though nobody wakes it. */
+		uint64_t cursor = jst_change_seq(r2), t0;
+		int fd;
+		pid_t pid = test_fork_piped(&fd);
+
+		if (pid == 0) {
+			usleep(50000);
+			publish(4242); /* the child writes through the parent's publisher mapping */
+			_exit(0);
+		}
+		t0 = mono_ns();
+		cr_assert_eq(jst_wait_changes(r2, cursor, 2000ll * 1000000), 0);
+		cr_assert_lt(mono_ns() - t0, 1000ull * 1000000, "seen long before the timeout");
+		waitpid(pid, NULL, 0);
+		close(fd);
+	}
 	jst_detach(r2);
 }
