@@ -17,7 +17,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -378,6 +381,28 @@ static int reload(struct jst_server_reload *r)
 	return 0;
 }
 
+/*
+ * Started as root, the daemon needs no privilege once its pidfile, segment and
+ * socket exist: everything after is work on files it owns and descriptors it
+ * holds. Drop every capability (effective, permitted, inheritable and the
+ * bounding set) and forbid regaining any through exec. It stays uid 0, so it
+ * can still remove its own pidfile and socket in /run/jobstat at exit.
+ */
+static int drop_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	if (geteuid() != 0)
+		return 0;
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
 /* Connections are file descriptors: allow as many as the hard limit does. */
 static void raise_fd_limit(void)
 {
@@ -507,6 +532,13 @@ int main(int argc, char **argv)
 	if (use_syslog)
 		openlog("jobstatd", LOG_PID, LOG_DAEMON);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
+	if (drop_privileges() < 0) {
+		jst_log(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
+		jst_server_destroy(srv);
+		jst_pub_close(pub, false);
+		pidfile_remove(pfh);
+		return 1;
+	}
 	if (adopted) {
 		struct jst_pub_stats ps;
 

@@ -448,6 +448,30 @@ Test(control, segment_wait_object_and_socket_get_the_configured_group_and_mode)
 	mode_is(d.sock, 0660, 65534);
 }
 
+Test(control, started_as_root_it_drops_every_capability)
+{
+	char path[64], line[256];
+	bool eff = false, bnd = false, nnp = false;
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	start_plain();
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)d.pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		eff |= !strcmp(line, "CapEff:\t0000000000000000\n");
+		bnd |= !strcmp(line, "CapBnd:\t0000000000000000\n");
+		nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+	}
+	fclose(f);
+	cr_assert(eff && bnd && nnp, "capabilities left (effective %d, bounding %d, no_new_privs %d)",
+		  eff, bnd, nnp);
+	/* And it still serves. */
+	jst_disconnect(test_connect(&d, true, 0, NULL, NULL));
+}
+
 /* ---- lost communication ---- */
 
 Test(control, a_gone_producer_shows_lost_communication_until_it_reconnects)
