@@ -6,6 +6,7 @@
 #   make bench            the benchmark harness and the focused benchmarks (bench/RESULTS.md)
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
+#   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -33,6 +34,8 @@ PKG_CONFIG ?= pkg-config
 DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
+# And the fuzzers: clang with libFuzzer.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 
 comma := ,
 BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
@@ -83,7 +86,7 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check bench-deps test check-exports bench stress run demo install uninstall clean \
+.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
 	format help
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
@@ -141,8 +144,21 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
 
+# The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
+$(BUILD)/libjstserver.a: $(BUILD)/obj/daemon/server.o
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libjstserver.a \
+		$(PUBLIB) $(STLIB) | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
+		$(BUILD)/libjstserver.a $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS) $(BSD_LIBS)
+
+FUZZ_TARGETS := proto attach
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
+
 # Every suite runs even when one fails; the goal fails if any did.
-test: all $(TEST_BINS)
+test: all $(TEST_BINS) $(REPLAY_BINS)
 ifneq ($(findstring thread,$(SANITIZE)),)
 	@echo "make test: Criterion cannot run under ThreadSanitizer (Snaipe/Criterion#274)." >&2; \
 	 echo "make test: no threads share memory in the data plane (readers are processes);" >&2; \
@@ -151,6 +167,10 @@ endif
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
+	done; \
+	for t in $(FUZZ_TARGETS); do \
+		echo "== replay of fuzz inputs: $$t"; \
+		$(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || fail=1; \
 	done; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
@@ -166,6 +186,31 @@ stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/te
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_restart --jobs=1
+
+# ---- fuzzing --------------------------------------------------------------------------------
+# Each target runs FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/T) and the corpus
+# it grew before (build/fuzz/corpus-T). A crash leaves crash-* here: copy it into
+# tests/fuzz/regressions/T/ with the fix, and make test replays it from then on.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(LIB_SRCS) $(PUB_SRCS)
+FUZZ_SRCS_proto := daemon/server.c
+fuzz-deps:
+	@sh .ci/deps.sh install $(FUZZ_PACKAGES)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) daemon/server.c | fuzz-deps deps-check
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(INCLUDES) $(URCU_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(FUZZ_SRCS_$*) $(URCU_LIBS) $(BSD_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$t \
+			tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---- benchmarks -----------------------------------------------------------------------------
 $(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check

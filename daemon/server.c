@@ -1437,6 +1437,43 @@ static void timers_run(struct jst_server *s, uint64_t now)
 	}
 }
 
+/* ---- the fuzzer's entry (tests/fuzz/fuzz_proto.c) ---- */
+
+int jst_server_feed(struct jst_server *s, int fd, bool hello, uid_t uid, const uint8_t *pkt,
+		    size_t n)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return JST_ENOMEM;
+	c->fd = fd;
+	c->uid = uid;
+	c->gid = (gid_t)uid;
+	c->pid = getpid();
+	c->admin = uid == 0;
+	c->hello = hello;
+	c->reading = true;
+	/* Linked like an accepted connection, so that closing and freeing it is the real path. */
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	if (hello) {
+		c->sess = session_new(s, 0, uid);
+		if (c->sess)
+			c->sess->conn = c;
+	}
+	n = n < sizeof(s->rbuf) ? n : sizeof(s->rbuf);
+	memcpy(s->rbuf, pkt, n);
+	c->fd = dup(fd); /* conn_close() closes it; the caller keeps its own */
+	handle_packet(s, c, n, false);
+	conn_close(s, c); /* unless the packet got it closed already */
+	conn_free_dead(s);
+	timers_run(s, UINT64_MAX); /* whatever the packet scheduled, run it now */
+	return 0;
+}
+
 /* ---- setup ---- */
 
 /* Rebuild the private view of the jobs an adopted segment holds. */

@@ -66,6 +66,14 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		   int (*reload)(struct jst_server_reload *r), const sigset_t *sigmask,
 		   uint64_t heartbeat_ns);
 
+/**
+ * jst_server_feed() - for the fuzzer: handle @pkt as if a connection of @uid
+ * (past HELLO when @hello) had sent it, replies going to @fd, then close that
+ * connection and run every timer. Return: 0; JST_ENOMEM.
+ */
+int jst_server_feed(struct jst_server *s, int fd, bool hello, uid_t uid, const uint8_t *pkt,
+		    size_t n);
+
 /** jst_server_destroy() - close every connection and the socket, unlink it. Accepts NULL. */
 void jst_server_destroy(struct jst_server *s);
 
