@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ struct session {
 	struct conn *conn;       /* NULL while disconnected */
 	uint32_t njobs;
 	uint64_t lost_due;       /* CLOCK_MONOTONIC when its jobs go Lost Communication; 0 = none */
+	bool lost_timer;         /* a T_LOST timer is queued: one per session, re-armed */
 	struct session *next;
 };
 
@@ -1198,6 +1200,27 @@ static void on_get_error(struct jst_server *s, struct conn *c, const struct jst_
 	conn_send(s, c);
 }
 
+static void on_stats(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	uint32_t sessions = 0, pendings = 0;
+	struct mallinfo2 mi = mallinfo2();
+
+	if (jst_rd_end(r) < 0)
+		return reply_fail(s, c, h, JST_EPROTO, "STATS has no body");
+	for (struct session *x = s->sessions; x; x = x->next)
+		sessions++;
+	for (struct pending *p = s->pendings; p; p = p->next)
+		pendings++;
+	reply_begin(s, h, 0);
+	jst_wire_u32(&s->w, s->nconns);
+	jst_wire_u32(&s->w, sessions);
+	jst_wire_u32(&s->w, s->ntimers);
+	jst_wire_u32(&s->w, pendings);
+	jst_wire_u64(&s->w, (uint64_t)mi.uordblks);
+	conn_send(s, c);
+}
+
 /* ---- connections ---- */
 
 static void conn_close(struct jst_server *s, struct conn *c)
@@ -1227,7 +1250,11 @@ static void conn_close(struct jst_server *s, struct conn *c)
 		c->sess = NULL;
 		if (x->njobs && !s->stopping) {
 			x->lost_due = mono() + s->cfg.lost_grace_ns;
-			timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
+			/* One queued timer per session, however often its producer reconnects. */
+			if (!x->lost_timer) {
+				timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
+				x->lost_timer = true;
+			}
 		}
 		session_gc(s, x);
 	}
@@ -1381,6 +1408,8 @@ static void handle_packet(struct jst_server *s, struct conn *c, size_t n, bool t
 		return on_get_by_id(s, c, &h, &r);
 	case JST_MSG_GET_ERROR:
 		return on_get_error(s, c, &h, &r);
+	case JST_MSG_STATS:
+		return on_stats(s, c, &h, &r);
 	default:
 		return reply_fail(s, c, &h, JST_EPROTO, "unknown message type %u", h.type);
 	}
@@ -1419,7 +1448,13 @@ static void timers_run(struct jst_server *s, uint64_t now)
 		} else if (t.kind == T_LOST) {
 			struct session *x = session_find(s, t.c);
 
-			if (x && !x->conn && x->lost_due == t.due) {
+			if (x)
+				x->lost_timer = false;
+			if (x && !x->conn && x->lost_due > now) {
+				/* It reconnected and left again since: wait for the new deadline. */
+				timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
+				x->lost_timer = true;
+			} else if (x && !x->conn && x->lost_due) {
 				session_set_lost(s, x, true);
 				jst_log(LOG_INFO, "session %016" PRIx64 " (uid %ld): producer gone, "
 					"%u jobs show Lost Communication", x->id, (long)x->uid,
@@ -1499,6 +1534,7 @@ static int adopt_jobs(struct jst_server *s)
 					return JST_ENOMEM;
 				x->lost_due = due;
 				timer_add(s, due, T_LOST, 0, 0, x->id);
+				x->lost_timer = true;
 			}
 			if (x->uid != st.owner_uid)
 				x = NULL; /* inconsistent: leave the job without a producer */

@@ -50,6 +50,7 @@ enum jst_msg_type {
 	JST_MSG_GET = 9,         /* read statuses by handle: the same query over the socket */
 	JST_MSG_GET_BY_ID = 10,  /* read a status by InstanceID */
 	JST_MSG_GET_ERROR = 11,  /* read one retained error */
+	JST_MSG_STATS = 12,      /* the daemon's own bookkeeping, for leak tests and operators */
 	JST_MSG_TYPE_COUNT,
 	JST_MSG_REPLY = 0x8000,  /* or-ed into the request's type; the id is the request's */
 };
@@ -130,7 +131,9 @@ struct jst_msg_event_reply {
  * benchmark's syscall route: GET carries u32 n and n (slot, gen) pairs, and
  * its reply u32 n and, per handle, an i32 code and the 128 status bytes;
  * GET_BY_ID a string, its reply the status bytes; GET_ERROR (slot, gen, u32
- * index), its reply the error as ERROR carries it.
+ * index), its reply the error as ERROR carries it. STATS has no body; its
+ * reply is u32 connections, sessions, timers, pending requests and u64 heap
+ * bytes in use (mallinfo2).
  */
 
 /*
