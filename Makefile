@@ -178,14 +178,20 @@ endif
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
 
-# The torn-read and stalled-reader tests for minutes instead of seconds, and hundreds
-# of kill -9 / adopt cycles (publisher alone, then jobstatd with producers) instead of a few.
+# The torn-read and stalled-reader tests for minutes instead of seconds; hundreds of kill -9
+# / adopt cycles (publisher alone, then jobstatd with 4 producers and 4 monitors); a thousand
+# kills of producers and of monitors; a monitor stopped for a minute under a flat-out writer.
 STRESS_SECONDS ?= 180
 STRESS_CYCLES ?= 300
+STRESS_KILLS ?= 1000
+STRESS_STOP_SECONDS ?= 60
 stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/test_restart
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
-	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_restart --jobs=1
+	JST_STRESS_CYCLES=$(STRESS_CYCLES) JST_STRESS_KILLS=$(STRESS_KILLS) \
+		$(BUILD)/tests/test_restart --jobs=1
+	JST_STRESS_STOP_SECONDS=$(STRESS_STOP_SECONDS) $(BUILD)/tests/test_torn --jobs=1 \
+		--filter='torn/a_monitor_stopped*' --verbose
 
 # ---- fuzzing --------------------------------------------------------------------------------
 # Each target runs FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/T) and the corpus

@@ -424,3 +424,90 @@ Test(torn, dead_and_stopped_readers_cost_the_writer_nothing, .timeout = 900)
 	cr_assert_gt(t.reads, 1000);
 	test_seg_destroy(&seg);
 }
+
+/* Status updates only, flat out, for @secs: the writer's rate in updates per second. */
+static double flat_rate(struct jst_pub *pub, const jst_handle *hs, double secs)
+{
+	struct jst_status st;
+	uint64_t t0 = mono_ns(), c = 0, until = t0 + (uint64_t)(secs * 1e9);
+
+	do {
+		for (int k = 0; k < 4096; k++, c++) {
+			/* Whole versions from one counter: the monitor checks every one it reads. */
+			test_status_fill(&st, NJOBS + c);
+			jst_pub_set_status(pub, hs[c % NJOBS], &st);
+		}
+	} while (mono_ns() < until);
+	return (double)c * 1e9 / (double)(mono_ns() - t0);
+}
+
+static double median_of(double *v, int n)
+{
+	for (int i = 1; i < n; i++) /* insertion sort: a few dozen values */
+		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			double x = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	return v[n / 2];
+}
+
+/*
+ * A monitor stopped in the middle of its reads for a long time (60 s in make
+ * stress, JST_STRESS_STOP_SECONDS) while the writer runs flat out: the
+ * writer's rate during the stop is within 10% of its rate without the
+ * monitor (quarter-second windows before and after, medians; asserted in make
+ * stress only), its pools and
+ * committed memory do not grow during the stop, and the monitor reads
+ * correctly when continued.
+ */
+Test(torn, a_monitor_stopped_for_long_costs_a_flat_out_writer_nothing, .timeout = 900)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS};
+	const char *e = getenv("JST_STRESS_STOP_SECONDS");
+	double stop = e && atof(e) > 0 ? atof(e) : 2.0, base[16], during[512], b, s;
+	int nd = (int)(stop / 0.25) < 512 ? (int)(stop / 0.25) : 512;
+	char ids[NJOBS][32];
+	jst_handle hs[NJOBS];
+	struct test_seg seg;
+	struct reader mon;
+	struct jst_pub_stats mid = {0}, end;
+	struct tally t;
+
+	setup_jobs(&seg, &cfg, ids, hs, "stopflat");
+	for (int i = 0; i < 8; i++)
+		base[i] = flat_rate(seg.pub, hs, 0.25);
+	mon = spawn_reader(seg.ns, (const char(*)[32])ids);
+	usleep(200 * 1000); /* reading by now */
+	kill(mon.pid, SIGSTOP);
+	for (int i = 0; i < nd; i++) {
+		during[i] = flat_rate(seg.pub, hs, 0.25);
+		if (i == nd / 4)
+			jst_pub_stats(seg.pub, &mid);
+	}
+	jst_pub_stats(seg.pub, &end);
+	kill(mon.pid, SIGCONT);
+	usleep(200 * 1000);
+	t = finish_reader(mon);
+	for (int i = 8; i < 16; i++)
+		base[i] = flat_rate(seg.pub, hs, 0.25);
+	b = median_of(base, 16);
+	s = median_of(during, nd);
+	cr_log_info("writer without a monitor %.2f M/s, with one stopped %.0f s %.2f M/s (%.3fx)",
+		    b / 1e6, stop, s / 1e6, s / b);
+	/*
+	 * A rate is a measurement, not a unit-test fact on a shared machine: it is
+	 * asserted only in make stress (a long stop, many windows), and logged here.
+	 */
+	if (e)
+		cr_assert_geq(s, 0.9 * b, "the stopped monitor slowed the writer to %.2fx", s / b);
+	for (unsigned p = 0; p < JST_POOL_COUNT; p++)
+		cr_assert_eq(end.touched[p], mid.touched[p],
+			     "pool %u grew during the stop: %u -> %u blocks", p, mid.touched[p],
+			     end.touched[p]);
+	cr_assert_eq(end.committed_bytes, mid.committed_bytes, "memory grew during the stop");
+	cr_assert_eq(t.torn, 0, "the continued monitor read %" PRIu64 " bad versions", t.torn);
+	cr_assert_gt(t.reads, 0);
+	test_seg_destroy(&seg);
+}
