@@ -1324,6 +1324,9 @@ static void accept_all(struct jst_server *s)
 				     "connections; try again later");
 			if (jst_wire_finish(&s->w) == 0)
 				send(fd, s->w.buf, s->w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			/* Read what it sent already: closing on unread data would reset it first. */
+			while (recv(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0)
+				;
 			close(fd);
 			jst_log(LOG_WARNING, "refused pid %ld: %u connections", (long)cred.pid,
 				s->nconns);

@@ -103,7 +103,19 @@ static int recv_packet(jst_conn *c, int flags)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return JST_EAGAIN;
-		if (n < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ENOTCONN))
+		if (n < 0 && errno == ECONNRESET) {
+			/*
+			 * The daemon closed with our request unread: the error comes first,
+			 * then whatever it sent before closing (a refusal) can still be read.
+			 */
+			n = recv(c->fd, c->rbuf, sizeof(c->rbuf), MSG_DONTWAIT);
+			if (n > 0) {
+				c->rlen = (size_t)n;
+				return 0;
+			}
+			return JST_EDISCONNECTED;
+		}
+		if (n < 0 && (errno == EPIPE || errno == ENOTCONN))
 			return JST_EDISCONNECTED;
 		if (n < 0)
 			return JST_ESYS;
@@ -167,9 +179,12 @@ static int await_reply_ex(jst_conn *c, uint16_t type, uint32_t id, struct jst_rb
 				return JST_EAGAIN;
 			continue;
 		}
-		/* A failed reply may carry HELLO's type when the daemon refused the connection. */
-		if (h.id != id ||
-		    (h.type != (type | JST_MSG_REPLY) && h.type != (JST_MSG_HELLO | JST_MSG_REPLY)))
+		/*
+		 * The reply to this request; or the daemon refusing the connection
+		 * itself (too many clients), sent at accept with HELLO's type and id 0.
+		 */
+		if (!(h.id == id && h.type == (type | JST_MSG_REPLY)) &&
+		    !(h.id == 0 && h.type == (JST_MSG_HELLO | JST_MSG_REPLY)))
 			continue;
 		jst_rbuf_init(r, c->rbuf, c->rlen);
 		*ret_rc = (int32_t)jst_rd_u32(r);
@@ -207,7 +222,8 @@ static int hello(jst_conn *c)
 	if (rc == 0)
 		rc = send_packet(c, w);
 	free(w);
-	if (rc == 0)
+	/* Refused at accept, the daemon may have closed before our HELLO: its reason waits. */
+	if (rc == 0 || rc == JST_EDISCONNECTED)
 		rc = await_reply(c, JST_MSG_HELLO, id, &r, &res);
 	if (rc < 0)
 		return rc;

@@ -693,6 +693,30 @@ Test(control, a_client_that_does_not_read_does_not_stall_the_daemon)
 	jst_disconnect(good);
 }
 
+Test(control, connections_past_max_clients_are_refused_by_name)
+{
+	struct jst_connect_options o = {0};
+	jst_conn *a, *b, *x = NULL;
+
+	d.args[0] = "--max-clients";
+	d.args[1] = "2";
+	test_daemon_start(&d);
+	o.socket_path = d.sock;
+	o.reconnect_timeout_ns = -1;
+	cr_assert_eq(jst_connect(&o, &a), 0);
+	cr_assert_eq(jst_connect(&o, &b), 0);
+	{
+		int rc = jst_connect(&o, &x);
+
+		cr_assert_eq(rc, JST_ELIMIT, "the third of two: %s", jst_errname(rc));
+	}
+	jst_disconnect(a); /* a place frees up */
+	usleep(100 * 1000);
+	cr_assert_eq(jst_connect(&o, &x), 0, "and is taken");
+	jst_disconnect(b);
+	jst_disconnect(x);
+}
+
 Test(control, a_bad_configuration_file_is_named)
 {
 	char cfg[128], err[4096] = "";
