@@ -1556,30 +1556,43 @@ static int adopt_jobs(struct jst_server *s)
 	return 0;
 }
 
+/*
+ * Bind under a temporary name, set its mode and group, listen, and only then
+ * rename it into place: a client never finds a socket that refuses it
+ * because the daemon is not listening yet, nor one with looser permissions.
+ */
 static int listen_socket(struct jst_server *s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char tmp[sizeof(sa.sun_path)];
 	mode_t old;
 	int rc;
 
-	if (strlcpy(sa.sun_path, s->cfg.socket_path, sizeof(sa.sun_path)) >= sizeof(sa.sun_path))
+	if (strlcpy(s->sock_path, s->cfg.socket_path, sizeof(s->sock_path)) >=
+		    sizeof(s->sock_path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.new", s->cfg.socket_path) >= sizeof(tmp))
 		return JST_ETOOLONG;
-	strlcpy(s->sock_path, sa.sun_path, sizeof(s->sock_path));
+	strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
 	s->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0)
 		return JST_ESYS;
 	/* The caller holds the namespace's pidfile lock: a socket file here is stale. */
-	unlink(sa.sun_path);
+	unlink(tmp);
 	old = umask(0777 & ~s->cfg.socket_mode); /* never a moment with looser permissions */
 	rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc < 0)
 		return errno == EACCES ? JST_EACCES : JST_ESYS;
-	if (chmod(sa.sun_path, s->cfg.socket_mode) < 0 ||
-	    (s->cfg.set_group && chown(sa.sun_path, (uid_t)-1, s->cfg.gid) < 0))
-		return errno == EPERM ? JST_EACCES : JST_ESYS;
-	if (listen(s->lfd, 128) < 0)
+	if (chmod(tmp, s->cfg.socket_mode) < 0 ||
+	    (s->cfg.set_group && chown(tmp, (uid_t)-1, s->cfg.gid) < 0)) {
+		rc = errno == EPERM ? JST_EACCES : JST_ESYS;
+		unlink(tmp);
+		return rc;
+	}
+	if (listen(s->lfd, 128) < 0 || rename(tmp, s->sock_path) < 0) {
+		unlink(tmp);
 		return JST_ESYS;
+	}
 	return 0;
 }
 
