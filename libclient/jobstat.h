@@ -236,6 +236,10 @@ struct jst_error {
 
 /* ---- reading ------------------------------------------------------------------------ */
 
+/*
+ * A jst_reader may be used by many threads at once: it does not change after
+ * jst_attach() (tests/tsan_threads.c runs that under ThreadSanitizer).
+ */
 typedef struct jst_reader jst_reader;
 
 /**
@@ -585,6 +589,7 @@ JST_EXPORT unsigned jst_transfer_job_state(uint16_t bg_state, uint16_t *ret_job_
 
 /* ---- producing and controlling jobs, through jobstatd's control socket --------------- */
 
+/* A jst_conn is one thread's at a time: give each thread its own, or lock around it. */
 typedef struct jst_conn jst_conn;
 
 /* RequestStateChange's RequestedState values. */
