@@ -227,12 +227,12 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	done
 
 # ---- benchmarks -----------------------------------------------------------------------------
-$(BUILD)/bench/%: bench/%.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
+$(BUILD)/bench/%: bench/%.c bench/benchutil.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
 		$(URCU_LIBS)
 
-$(BUILD)/bench/harness: bench/harness.c $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | bench-deps
+$(BUILD)/bench/harness: bench/harness.c bench/benchutil.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) \
 		-lhiredis $(URCU_LIBS)

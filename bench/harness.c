@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <urcu/uatomic.h>
 
+#include "benchutil.h"
 #include "jobstat-proto.h"
 #include "jobstat.h"
 #include "publish.h"
@@ -44,8 +45,6 @@
 #ifndef JST_BUILD_DIR
 #error "the Makefile defines JST_BUILD_DIR, where jobstatd is"
 #endif
-
-#define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory")
 
 static bool quick;
 static uint32_t nmax;                    /* jobs in the segment and in Redis */
@@ -60,40 +59,6 @@ static redisContext *redis;
 static FILE *json;
 
 /* ---- measuring ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct dist {
-	double median, p99;
-};
-
-static struct dist summarize(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return (struct dist){v[n / 2], v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]};
-}
 
 typedef void (*op_fn)(uint64_t i);
 

@@ -23,49 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "jobstat-shm.h"
 #include "jobstat.h"
 #include "publish.h"
 #include "shm-check.h"
 
-/* Keep the compiler from dropping work whose result is otherwise unused. */
-#define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory")
-
 static int quick;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct dist {
-	double median, p99;
-};
-
-static struct dist summarize(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return (struct dist){v[n / 2], v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1]};
-}
 
 /* One timed batch: ns per operation of @batch calls of fn(arg, i). */
 typedef void (*op_fn)(void *arg, uint64_t i);

@@ -610,40 +610,61 @@ uint64_t jst_change_seq(jst_reader *r)
 	return r ? uatomic_read(&r->hdr->change_seq) : 0; /* a snapshot: callers order after it */
 }
 
-int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t max,
-		size_t *ret_n)
+/*
+ * The change log's head, loaded before any entry is: JST_EOVERRUN when the
+ * cursor @c is ahead of it or a whole log behind it.
+ */
+static int log_head(const jst_reader *r, uint64_t c, uint64_t *ret_head)
 {
-	uint64_t head, c;
-	size_t n = 0;
+	uint64_t head = uatomic_read(&r->hdr->change_seq); /* acquire: the barrier below */
 
-	if (!r || !cursor || (!ret_handles && max) || !ret_n)
-		return JST_EINVAL;
-	head = uatomic_read(&r->hdr->change_seq); /* acquire: the barrier below */
 	/*
 	 * Order the head load before the entry loads. Pairs with the
 	 * cmm_smp_wmb() in the writer's log_append() between the entry store and
 	 * the change_seq store: every entry up to head is written.
 	 */
 	cmm_smp_rmb();
+	*ret_head = head;
+	return c > head || head - c > (uint64_t)r->log_mask + 1 ? JST_EOVERRUN : 0;
+}
+
+/* The slot change @seq was about: JST_EOVERRUN when the ring lapped it; JST_ECORRUPT. */
+static int log_entry(const jst_reader *r, uint64_t seq, uint32_t *ret_slot)
+{
+	/* One load: the entry carries its own sequence, so a lap is seen. */
+	uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
+
+	if ((uint32_t)(e >> 32) != (uint32_t)seq)
+		return JST_EOVERRUN;
+	*ret_slot = (uint32_t)e;
+	return *ret_slot < r->capacity ? 0 : JST_ECORRUPT;
+}
+
+int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_handles, size_t max,
+		size_t *ret_n)
+{
+	uint64_t head, c;
+	size_t n = 0;
+	int rc;
+
+	if (!r || !cursor || (!ret_handles && max) || !ret_n)
+		return JST_EINVAL;
 	c = *cursor;
-	if (c > head || head - c > (uint64_t)r->log_mask + 1)
+	if (log_head(r, c, &head) < 0)
 		goto overrun;
 	while (c < head && n < max) {
-		uint64_t seq = c + 1;
-		/* One load: the entry carries its own sequence, so a lap is seen. */
-		uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
-		uint32_t slot = (uint32_t)e;
+		uint32_t slot;
 
-		/* The entry carries its own sequence: anything else means the ring lapped us. */
-		if ((uint32_t)(e >> 32) != (uint32_t)seq)
+		rc = log_entry(r, c + 1, &slot);
+		if (rc == JST_EOVERRUN)
 			goto overrun;
-		if (slot >= r->capacity)
-			return JST_ECORRUPT;
+		if (rc < 0)
+			return rc;
 		ret_handles[n].slot = slot;
 		/* The slot's current incarnation; a removed job's odd gen reads stale. */
 		ret_handles[n].gen = uatomic_read(&r->jobs[slot].gen);
 		n++;
-		c = seq;
+		c++;
 	}
 	*cursor = c;
 	*ret_n = n;
@@ -662,14 +683,12 @@ int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t 
 {
 	uint64_t head, c;
 	size_t n = 0;
+	int rc;
 
 	if (!r || !cursor || (!ret && max) || !ret_n)
 		return JST_EINVAL;
-	head = uatomic_read(&r->hdr->change_seq); /* acquire: the barrier below */
-	/* Order the head load before the entry loads: as in jst_changes(). */
-	cmm_smp_rmb();
 	c = *cursor;
-	if (c > head || head - c > (uint64_t)r->log_mask + 1)
+	if (log_head(r, c, &head) < 0)
 		goto overrun;
 	while (c < head && n < max) {
 		uint32_t slots[CHANGED_CHUNK];
@@ -677,15 +696,11 @@ int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t 
 
 		/* Pass 1: the entries, and a prefetch of each slot's status reference. */
 		while (c + k < head && n + k < max && k < CHANGED_CHUNK) {
-			uint64_t seq = c + k + 1;
-			/* One load: the entry carries its own sequence, so a lap is seen. */
-			uint64_t e = uatomic_read(&r->log[seq & r->log_mask]);
-
-			if ((uint32_t)(e >> 32) != (uint32_t)seq)
+			rc = log_entry(r, c + k + 1, &slots[k]);
+			if (rc == JST_EOVERRUN)
 				goto overrun;
-			slots[k] = (uint32_t)e;
-			if (slots[k] >= r->capacity)
-				return JST_ECORRUPT;
+			if (rc < 0)
+				return rc;
 			__builtin_prefetch(&r->refs[slots[k]]);
 			k++;
 		}
@@ -698,8 +713,7 @@ int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t 
 		}
 		/* Pass 3: the validated copies, whatever job the slot holds now. */
 		for (size_t i = 0; i < k; i++) {
-			int rc = read_status(r, slots[i], UINT32_MAX, &ret[n + i]);
-
+			rc = read_status(r, slots[i], UINT32_MAX, &ret[n + i]);
 			if (rc == JST_ESTALE) {
 				memset(&ret[n + i], 0, sizeof(ret[n + i]));
 				ret[n + i].handle.slot = slots[i]; /* removed: gen 0 says so */
