@@ -134,27 +134,34 @@ static void *producer(void *arg)
 /* The writer, in a child process: TSan is not told about it, as with jobstatd. */
 static pid_t writer(void)
 {
-	struct jst_pub_config cfg = {.capacity = NJOBS * 2};
-	struct jst_status st = {.job_state = JST_JOB_RUNNING};
-	struct jst_job job = {.name = "tsan"};
-	struct jst_error e = {.message_id = "T1", .message = "tsan"};
-	struct jst_pub *p;
-	jst_handle hs[NJOBS];
+	int fds[2];
+	char ready;
 	pid_t pid;
 
-	cfg.shm_name = shm;
-	if (jst_pub_create(&cfg, &p) != 0)
+	if (pipe(fds) != 0)
 		exit(2);
-	for (int i = 0; i < NJOBS; i++) {
-		char id[32];
-
-		snprintf(id, sizeof(id), "tsan:%d", i);
-		jst_pub_job_create(p, id, &st, &job, &hs[i]);
-		jst_pub_add_error(p, hs[i], &e);
-	}
 	pid = fork();
 	if (pid == 0) {
+		struct jst_pub_config cfg = {.capacity = NJOBS * 2};
+		struct jst_status st = {.job_state = JST_JOB_RUNNING};
+		struct jst_job job = {.name = "tsan"};
+		struct jst_error e = {.message_id = "T1", .message = "tsan"};
+		struct jst_pub *p;
+		jst_handle hs[NJOBS];
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		cfg.shm_name = shm;
+		if (jst_pub_create(&cfg, &p) != 0)
+			_exit(2);
+		for (int i = 0; i < NJOBS; i++) {
+			char id[32];
+
+			snprintf(id, sizeof(id), "tsan:%d", i);
+			jst_pub_job_create(p, id, &st, &job, &hs[i]);
+			jst_pub_add_error(p, hs[i], &e);
+		}
+		if (write(fds[1], "r", 1) != 1)
+			_exit(3);
 		for (uint32_t c = 0;; c++) {
 			st.priority = c;
 			st.percent_complete = (uint16_t)(c % 101);
@@ -163,6 +170,10 @@ static pid_t writer(void)
 				usleep(100);
 		}
 	}
+	close(fds[1]);
+	if (read(fds[0], &ready, 1) != 1)
+		exit(2);
+	close(fds[0]);
 	return pid;
 }
 
