@@ -414,8 +414,17 @@ Test(restart, killing_producers_and_monitors_leaks_nothing)
 		      kills * 2 / 3, end.heap, kills);
 	jst_info(r, &in);
 	cr_assert_eq(in.njobs, NJOBS, "no job leaked or lost: %u", in.njobs);
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * Under ASan, freed memory sits in a quarantine and mallinfo2 reads zero:
+	 * LeakSanitizer in the daemon judges instead, at the clean stop below.
+	 */
+	(void)rss_early;
+	(void)rss_end;
+#else
 	cr_assert_leq(rss_end, rss_early + 64, "daemon memory bounded: %ld KiB after %u kills, "
 		      "%ld KiB after %u", rss_early, kills * 2 / 3, rss_end, kills);
+#endif
 	cr_assert(jst_daemon_alive(r));
 	/* And a new producer of that session takes the jobs back and carries on. */
 	{
@@ -430,4 +439,11 @@ Test(restart, killing_producers_and_monitors_leaks_nothing)
 	}
 	jst_detach(r);
 	munmap(ch, sizeof(*ch));
+	{
+		/* A clean stop: under ASan the daemon's LeakSanitizer runs and fails the exit. */
+		int status = test_daemon_signal(&d, SIGTERM);
+
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "jobstatd's exit after the kills: %#x", status);
+	}
 }
