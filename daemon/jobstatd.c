@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +88,11 @@ static void usage(FILE *f)
 		"      --lost-grace SECS  a producer gone this long: its jobs show Lost\n"
 		"                         Communication (default 10; reloadable)\n"
 		"      --max-clients N    connections served at once (default %u)\n"
+		"      --errors N         error blocks of a new segment, shared by all jobs\n"
+		"                         (default capacity/4 + 4096; each job keeps its last 8)\n"
+		"      --status-spare N, --detail-small N, --detail-large N, --log-size N,\n"
+		"      --grace-ms MS      the rest of a new segment's geometry and the reuse\n"
+		"                         delay of retired versions (PROTOCOL.md, \"Memory\")\n"
 		"      --runtime-dir D    pidfile and socket directory (default /run/jobstat as\n"
 		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
 		"      --syslog           log to syslog even in the foreground\n"
@@ -122,7 +128,8 @@ struct settings {
 
 enum {
 	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
-	OPT_ADMIN, OPT_LOST, OPT_MAXCLI,
+	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
+	OPT_LOG, OPT_GRACE,
 };
 
 static const struct option long_opts[] = {
@@ -137,6 +144,12 @@ static const struct option long_opts[] = {
 	{"admin-group", required_argument, NULL, OPT_ADMIN},
 	{"lost-grace", required_argument, NULL, OPT_LOST},
 	{"max-clients", required_argument, NULL, OPT_MAXCLI},
+	{"errors", required_argument, NULL, OPT_ERRORS},
+	{"status-spare", required_argument, NULL, OPT_SPARE},
+	{"detail-small", required_argument, NULL, OPT_DSMALL},
+	{"detail-large", required_argument, NULL, OPT_DLARGE},
+	{"log-size", required_argument, NULL, OPT_LOG},
+	{"grace-ms", required_argument, NULL, OPT_GRACE},
 	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"replace", no_argument, NULL, OPT_REPLACE},
@@ -230,6 +243,43 @@ static int apply(struct settings *st, int opt, const char *v, char *err, size_t 
 		st->srv.max_conns = (uint32_t)strtonum(v, 1, 1 << 20, &e);
 		if (e)
 			snprintf(err, en, "max-clients %s is %s (1..%d)", v, e, 1 << 20);
+		return e ? -1 : 0;
+	case OPT_ERRORS:
+	case OPT_SPARE:
+	case OPT_DSMALL:
+	case OPT_DLARGE:
+	case OPT_LOG: {
+		/* Pool geometry of a new segment (an adopted one keeps its own). */
+		static const struct {
+			int opt;
+			const char *name;
+			size_t off;
+		} pools[] = {
+			{OPT_ERRORS, "errors", offsetof(struct jst_pub_config, errors)},
+			{OPT_SPARE, "status-spare", offsetof(struct jst_pub_config, status_spare)},
+			{OPT_DSMALL, "detail-small", offsetof(struct jst_pub_config, detail_small)},
+			{OPT_DLARGE, "detail-large", offsetof(struct jst_pub_config, detail_large)},
+			{OPT_LOG, "log-size", offsetof(struct jst_pub_config, log_size)},
+		};
+		for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
+			uint32_t n;
+
+			if (pools[i].opt != opt)
+				continue;
+			n = (uint32_t)strtonum(v, 1, (1 << 30) - 1, &e);
+			if (e) {
+				snprintf(err, en, "%s %s is %s (1..%d)", pools[i].name, v, e,
+					 (1 << 30) - 1);
+				return -1;
+			}
+			memcpy((char *)&st->pub + pools[i].off, &n, sizeof(n));
+		}
+		return 0;
+	}
+	case OPT_GRACE:
+		st->pub.grace_ns = (uint64_t)strtonum(v, 1, 60000, &e) * 1000000u;
+		if (e)
+			snprintf(err, en, "grace-ms %s is %s (1..60000)", v, e);
 		return e ? -1 : 0;
 	case OPT_RUNTIME:
 		return copy_path(st->rundir, sizeof(st->rundir), v, "runtime-dir", err, en);

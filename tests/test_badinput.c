@@ -21,6 +21,8 @@ static void setup(void)
 	test_daemon_init(&d, "bad");
 	d.args[0] = "-c";
 	d.args[1] = "16"; /* after the default -c 4096: a small segment to fill */
+	d.args[2] = "--errors";
+	d.args[3] = "4"; /* and a small error pool */
 	test_daemon_start(&d);
 	c = test_connect(&d, true, 0, NULL, NULL);
 	r = test_attach(&d);
@@ -129,4 +131,19 @@ Test(badinput, unknown_jobs_and_a_full_segment)
 	cr_assert_eq(rc, JST_ENOSPC, "after %d jobs: %s", made, jst_errname(rc));
 	cr_assert_eq(made, 16, "the capacity is the capacity");
 	cr_assert_eq(jst_lookup(r, "bad:fill-15", &h), 0, "the accepted ones are there");
+}
+
+Test(badinput, a_full_error_pool_refuses_the_next_error_and_keeps_the_rest)
+{
+	struct jst_error e = {.message_id = "E"};
+	jst_handle h;
+	int n = 0, rc;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "bad:errs"}, &h,
+				    NULL), 0);
+	while (n < 10 && (rc = jst_job_report_error(c, h, &e, false)) == 0)
+		n++;
+	cr_assert_eq(rc, JST_ENOSPC, "after %d errors: %s", n, jst_errname(rc));
+	cr_assert_eq(n, 4, "jobstatd --errors 4 holds four errors in all");
+	cr_assert_eq(test_read(r, h).n_errors, 4, "the four accepted are there");
 }
