@@ -217,6 +217,22 @@ static int cmd_info(jst_reader *r)
 	       "memory       %.1f MiB of job versions (segment reserves %.1f GiB, sparse)\n",
 	       in.change_seq, in.log_size, (double)in.pool_bytes / (1 << 20),
 	       (double)in.segment_size / (1 << 30));
+	{
+		/* The daemon's side, when its socket is reachable: not needed for the rest. */
+		struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+		struct jst_daemon_stats ds;
+		jst_conn *c = NULL;
+
+		if (jst_connect(&o, &c) == 0 && jst_daemon_stats(c, &ds) == 0)
+			printf("clients      %u connected (this one included), %u producer "
+			       "sessions, %u pending requests\n"
+			       "daemon heap  %.1f MiB\n",
+			       ds.connections, ds.sessions, ds.pending,
+			       (double)ds.heap_bytes / (1 << 20));
+		else
+			printf("clients      (control socket not reachable)\n");
+		jst_disconnect(c);
+	}
 	return 0;
 }
 

@@ -686,6 +686,31 @@ int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when
 
 /* ---- public: control ---- */
 
+int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
+{
+	struct jst_daemon_stats st;
+	struct jst_rbuf r;
+	int rc, res;
+
+	if (!c || !ret_stats)
+		return JST_EINVAL;
+	jst_wire_begin(&c->w, JST_MSG_STATS, ++c->next_id);
+	rc = transact(c, &c->w, &r, &res, NULL);
+	if (rc < 0)
+		return rc;
+	if (res < 0)
+		return res;
+	st.connections = jst_rd_u32(&r);
+	st.sessions = jst_rd_u32(&r);
+	st.timers = jst_rd_u32(&r);
+	st.pending = jst_rd_u32(&r);
+	st.heap_bytes = jst_rd_u64(&r);
+	if (r.bad)
+		return JST_EPROTO;
+	*ret_stats = st;
+	return 0;
+}
+
 static uint32_t rsc_code_of(int rc)
 {
 	switch (rc) {

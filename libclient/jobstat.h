@@ -785,6 +785,21 @@ JST_EXPORT int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_
  */
 JST_EXPORT int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns);
 
+/* What the daemon keeps for its clients, as jst_daemon_stats() reports it. */
+struct jst_daemon_stats {
+	uint32_t connections;        /* open, this one included */
+	uint32_t sessions;           /* producers' sessions, connected or not */
+	uint32_t timers;             /* scheduled removals, lost-communication checks, timeouts */
+	uint32_t pending;            /* state change requests waiting for a producer */
+	uint64_t heap_bytes;         /* the daemon's heap in use (0 where it cannot tell) */
+};
+
+/**
+ * jst_daemon_stats() - ask the daemon for its own bookkeeping.
+ * Return: 0; JST_EINVAL; JST_EDISCONNECTED.
+ */
+JST_EXPORT int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats);
+
 /**
  * jst_request_state_change() - CIM RequestStateChange on any job, by InstanceID.
  * The daemon checks it (the job exists, the caller may, the transition is

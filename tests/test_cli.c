@@ -181,6 +181,8 @@ Test(cli, list_filters_and_prints_json)
 	cr_assert_eq(RUN(out, "info"), 0);
 	cr_assert_not_null(strstr(out, "Completed  1"), "jobs by state: %s", out);
 	cr_assert_not_null(strstr(out, "(alive)"), "%s", out);
+	cr_assert_not_null(strstr(out, "2 connected (this one included), 1 producer sessions"),
+			   "the test's producer and jobstat itself: %s", out);
 	cr_assert_eq(RUN(out, "get", "cli:a", "--format", "json"), 0);
 	cr_assert_not_null(strstr(out, "\"JobStateName\":\"Completed\""), "%s", out);
 }
