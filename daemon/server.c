@@ -1145,12 +1145,7 @@ static void on_get(struct jst_server *s, struct conn *c, const struct jst_msg_hd
 		jst_wire_u32(&s->w, (uint32_t)rc);
 		if (rc < 0)
 			memset(&st, 0, sizeof(st));
-		for (size_t k = 0; k < sizeof(st); k += 8) {
-			uint64_t word;
-
-			memcpy(&word, (const char *)&st + k, sizeof(word));
-			jst_wire_u64(&s->w, word);
-		}
+		jst_wire_bytes(&s->w, &st, sizeof(st));
 	}
 	conn_send(s, c);
 }
@@ -1171,12 +1166,7 @@ static void on_get_by_id(struct jst_server *s, struct conn *c, const struct jst_
 	if (rc < 0)
 		return reply_fail(s, c, h, rc, "%s: %s", id, jst_strerror(rc));
 	reply_begin(s, h, 0);
-	for (size_t k = 0; k < sizeof(st); k += 8) {
-		uint64_t word;
-
-		memcpy(&word, (const char *)&st + k, sizeof(word));
-		jst_wire_u64(&s->w, word);
-	}
+	jst_wire_bytes(&s->w, &st, sizeof(st));
 	conn_send(s, c);
 }
 

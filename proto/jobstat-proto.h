@@ -160,6 +160,8 @@ void jst_wire_u16(struct jst_wbuf *w, uint16_t v);
 void jst_wire_u32(struct jst_wbuf *w, uint32_t v);
 void jst_wire_u64(struct jst_wbuf *w, uint64_t v);
 void jst_wire_str(struct jst_wbuf *w, const char *s);
+/* @n raw bytes (a struct jst_status: both ends are this machine). */
+void jst_wire_bytes(struct jst_wbuf *w, const void *p, size_t n);
 /* Fix the length into the header. Return: 0; JST_EMSGSIZE. */
 int jst_wire_finish(struct jst_wbuf *w);
 

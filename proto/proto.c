@@ -46,6 +46,11 @@ void jst_wire_u64(struct jst_wbuf *w, uint64_t v)
 	put(w, &v, sizeof(v));
 }
 
+void jst_wire_bytes(struct jst_wbuf *w, const void *p, size_t n)
+{
+	put(w, p, n);
+}
+
 void jst_wire_str(struct jst_wbuf *w, const char *s)
 {
 	size_t n;
