@@ -36,7 +36,6 @@
 #define HEARTBEAT_INTERVAL_NS (250 * 1000 * 1000) /* 4 Hz; readers allow 2 s */
 
 static volatile sig_atomic_t stop_signal, hup_signal;
-static bool use_syslog;
 
 static void on_signal(int sig)
 {
@@ -44,21 +43,6 @@ static void on_signal(int sig)
 		hup_signal = 1;
 	else
 		stop_signal = sig;
-}
-
-void jst_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fputs("jobstatd: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
 }
 
 static void usage(FILE *f)
@@ -77,7 +61,7 @@ static void usage(FILE *f)
 		"                         (default: detach and log to syslog)\n"
 		"  -n, --namespace NS     namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
 		"  -c, --capacity N       job slots of a new segment (default %u)\n"
-		"  -m, --mode MODE        octal mode of a new segment (default 0644; never o+w);\n"
+		"  -m, --mode MODE        octal mode of a new segment (default 0644; never g+w or o+w);\n"
 		"                         the socket gets the same bits with write for each\n"
 		"                         class that may read (0644 -> 0660), never o+w\n"
 		"  -g, --group GROUP      group of a new segment and of the socket\n"
@@ -189,9 +173,10 @@ static int apply(struct settings *st, int opt, const char *v, char *err, size_t 
 		char *end;
 		unsigned long m = strtoul(v, &end, 8);
 
-		if (!*v || *end || m > 0777 || (m & 0002)) {
-			snprintf(err, en, "mode %s: need an octal mode without world write, "
-					  "e.g. 0640", v);
+		if (!*v || *end || m > 0777 || (m & 0022)) {
+			snprintf(err, en, "mode %s: need an octal mode that neither group nor "
+					  "others may write (the segment is the daemon's output "
+					  "alone), e.g. 0640 or 0644", v);
 			return -1;
 		}
 		st->pub.mode = (uint32_t)m;
@@ -366,7 +351,6 @@ static int parse_all(int argc, char **argv, struct settings *st, char *err, size
 	int c;
 
 	memset(st, 0, sizeof(*st));
-	st->pub.namespace_locked = true;
 	strlcpy(st->ns, jst_default_namespace(), sizeof(st->ns));
 	optind = 0;
 	opterr = 0;
@@ -467,7 +451,7 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	static struct settings set;
-	char pidpath[PATH_MAX + 96], err[512];
+	char pidpath[PATH_MAX + 96], err[512], why[512];
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigset_t block, orig;
 	bool adopted;
@@ -538,29 +522,39 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set.pub.shm_name = set.shm_name;
+	set.pub.why = why;
+	set.pub.why_len = sizeof(why);
 	rc = jst_pub_adopt(&set.pub, &pub);
 	adopted = rc == 0;
-	if (rc == JST_ENOENT || (rc < 0 && set.replace))
+	if (rc == JST_EBUSY) {
+		/* A live writer holds the segment's lock, whatever became of its pidfile. */
+		fprintf(stderr, "jobstatd: namespace \"%s\" is already served: %s\n", set.ns, why);
+		pidfile_remove(pfh);
+		return 1;
+	}
+	if (rc == JST_ENOENT || (rc < 0 && set.replace)) {
+		if (rc != JST_ENOENT)
+			fprintf(stderr, "jobstatd: replacing %s: %s\n", set.shm_name, why);
 		rc = jst_pub_create(&set.pub, &pub);
-	else if (rc < 0) {
+	} else if (rc < 0) {
 		fprintf(stderr,
 			"jobstatd: cannot adopt %s: %s.\n"
-			"jobstatd: it was left by a daemon of another version, or is damaged; it is\n"
-			"jobstatd: left untouched. Restart with --replace to discard it and its jobs.\n",
-			set.shm_name, jst_strerror(rc));
+			"jobstatd: %s\n"
+			"jobstatd: it is left untouched. Restart with --replace to discard it and any\n"
+			"jobstatd: jobs in it.\n",
+			set.shm_name, jst_strerror(rc), why[0] ? why : jst_strerror(rc));
 		pidfile_remove(pfh);
 		return 1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "jobstatd: cannot create %s: %s%s%s\n", set.shm_name,
-			jst_strerror(rc), rc == JST_ESYS ? ": " : "",
-			rc == JST_ESYS ? strerror(errno) : "");
+		fprintf(stderr, "jobstatd: cannot create %s: %s\n", set.shm_name,
+			why[0] ? why : jst_strerror(rc));
 		pidfile_remove(pfh);
 		return 1;
 	}
 	raise_fd_limit();
 	set.srv.socket_path = set.socket;
-	rc = jst_server_create(pub, set.shm_name, &set.srv, &srv);
+	rc = jst_server_create(pub, &set.srv, &srv);
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),
 			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
@@ -578,9 +572,7 @@ int main(int argc, char **argv)
 	}
 	if (!set.foreground)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
-	use_syslog = set.want_syslog || !set.foreground;
-	if (use_syslog)
-		openlog("jobstatd", LOG_PID, LOG_DAEMON);
+	jst_log_init(set.want_syslog || !set.foreground);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
 	if (drop_privileges() < 0) {
 		jst_log(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
