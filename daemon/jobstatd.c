@@ -37,6 +37,13 @@
 
 static volatile sig_atomic_t stop_signal, hup_signal;
 
+/* The namespace's pidfile, watched while serving (watch_runtime()). */
+static struct pidfh *pfh;
+static char pidpath[PATH_MAX + 96];
+static char rundir_path[PATH_MAX];
+static struct stat pid_stat;
+static bool pid_lost;
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -448,14 +455,48 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * Every second while serving: is our pidfile still there? If the runtime
+ * directory was removed under us, make it and the pidfile again (the server
+ * then does the same for its socket). A second daemon cannot have taken
+ * over meanwhile: the segment's lock is ours whatever happens here.
+ */
+static void watch_runtime(void)
+{
+	struct stat sb;
+	struct pidfh *n;
+	pid_t other;
+
+	if (stat(pidpath, &sb) == 0 && sb.st_dev == pid_stat.st_dev && sb.st_ino == pid_stat.st_ino)
+		return;
+	if (mkdir(rundir_path, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
+		goto fail;
+	n = pidfile_open(pidpath, 0644, &other);
+	if (!n)
+		goto fail;
+	if (pidfile_write(n) < 0 || stat(pidpath, &pid_stat) < 0) {
+		pidfile_remove(n);
+		goto fail;
+	}
+	pidfile_close(pfh); /* the old one's lock, on a file nobody can find */
+	pfh = n;
+	jst_log(LOG_WARNING, "pidfile %s disappeared; made it again", pidpath);
+	pid_lost = false;
+	return;
+fail:
+	if (!pid_lost)
+		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again: %s; retrying",
+			pidpath, strerror(errno));
+	pid_lost = true;
+}
+
 int main(int argc, char **argv)
 {
 	static struct settings set;
-	char pidpath[PATH_MAX + 96], err[512], why[512];
+	char err[512], why[512];
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigset_t block, orig;
 	bool adopted;
-	struct pidfh *pfh;
 	struct jst_pub *pub;
 	struct jst_server *srv;
 	pid_t other;
@@ -500,6 +541,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobstatd: socket path too long or bad namespace \"%s\"\n", set.ns);
 		return 2;
 	}
+	strlcpy(rundir_path, set.rundir, sizeof(rundir_path));
 	if (mkdir(set.rundir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", set.rundir,
 			strerror(errno));
@@ -554,6 +596,7 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit();
 	set.srv.socket_path = set.socket;
+	set.srv.watch = watch_runtime;
 	rc = jst_server_create(pub, &set.srv, &srv);
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),
@@ -574,6 +617,7 @@ int main(int argc, char **argv)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
 	jst_log_init(set.want_syslog || !set.foreground);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
+	stat(pidpath, &pid_stat);
 	if (drop_privileges() < 0) {
 		jst_log(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
 		jst_server_destroy(srv);

@@ -25,6 +25,7 @@
 #include "server-internal.h"
 
 #define RECV_BURST 32  /* messages taken from one connection before the next */
+#define WATCH_INTERVAL_NS (1000ull * 1000 * 1000) /* how often the runtime files are checked */
 #define MAX_GROUPS 256
 
 
@@ -324,39 +325,78 @@ int jst_server_feed(struct jst_server *s, int fd, bool hello, uid_t uid, const u
  * rename it into place: a client never finds a socket that refuses it
  * because the daemon is not listening yet, nor one with looser permissions.
  */
-static int listen_socket(struct jst_server *s)
+static int listen_socket(struct jst_server *s, int *ret_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char tmp[sizeof(sa.sun_path)];
+	struct stat sb;
 	mode_t old;
-	int rc;
+	int rc, fd;
 
 	if (strlcpy(s->sock_path, s->cfg.socket_path, sizeof(s->sock_path)) >=
 		    sizeof(s->sock_path) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s.new", s->cfg.socket_path) >= sizeof(tmp))
 		return JST_ETOOLONG;
 	strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
-	s->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0)
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return JST_ESYS;
 	/* The caller holds the namespace's pidfile lock: a socket file here is stale. */
 	unlink(tmp);
 	old = umask(0777 & ~s->cfg.socket_mode); /* never a moment with looser permissions */
-	rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0)
-		return errno == EACCES ? JST_EACCES : JST_ESYS;
+	if (rc < 0) {
+		rc = errno == EACCES ? JST_EACCES : JST_ESYS;
+		close(fd);
+		return rc;
+	}
 	if (chmod(tmp, s->cfg.socket_mode) < 0 ||
 	    (s->cfg.set_group && chown(tmp, (uid_t)-1, s->cfg.gid) < 0)) {
 		rc = errno == EPERM ? JST_EACCES : JST_ESYS;
 		unlink(tmp);
+		close(fd);
 		return rc;
 	}
-	if (listen(s->lfd, 128) < 0 || rename(tmp, s->sock_path) < 0) {
+	if (listen(fd, 128) < 0 || rename(tmp, s->sock_path) < 0 || stat(s->sock_path, &sb) < 0) {
 		unlink(tmp);
+		close(fd);
 		return JST_ESYS;
 	}
+	/* What we made, so that socket_check() can tell it from nothing or another file. */
+	s->sock_dev = sb.st_dev;
+	s->sock_ino = sb.st_ino;
+	*ret_fd = fd;
 	return 0;
+}
+
+/*
+ * Is our socket still where clients look for it? A runtime directory can
+ * vanish under a running daemon (a logout removes $XDG_RUNTIME_DIR, a /tmp
+ * cleaner, rm -rf): then listen on a new socket at the same path, so the
+ * daemon's producers and clients can find it again.
+ */
+static void socket_check(struct jst_server *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct stat sb;
+	int fd;
+
+	if (stat(s->sock_path, &sb) == 0 && sb.st_dev == s->sock_dev && sb.st_ino == s->sock_ino)
+		return;
+	if (listen_socket(s, &fd) < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (!s->sock_lost)
+			jst_log(LOG_ERR, "control socket %s disappeared and cannot be made again: "
+				"%s; retrying every second", s->sock_path, strerror(errno));
+		s->sock_lost = true;
+		return;
+	}
+	jst_log(LOG_WARNING, "control socket %s disappeared; listening on a new one",
+		s->sock_path);
+	s->sock_lost = false;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+	close(s->lfd);
+	s->lfd = fd;
 }
 
 int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
@@ -393,7 +433,7 @@ int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
 	rc = jst__adopt_jobs(s);
 	if (rc < 0)
 		goto fail;
-	rc = listen_socket(s);
+	rc = listen_socket(s, &s->lfd);
 	if (rc < 0)
 		goto fail;
 	rc = JST_ESYS;
@@ -412,7 +452,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		   uint64_t heartbeat_ns)
 {
 	struct epoll_event evs[64];
-	uint64_t next_beat = 0;
+	uint64_t next_beat = 0, next_watch = jst__mono() + WATCH_INTERVAL_NS;
 
 	while (!*stop) {
 		uint64_t now = jst__mono(), until = next_beat;
@@ -432,6 +472,13 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 						c->admin = c->uid == 0 ||
 							   jst__in_admin_group(s, c->fd, c->gid);
 			}
+		}
+		if (now >= next_watch) {
+			/* The runtime directory's files: the daemon's (cfg.watch), then ours. */
+			if (s->cfg.watch)
+				s->cfg.watch();
+			socket_check(s);
+			next_watch = now + WATCH_INTERVAL_NS;
 		}
 		if (now >= next_beat) {
 			jst_pub_heartbeat(s->pub);

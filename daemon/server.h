@@ -28,6 +28,8 @@ struct jst_server_config {
 	gid_t admin_gid;
 	uint64_t lost_grace_ns;  /* disconnect -> Lost Communication; default 10 s */
 	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
+	void (*watch)(void);     /* called every second: the daemon checks its own runtime
+				    files (the pidfile) before the server checks its socket */
 };
 
 /* Settings SIGHUP may change on a running server. */
