@@ -31,7 +31,8 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
+	libsystemd-dev
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -60,6 +61,7 @@ BSD_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
 INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
@@ -132,8 +134,9 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(SERVER_OBJS) $(PUBLIB) $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) \
+		$(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS) $(SYSTEMD_LIBS)
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
@@ -168,10 +171,12 @@ $(BUILD)/tests/tsan_threads: tests/tsan_threads.c $(PUBLIB) $(STLIB) $(BUILD)/jo
 # ThreadSanitizer (Snaipe/Criterion#274), and only that program has threads.
 ifneq ($(findstring thread,$(SANITIZE)),)
 test: all $(BUILD)/tests/tsan_threads
+	@sh tests/ensure-service-user.sh
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests/tsan_threads $(BUILD)/jobstatd
 else
 # Every suite runs even when one fails; the goal fails if any did.
 test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
+	@sh tests/ensure-service-user.sh
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
@@ -196,6 +201,7 @@ STRESS_CYCLES ?= 300
 STRESS_KILLS ?= 1000
 STRESS_STOP_SECONDS ?= 60
 stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/test_restart
+	@sh tests/ensure-service-user.sh
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) JST_STRESS_KILLS=$(STRESS_KILLS) \
@@ -210,7 +216,7 @@ stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/te
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(LIB_SRCS) $(PUB_SRCS)
-FUZZ_SRCS_proto := $(SERVER_SRCS)
+FUZZ_SRCS_proto := $(filter-out daemon/log.c,$(SERVER_SRCS)) # the target logs nothing
 fuzz-deps:
 	@sh .ci/deps.sh install $(FUZZ_PACKAGES)
 
@@ -246,6 +252,7 @@ bench-deps:
 # focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
 # (the harness stops at 100k jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
+	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
@@ -261,6 +268,7 @@ $(BUILD)/demo-producer: demo/producer.c $(STLIB) | deps-check
 # jobstatd in a temporary runtime directory, a producer, a client, watch, GetError; then
 # everything stopped and removed. The first thing to run on a fresh clone.
 demo: all $(BUILD)/demo-producer
+	@sh tests/ensure-service-user.sh
 	sh demo/run.sh $(BUILD)
 
 # ---- installation ---------------------------------------------------------------------------

@@ -67,8 +67,9 @@ extern "C" {
 	XX(ENOTSUP, -36, "not supported for this job")                                         \
 	XX(ELIMIT, -37, "a daemon limit was reached (connections, pending requests)")           \
 	XX(ENOTREG, -38, "the jobstat segment's name is not a regular file (FIFO, directory, ...)")\
-	XX(EOWNER, -39, "the jobstat segment belongs to a user jobstat does not trust")        \
-	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")
+	XX(EOWNER, -39, "a jobstat file belongs to a user jobstat does not trust")              \
+	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")       \
+	XX(EPEER, -41, "the control socket is served by a user jobstat does not trust")
 
 enum jst_errno {
 	JST_OK = 0,
@@ -265,7 +266,7 @@ JST_EXPORT const char *jst_default_namespace(void);
  * (a FIFO, directory, symlink... at the name); JST_EOWNER (another user's);
  * JST_EUNSAFE (writable by group or others); JST_EBADMAGIC; JST_EENDIAN;
  * JST_EVERSION; JST_ELAYOUT; JST_ETRUNCATED; JST_ENOTREADY; JST_ECORRUPT;
- * JST_ENOMEM; JST_ESYS. jst_attach_error() says what was wrong.
+ * JST_ENOMEM; JST_ESYS. jst_last_error() says what was wrong.
  */
 JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
 
@@ -276,12 +277,13 @@ JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
 JST_EXPORT int jst_attach_shm(const char *shm_name, jst_reader **ret_reader);
 
 /**
- * jst_attach_error() - why this thread's last failed jst_attach() or
- * jst_attach_shm() failed, for a person: the object's path and what is wrong
- * with it (its kind, its owner, its mode, or the system call and errno text).
+ * jst_last_error() - why this thread's last failed jst_attach(),
+ * jst_attach_shm() or jst_connect() failed, for a person: the object's path
+ * and what is wrong with it (its kind, its owner, its mode, the socket's
+ * peer, or the system call and its errno text).
  * Return: a thread-local string, "" after a success.
  */
-JST_EXPORT const char *jst_attach_error(void);
+JST_EXPORT const char *jst_last_error(void);
 
 /**
  * jst_detach() - unmap and free. Accepts NULL.

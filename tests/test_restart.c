@@ -387,6 +387,13 @@ Test(restart, killing_producers_and_monitors_leaks_nothing)
 		m = test_fork_piped(&fd2);
 		if (m == 0)
 			churn_monitor();
+		/*
+		 * The first producer creates the jobs: killed half-way, the next ones
+		 * would find some IDs taken and the count would be wrong for a reason
+		 * that is the test's, not the daemon's. Kill it only once they exist.
+		 */
+		for (int w = 0; k == 0 && w < 5000 && !uatomic_read(&ch->created); w++)
+			usleep(1000);
 		usleep((useconds_t)(2000 + rand() % 15000)); /* somewhere in the middle of their work */
 		kill(p, SIGKILL);
 		kill(m, SIGKILL);
