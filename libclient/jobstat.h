@@ -645,8 +645,7 @@ JST_EXPORT int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, s
  * Unix epoch, in UTC; with @interval true, the interval
  * "ddddddddhhmmss.mmmmmm:000" of @ns nanoseconds. No syscall, no locale.
  * @buf: room for JST_DATETIME_LEN + 1 bytes.
- * Return: 0; JST_EINVAL (@buf NULL; a timestamp after year 9999; an interval
- * of 10^8 days or more).
+ * Return: 0; JST_EINVAL (@buf NULL). Every uint64_t fits both forms.
  */
 JST_EXPORT int jst_cim_datetime(uint64_t ns, bool interval, char *buf);
 
