@@ -14,6 +14,11 @@
 extern "C" {
 #endif
 
+/*
+ * ABI: within a soname, a struct the caller allocates never changes size or
+ * layout; new properties come through new functions taking the caller's
+ * struct size (README.md "ABI"; make abi-check holds 0.1.0 to it).
+ */
 #define JST_VERSION_MAJOR 0
 #define JST_VERSION_MINOR 1
 #define JST_VERSION_PATCH 0
