@@ -1001,11 +1001,13 @@ JST_EXPORT int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
  * as a CIM_Error.
  * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
  *		(0: 5 seconds).
- * @ret_code: the RequestStateChange return code (enum jst_rsc_code).
+ * @ret_code: the RequestStateChange return code in the CIM flavour (enum
+ *	      jst_rsc_code); jst_rsc_method_code() gives Hyper-V's.
  *
  * Return: 0 when the producer (or, for a job without one, the daemon)
  * decided: *@ret_code is its answer (0, 4096, 1, ...). Refusals set
- * *@ret_code too: JST_ENOJOB and JST_EINVAL (5), JST_EPERM (6),
+ * *@ret_code too: JST_ENOJOB and JST_EINVAL (5), JST_EPERM
+ * (JST_RSC_ACCESS_DENIED, 32769: CIM's 6 is In Use),
  * JST_ETRANSITION (4097, also for any request on a final job), JST_EPENDING
  * (4099), JST_ENOTSUP (1, not cancellable), JST_ENOPRODUCER (4, only its
  * producer can do that), JST_ETIMEDOUT (3, the producer did not answer in
