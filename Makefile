@@ -7,6 +7,7 @@
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
+#   make abi-check        abidiff against the 0.1.0 ABI baseline (installs abigail-tools)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -32,7 +33,9 @@ PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
 DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
-	libsystemd-dev
+	libsystemd-dev libxml2-utils
+# And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
+ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -90,13 +93,13 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
+.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies ---------------------------------------------------------------------------
 # deps installs what is missing (root) or prints the command; deps-check fails with that
@@ -192,6 +195,15 @@ endif
 
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
+
+# The library's ABI against the committed 0.1.0 baseline (abi/README.md): fails on a change
+# to anything 0.1.0 programs use unless the soname moved.
+ABI_BASELINE := abi/libjobstat-0.1.0.abi.xml
+abi-deps:
+	@sh .ci/deps.sh install $(ABI_PACKAGES)
+
+abi-check: $(SHLIB) | abi-deps
+	sh tests/check-abi.sh $(ABI_BASELINE) $(SHLIB)
 
 # The torn-read and stalled-reader tests for minutes instead of seconds; hundreds of kill -9
 # / adopt cycles (publisher alone, then jobstatd with 4 producers and 4 monitors); a thousand

@@ -689,11 +689,12 @@ int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, b
 	struct jst_rbuf r;
 	int rc, res;
 
-	if (!c || !e || !e->message_id)
+	if (!c || !e)
 		return JST_EINVAL;
-	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
-	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
-		return JST_ETOOLONG;
+	/* Refused here, with the reason in jst_conn_error(), before the daemon sees it. */
+	rc = jst_error_validate(e, c->err, sizeof(c->err));
+	if (rc < 0)
+		return rc;
 	jst_enc_error(&c->w, ++c->next_id, h, fail, e);
 	rc = transact(c, &c->w, &r, &res, NULL);
 	return rc < 0 ? rc : res;
@@ -744,28 +745,6 @@ int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
 		return JST_EPROTO;
 	*ret_stats = st;
 	return 0;
-}
-
-static uint32_t rsc_code_of(int rc)
-{
-	switch (rc) {
-	case JST_ENOJOB:
-	case JST_EINVAL:
-		return JST_RSC_INVALID_PARAMETER;
-	case JST_EPERM:
-		return JST_RSC_ACCESS_DENIED;
-	case JST_ETRANSITION:
-		return JST_RSC_INVALID_TRANSITION;
-	case JST_EPENDING:
-		return JST_RSC_BUSY;
-	case JST_ENOTSUP:
-		return JST_RSC_NOT_SUPPORTED;
-	case JST_ETIMEDOUT:
-		return JST_RSC_TIMEOUT;
-	case JST_ENOPRODUCER:
-		return JST_RSC_FAILED;
-	}
-	return JST_RSC_UNKNOWN;
 }
 
 int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requested_state,
@@ -821,7 +800,7 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 	if (rc < 0)
 		return rc;
 	if (res < 0) {
-		*ret_code = rsc_code_of(res);
+		*ret_code = jst_rsc_method_code(res, 0, JST_FLAVOUR_CIM);
 		return res;
 	}
 	if (jst_dec_reply_request(&r, &rep) < 0)

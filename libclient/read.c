@@ -652,7 +652,21 @@ int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
 
 uint64_t jst_change_seq(jst_reader *r)
 {
-	return r ? uatomic_read(&r->hdr->change_seq) : 0; /* a snapshot: callers order after it */
+	uint64_t seq;
+
+	if (!r)
+		return 0;
+	seq = uatomic_read(&r->hdr->change_seq);
+	/*
+	 * Acquire: order this load before every load the caller makes next
+	 * (the scan of "take the cursor, then scan"). Pairs with the
+	 * cmm_smp_wmb() in the writer's log_append() (daemon/publish.c) before
+	 * its change_seq store, which orders the job's new version (its ref)
+	 * and log entry before it: a scan after this sees every version up to
+	 * seq, so no change at or before the cursor is missed.
+	 */
+	cmm_smp_rmb();
+	return seq;
 }
 
 /*
@@ -874,8 +888,13 @@ bool jst_daemon_alive(jst_reader *r)
 	if (!r || uatomic_read(&r->hdr->state) != JST_SHM_STATE_READY)
 		return false;
 	hb = uatomic_read(&r->hdr->heartbeat_ns); /* compared with our own clock only */
-	/* CLOCK_MONOTONIC is answered by the vDSO: no syscall on x86-64 with a TSC clocksource. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/*
+	 * The coarse clock is the vDSO's last-tick copy of CLOCK_MONOTONIC: no
+	 * syscall and no TSC read with any clocksource, so it works under strict
+	 * seccomp (which disables the TSC on x86). It may lag the daemon's
+	 * precise heartbeat by a tick: a heartbeat "ahead" of us is fresh.
+	 */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return hb <= now + JST_HEARTBEAT_TIMEOUT_NS && now - hb < JST_HEARTBEAT_TIMEOUT_NS;
+	return hb > now ? hb - now < JST_HEARTBEAT_TIMEOUT_NS : now - hb < JST_HEARTBEAT_TIMEOUT_NS;
 }
