@@ -429,7 +429,14 @@ Test(restart, killing_producers_and_monitors_leaks_nothing)
 	(void)rss_early;
 	(void)rss_end;
 #else
-	cr_assert_leq(rss_end, rss_early + 64, "daemon memory bounded: %ld KiB after %u kills, "
+	/*
+	 * The heap check above catches any allocation per kill exactly. RssAnon
+	 * also grows, within a bound, as the writer's private per-block stamps
+	 * are first touched when a pool's high-water mark rises under load (4
+	 * bytes a block: 1 KiB of stamps per 256 blocks); a leak per kill (a
+	 * connection's buffers) would pass 512 KiB within a few dozen kills.
+	 */
+	cr_assert_leq(rss_end, rss_early + 512, "daemon memory bounded: %ld KiB after %u kills, "
 		      "%ld KiB after %u", rss_early, kills * 2 / 3, rss_end, kills);
 #endif
 	cr_assert(jst_daemon_alive(r));
