@@ -80,7 +80,7 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     libclient/geterror.c libclient/render.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
-SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/log.c
+SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SRCS := daemon/jobstatd.c $(SERVER_SRCS)
 CLI_SRCS  := cli/jobstat.c
