@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: MIT
+"""reader.py - reading jobs from jobstatd's segment: attach, look up, status, properties,
+GetError, scans and the change log. After attach, no call here makes a syscall except
+wait(), and only when it has to sleep (tests/test_syscalls.py counts them)."""
+
+import dataclasses
+
+from ._native import ffi, lib
+from .errors import Errno, error
+from .model import (Flavour, Handle, _error_from_c, _job_from_c, _status_from_bytes)
+
+SCAN_BATCH = 256
+
+
+def _handle(h):
+    """(slot, gen) for a Handle, or anything with a .handle (Status, NewJob)."""
+    try:
+        return (h.slot, h.gen)
+    except AttributeError:
+        pass
+    try:
+        return (h.handle.slot, h.handle.gen)
+    except AttributeError:
+        raise TypeError(f"jobstat: expected a Handle, got {type(h).__name__}") from None
+
+
+def _timeout_ns(timeout):
+    """Seconds (float) to the library's nanoseconds; None waits without limit."""
+    if timeout is None:
+        return -1
+    if timeout < 0:
+        raise ValueError(f"jobstat: timeout {timeout} is negative (None waits without limit)")
+    return int(timeout * 1e9)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Info:
+    """What the segment says about itself and its daemon (jst_info)."""
+    version_major: int
+    version_minor: int
+    capacity: int
+    njobs: int
+    log_size: int
+    segment_size: int
+    generation: int
+    daemon_pid: int
+    daemon_birth_ns: int
+    heartbeat_ns: int
+    change_seq: int
+    state: int
+    pool_bytes: int
+
+
+class Reader:
+    """A namespace's segment mapped read-only (jst_attach). Use it as a context manager,
+    or close() it. One Reader may be shared by threads."""
+
+    def __init__(self, namespace=None, *, shm_name=None):
+        p = ffi.new("jst_reader **")
+        if shm_name is not None:
+            rc = lib.jst_attach_shm(shm_name.encode(), p)
+            where = f"attach {shm_name}"
+        else:
+            rc = lib.jst_attach(ffi.NULL if namespace is None else namespace.encode(), p)
+            where = f"attach namespace {namespace or default_namespace()}"
+        if rc < 0:
+            raise error(rc, where=where)
+        self._r = p[0]
+
+    def close(self):
+        """Unmap the segment. Statuses already read stay valid; further reads raise."""
+        if self._r is not None:
+            lib.jst_detach(self._r)
+            self._r = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_r", None) is not None:
+            self.close()
+
+    @property
+    def _ptr(self):
+        if self._r is None:
+            raise ValueError("jobstat: the Reader is closed")
+        return self._r
+
+    def lookup(self, instance_id):
+        """The Handle of the job with this InstanceID; NoSuchJobError if there is none."""
+        h = ffi.new("jst_handle *")
+        rc = lib.jst_lookup(self._ptr, instance_id.encode("utf-8", "surrogateescape"), h)
+        if rc < 0:
+            raise error(rc, where=f"lookup {instance_id!r}")
+        return Handle(h.slot, h.gen)
+
+    def status(self, h):
+        """One consistent version of the job's Status. No syscall."""
+        st = ffi.new("struct jst_status *")
+        rc = lib.jst_status(self._ptr, _handle(h), st)
+        if rc < 0:
+            raise error(rc, where="status")
+        return _status_from_bytes(ffi.buffer(st))
+
+    def job(self, h):
+        """Every property of the job (a Job), read consistently."""
+        j = ffi.new("struct jst_job *")
+        rc = lib.jst_job(self._ptr, _handle(h), j)
+        if rc < 0:
+            raise error(rc, where="job")
+        return _job_from_c(j)
+
+    def error(self, h, index):
+        """The job's retained CimError at @index (0 = oldest); JobstatError ENOERROR past
+        the last."""
+        e = ffi.new("struct jst_error *")
+        rc = lib.jst_error_read(self._ptr, _handle(h), index, e)
+        if rc < 0:
+            raise error(rc, where=f"error {index}")
+        return _error_from_c(e)
+
+    def get_error(self, h, flavour=Flavour.CIM):
+        """GetError as @flavour's API decides: the latest CimError, or None when it has
+        none to give (method_code(Errno.ENOERROR, flavour) is the method's code then)."""
+        e = ffi.new("struct jst_error *")
+        rc = lib.jst_get_error(self._ptr, _handle(h), int(flavour), e)
+        if rc == Errno.ENOERROR:
+            return None
+        if rc < 0:
+            raise error(rc, where=f"GetError ({Flavour(flavour).name})")
+        return _error_from_c(e)
+
+    def get_errors(self, h, flavour=Flavour.CIM):
+        """GetErrors / GetErrorEx: every retained CimError, oldest first, one consistent set;
+        [] when there are none to give. Flavour.DO raises ENOTSUP (DO has no such call)."""
+        es = ffi.new("struct jst_error[]", lib.JST_ERRORS_KEPT)
+        n = ffi.new("size_t *")
+        rc = lib.jst_get_errors(self._ptr, _handle(h), int(flavour), es, lib.JST_ERRORS_KEPT, n)
+        if rc == Errno.ENOERROR:
+            return []
+        if rc < 0:
+            raise error(rc, where=f"GetErrors ({Flavour(flavour).name})")
+        return [_error_from_c(es[i]) for i in range(n[0])]
+
+    def scan(self, batch=SCAN_BATCH):
+        """Iterate over the Status of every live job, in slot order (jst_scan): a job that
+        exists throughout is seen exactly once."""
+        r = self._ptr
+        buf = ffi.new("struct jst_status[]", batch)
+        mem = ffi.buffer(buf)
+        size = ffi.sizeof("struct jst_status")
+        pos = ffi.new("uint32_t *")
+        n = ffi.new("size_t *")
+        while True:
+            rc = lib.jst_scan(r, pos, buf, batch, n)
+            if rc < 0:
+                raise error(rc, where="scan")
+            if n[0] == 0:
+                return
+            got = [_status_from_bytes(mem, i * size) for i in range(n[0])]
+            yield from got
+
+    __iter__ = scan
+
+    @property
+    def change_seq(self):
+        """The latest published change: a cursor to take before a full scan."""
+        return lib.jst_change_seq(self._ptr)
+
+    def changes(self, cursor=None):
+        """A ChangeLog from @cursor (None: from now, jst_change_seq())."""
+        return ChangeLog(self, self.change_seq if cursor is None else cursor)
+
+    def wait(self, cursor, timeout=None):
+        """Block until a change after @cursor is published, at most @timeout seconds (None:
+        no limit). The GIL is released meanwhile: other threads run. Return: True when
+        there is a change (or a signal arrived: look at the log), False on timeout."""
+        rc = lib.jst_wait_changes(self._ptr, cursor, _timeout_ns(timeout))
+        if rc == Errno.ETIMEDOUT:
+            return False
+        if rc < 0:
+            raise error(rc, where="wait")
+        return True
+
+    def info(self):
+        """What the segment says about itself and its daemon (an Info)."""
+        i = ffi.new("struct jst_info *")
+        rc = lib.jst_info(self._ptr, i)
+        if rc < 0:
+            raise error(rc, where="info")
+        return Info(**{f.name: getattr(i, f.name) for f in dataclasses.fields(Info)})
+
+    @property
+    def generation(self):
+        """The daemon generation publishing now (+1 at every daemon start)."""
+        return lib.jst_generation(self._ptr)
+
+    @property
+    def daemon_alive(self):
+        """True while the daemon's heartbeat is fresh and it has not closed the segment."""
+        return bool(lib.jst_daemon_alive(self._ptr))
+
+
+class ChangeLog:
+    """A cursor in a Reader's change log. Iterating yields the current Status of every job
+    changed after the cursor, in change order, until caught up (jst_changed), advancing
+    the cursor; a job removed since its change yields a Status whose .removed is True.
+    When changes were lost, iteration raises OverrunError and the cursor moves to now:
+    rescan with Reader.scan()."""
+
+    def __init__(self, reader, cursor):
+        self.reader = reader
+        self.cursor = cursor
+
+    def __iter__(self):
+        r = self.reader._ptr
+        buf = ffi.new("struct jst_status[]", SCAN_BATCH)
+        mem = ffi.buffer(buf)
+        size = ffi.sizeof("struct jst_status")
+        cur = ffi.new("uint64_t *", self.cursor)
+        n = ffi.new("size_t *")
+        while True:
+            rc = lib.jst_changed(r, cur, buf, SCAN_BATCH, n)
+            if rc == Errno.EOVERRUN:
+                self.cursor = cur[0]
+                raise error(rc, where="change log")
+            if rc < 0:
+                raise error(rc, where="change log")
+            got = [_status_from_bytes(mem, i * size) for i in range(n[0])]
+            self.cursor = cur[0]
+            yield from got
+            if n[0] < SCAN_BATCH:
+                return
+
+    def wait(self, timeout=None):
+        """Reader.wait() from this cursor: True when there is something to iterate."""
+        return self.reader.wait(self.cursor, timeout)
+
+
+def default_namespace():
+    """$JOBSTAT_NAMESPACE, or "default": the namespace Reader() and Connection() use."""
+    return ffi.string(lib.jst_default_namespace()).decode()
