@@ -4,12 +4,47 @@ GetError, scans and the change log. After attach, no call here makes a syscall e
 wait(), and only when it has to sleep (tests/test_syscalls.py counts them)."""
 
 import dataclasses
+import threading
 
 from ._native import ffi, lib
 from .errors import Errno, error
 from .model import (Flavour, Handle, _error_from_c, _job_from_c, _status_from_bytes)
 
 SCAN_BATCH = 256
+_STATUS_SIZE = ffi.sizeof("struct jst_status")
+
+
+class _Scratch:
+    """One thread's output buffers for the read calls, allocated once: a read then
+    allocates nothing in C (a malloc per call would cost time, and under a sanitizer's
+    allocator, syscalls). Every call converts its buffer to Python objects before it
+    returns or yields, so calls nested in the same thread (a status() inside a scan())
+    cannot see each other's bytes."""
+
+    def __init__(self):
+        self.st = ffi.new("struct jst_status *")
+        self.st_mem = ffi.buffer(self.st)
+        self.job = ffi.new("struct jst_job *")
+        self.err = ffi.new("struct jst_error *")
+        self.errs = ffi.new("struct jst_error[]", lib.JST_ERRORS_KEPT)
+        self.batch = ffi.new("struct jst_status[]", SCAN_BATCH)
+        self.batch_mem = ffi.buffer(self.batch)
+        self.h = ffi.new("jst_handle *")
+        self.n = ffi.new("size_t *")
+        self.pos = ffi.new("uint32_t *")
+        self.cursor = ffi.new("uint64_t *")
+        self.info = ffi.new("struct jst_info *")
+
+
+_tls = threading.local()
+
+
+def _scratch():
+    try:
+        return _tls.s
+    except AttributeError:
+        _tls.s = _Scratch()
+        return _tls.s
 
 
 def _handle(h):
@@ -91,7 +126,7 @@ class Reader:
 
     def lookup(self, instance_id):
         """The Handle of the job with this InstanceID; NoSuchJobError if there is none."""
-        h = ffi.new("jst_handle *")
+        h = _scratch().h
         rc = lib.jst_lookup(self._ptr, instance_id.encode("utf-8", "surrogateescape"), h)
         if rc < 0:
             raise error(rc, where=f"lookup {instance_id!r}")
@@ -99,15 +134,15 @@ class Reader:
 
     def status(self, h):
         """One consistent version of the job's Status. No syscall."""
-        st = ffi.new("struct jst_status *")
-        rc = lib.jst_status(self._ptr, _handle(h), st)
+        s = _scratch()
+        rc = lib.jst_status(self._ptr, _handle(h), s.st)
         if rc < 0:
             raise error(rc, where="status")
-        return _status_from_bytes(ffi.buffer(st))
+        return _status_from_bytes(s.st_mem)
 
     def job(self, h):
         """Every property of the job (a Job), read consistently."""
-        j = ffi.new("struct jst_job *")
+        j = _scratch().job
         rc = lib.jst_job(self._ptr, _handle(h), j)
         if rc < 0:
             raise error(rc, where="job")
@@ -116,7 +151,7 @@ class Reader:
     def error(self, h, index):
         """The job's retained CimError at @index (0 = oldest); JobstatError ENOERROR past
         the last."""
-        e = ffi.new("struct jst_error *")
+        e = _scratch().err
         rc = lib.jst_error_read(self._ptr, _handle(h), index, e)
         if rc < 0:
             raise error(rc, where=f"error {index}")
@@ -125,7 +160,7 @@ class Reader:
     def get_error(self, h, flavour=Flavour.CIM):
         """GetError as @flavour's API decides: the latest CimError, or None when it has
         none to give (method_code(Errno.ENOERROR, flavour) is the method's code then)."""
-        e = ffi.new("struct jst_error *")
+        e = _scratch().err
         rc = lib.jst_get_error(self._ptr, _handle(h), int(flavour), e)
         if rc == Errno.ENOERROR:
             return None
@@ -136,8 +171,8 @@ class Reader:
     def get_errors(self, h, flavour=Flavour.CIM):
         """GetErrors / GetErrorEx: every retained CimError, oldest first, one consistent set;
         [] when there are none to give. Flavour.DO raises ENOTSUP (DO has no such call)."""
-        es = ffi.new("struct jst_error[]", lib.JST_ERRORS_KEPT)
-        n = ffi.new("size_t *")
+        s = _scratch()
+        es, n = s.errs, s.n
         rc = lib.jst_get_errors(self._ptr, _handle(h), int(flavour), es, lib.JST_ERRORS_KEPT, n)
         if rc == Errno.ENOERROR:
             return []
@@ -147,20 +182,26 @@ class Reader:
 
     def scan(self, batch=SCAN_BATCH):
         """Iterate over the Status of every live job, in slot order (jst_scan): a job that
-        exists throughout is seen exactly once."""
+        exists throughout is seen exactly once. @batch: jobs per call (1..256)."""
+        if not 1 <= batch <= SCAN_BATCH:
+            raise ValueError(f"jobstat: scan batch {batch} is not in 1..{SCAN_BATCH}")
         r = self._ptr
-        buf = ffi.new("struct jst_status[]", batch)
-        mem = ffi.buffer(buf)
-        size = ffi.sizeof("struct jst_status")
-        pos = ffi.new("uint32_t *")
-        n = ffi.new("size_t *")
+        pos = 0
         while True:
-            rc = lib.jst_scan(r, pos, buf, batch, n)
+            # The thread's scratch is taken again after each yield: the caller may have
+            # moved this generator to another thread.
+            s = _scratch()
+            p = s.pos
+            p[0] = pos
+            rc = lib.jst_scan(r, p, s.batch, batch, s.n)
             if rc < 0:
                 raise error(rc, where="scan")
-            if n[0] == 0:
+            n = s.n[0]
+            if n == 0:
                 return
-            got = [_status_from_bytes(mem, i * size) for i in range(n[0])]
+            pos = p[0]
+            mem = s.batch_mem
+            got = [_status_from_bytes(mem, i * _STATUS_SIZE) for i in range(n)]
             yield from got
 
     __iter__ = scan
@@ -187,7 +228,7 @@ class Reader:
 
     def info(self):
         """What the segment says about itself and its daemon (an Info)."""
-        i = ffi.new("struct jst_info *")
+        i = _scratch().info
         rc = lib.jst_info(self._ptr, i)
         if rc < 0:
             raise error(rc, where="info")
@@ -217,22 +258,22 @@ class ChangeLog:
 
     def __iter__(self):
         r = self.reader._ptr
-        buf = ffi.new("struct jst_status[]", SCAN_BATCH)
-        mem = ffi.buffer(buf)
-        size = ffi.sizeof("struct jst_status")
-        cur = ffi.new("uint64_t *", self.cursor)
-        n = ffi.new("size_t *")
         while True:
-            rc = lib.jst_changed(r, cur, buf, SCAN_BATCH, n)
+            s = _scratch()
+            cur = s.cursor
+            cur[0] = self.cursor
+            rc = lib.jst_changed(r, cur, s.batch, SCAN_BATCH, s.n)
             if rc == Errno.EOVERRUN:
                 self.cursor = cur[0]
                 raise error(rc, where="change log")
             if rc < 0:
                 raise error(rc, where="change log")
-            got = [_status_from_bytes(mem, i * size) for i in range(n[0])]
+            n = s.n[0]
+            mem = s.batch_mem
+            got = [_status_from_bytes(mem, i * _STATUS_SIZE) for i in range(n)]
             self.cursor = cur[0]
             yield from got
-            if n[0] < SCAN_BATCH:
+            if n < SCAN_BATCH:
                 return
 
     def wait(self, timeout=None):
