@@ -20,6 +20,7 @@ STRACE = "/usr/bin/strace"
 
 
 def _trace(tmp_path, daemon, n, mode):
+    assert os.path.exists(STRACE), "strace is not installed (make deps installs it)"
     out = tmp_path / f"trace-{mode}-{n}"
     subprocess.run([STRACE, "-f", "-qq", "-e", "trace=all", "-o", str(out), "setarch", "-R",
                     sys.executable,
@@ -41,7 +42,6 @@ def polled(producer):
     return j
 
 
-@pytest.mark.skipif(not os.path.exists(STRACE), reason="strace is not installed")
 def test_status_reads_make_no_syscall(tmp_path, daemon, polled):
     total_10k, inside_10k = _trace(tmp_path, daemon, 10_000, "status")
     total_100k, inside_100k = _trace(tmp_path, daemon, 100_000, "status")
@@ -49,7 +49,6 @@ def test_status_reads_make_no_syscall(tmp_path, daemon, polled):
     assert total_10k == total_100k, (total_10k, total_100k)
 
 
-@pytest.mark.skipif(not os.path.exists(STRACE), reason="strace is not installed")
 @pytest.mark.skipif(bool(os.environ.get("JOBSTAT_SANITIZE")),
                     reason="under a sanitizer, its allocator maps memory for the Python "
                            "objects these calls return (the status test above still runs)")
