@@ -260,12 +260,14 @@ bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
-# focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
-# (the harness stops at 100k jobs then).
+# focused read-path and producer benchmarks, then a status read from Python three ways
+# (bench/pyread.py). BENCH_ARGS=--quick for a run under a minute (the harness stops at 100k
+# jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
+	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all

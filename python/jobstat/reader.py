@@ -48,14 +48,15 @@ def _scratch():
 
 
 def _handle(h):
-    """(slot, gen) for a Handle, or anything with a .handle (Status, NewJob)."""
+    """The Handle itself (a (slot, gen) tuple cffi passes as a jst_handle), or the .handle
+    of a Status or NewJob."""
+    if type(h) is Handle:
+        return h
     try:
-        return (h.slot, h.gen)
+        return h.handle
     except AttributeError:
-        pass
-    try:
-        return (h.handle.slot, h.handle.gen)
-    except AttributeError:
+        if isinstance(h, tuple) and len(h) == 2:
+            return Handle(*h)
         raise TypeError(f"jobstat: expected a Handle, got {type(h).__name__}") from None
 
 
@@ -135,7 +136,7 @@ class Reader:
     def status(self, h):
         """One consistent version of the job's Status. No syscall."""
         s = _scratch()
-        rc = lib.jst_status(self._ptr, _handle(h), s.st)
+        rc = lib.jst_status(self._ptr, h if type(h) is Handle else _handle(h), s.st)
         if rc < 0:
             raise error(rc, where="status")
         return _status_from_bytes(s.st_mem)
