@@ -162,16 +162,27 @@ assert _STATUS.size == ffi.sizeof("struct jst_status")
 _new = tuple.__new__  # a NamedTuple from a tuple, without the generated __new__'s cost
 
 
+_ops_seen = {}  # raw OperationalStatus values -> their enum tuple: few distinct lists
+
+
+def _ops(raw):
+    ops = _ops_seen.get(raw)
+    if ops is None:
+        ops = tuple([_OPS.get(o, o) for o in raw])
+        if len(_ops_seen) < 4096:  # bounded, whatever a segment holds
+            _ops_seen[raw] = ops
+    return ops
+
+
 def _status_from_bytes(buf, off=0):
     (_, slot, gen, state, pct, seq, _, o0, o1, o2, o3, o4, o5, o6, o7, nops, flags, ecode,
      recovery, jtype, prio, xfer, nerr, submitted, start, last, elapsed, tbr, uid, total,
      session, _) = _STATUS.unpack_from(buf, off)
-    ops = (o0, o1, o2, o3, o4, o5, o6, o7)[:nops]
     return _new(Status, (_new(Handle, (slot, gen)), _STATES.get(state, state),
-                         None if pct == 101 else pct, seq, tuple([_OPS.get(o, o) for o in ops]),
-                         flags, ecode, recovery, jtype, prio, _TRANSFER.get(xfer), nerr,
-                         submitted or None, start or None, last or None, elapsed, tbr, uid,
-                         total, session))
+                         None if pct == 101 else pct, seq,
+                         _ops((o0, o1, o2, o3, o4, o5, o6, o7)[:nops]), flags, ecode,
+                         recovery, jtype, prio, _TRANSFER.get(xfer), nerr, submitted or None,
+                         start or None, last or None, elapsed, tbr, uid, total, session))
 
 
 def _str(p):
