@@ -145,3 +145,15 @@ def test_info_describes_segment_and_daemon(daemon, producer, reader):
     assert i.change_seq == reader.change_seq
     assert reader.generation == i.generation >= 1
     assert reader.daemon_alive
+
+
+def test_bad_arguments_are_named(producer, reader):
+    with pytest.raises(TypeError, match="expected a Handle"):
+        reader.status("Org:x")
+    with pytest.raises(ValueError, match="scan batch 0"):
+        list(reader.scan(batch=0))
+    h = producer.create("x").handle
+    assert reader.status((h.slot, h.gen)).handle == h  # a plain (slot, gen) pair is fine
+    with pytest.raises(jobstat.JobstatError) as e:
+        reader.status(jobstat.Handle(1 << 31, 1))
+    assert e.value.code == Errno.EINVAL
