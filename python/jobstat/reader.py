@@ -220,6 +220,9 @@ class Reader:
         """Block until a change after @cursor is published, at most @timeout seconds (None:
         no limit). The GIL is released meanwhile: other threads run. Return: True when
         there is a change (or a signal arrived: look at the log), False on timeout."""
+        # cffi releases the GIL around every call into C (ABI and API mode alike, since
+        # cffi 0.3) and takes it back for callbacks; test_wait.py shows another thread
+        # running throughout a wait, and fails when the call holds the GIL.
         rc = lib.jst_wait_changes(self._ptr, cursor, _timeout_ns(timeout))
         if rc == Errno.ETIMEDOUT:
             return False
