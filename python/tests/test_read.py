@@ -119,7 +119,7 @@ def test_change_log_longer_than_a_batch(producer, reader):
     assert len(list(log)) == 700
 
 
-def test_change_log_overrun_says_rescan_and_moves_the_cursor(daemon):
+def test_change_log_overrun_says_rescan_and_moves_the_cursor():
     import conftest
     d = conftest.Daemon("--log-size", "64").start()
     try:
