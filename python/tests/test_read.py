@@ -157,3 +157,29 @@ def test_bad_arguments_are_named(producer, reader):
     with pytest.raises(jobstat.JobstatError) as e:
         reader.status(jobstat.Handle(1 << 31, 1))
     assert e.value.code == Errno.EINVAL
+
+
+def test_one_reader_shared_by_threads_gives_each_its_own_job(producer, reader):
+    import threading
+    jobs = [producer.create(f"t{i}").handle for i in range(4)]
+    for i, h in enumerate(jobs):
+        producer.set_progress(h, 10 * i)
+    wrong = []
+
+    def poll(h, want):
+        for _ in range(20000):
+            st = reader.status(h)
+            if st.handle != h or st.percent_complete != want:
+                wrong.append((h, st.handle))
+                return
+            j = reader.job(h)
+            if j.status.handle != h:
+                wrong.append((h, j.status.handle))
+                return
+
+    threads = [threading.Thread(target=poll, args=(h, 10 * i)) for i, h in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
