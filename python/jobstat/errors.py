@@ -8,16 +8,17 @@ from ._native import ffi, lib
 
 def _codes():
     # The library's own table (JST_ERRNO_MAP), read through jst_errname(), so that this
-    # enum cannot drift from the C codes. The table is dense from -1 down.
+    # enum cannot drift from the C codes. Codes are handed out in blocks, so the table
+    # may have gaps: look at every value down to _LOWEST.
     members = {"OK": 0}
-    code = -1
-    while True:
+    for code in range(-1, _LOWEST - 1, -1):
         name = ffi.string(lib.jst_errname(code)).decode()
-        if name == "JST_E?":
-            return members
-        members[name[len("JST_"):]] = code
-        code -= 1
+        if name != "JST_E?":
+            members[name[len("JST_"):]] = code
+    return members
 
+
+_LOWEST = -255
 
 Errno = enum.IntEnum("Errno", _codes(), module=__name__)
 Errno.__doc__ = "libjobstat's return codes: 0 and the negative JST_E* values (ENOJOB, ...)."

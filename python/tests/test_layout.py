@@ -75,3 +75,15 @@ def test_status_unpack_format_matches_the_struct():
         offs.append(fmt)
         off += struct.calcsize("=" + fmt)
     assert "".join(offs) == _STATUS.format.replace(" ", "").lstrip("=")
+
+
+def test_errno_enum_has_every_code_of_the_header():
+    import re
+    text = open(os.path.join(ROOT, "libclient", "jobstat.h")).read()
+    table = {name: int(val) for name, val in re.findall(r"XX\((\w+), (-\d+),", text)}
+    assert table, "no JST_ERRNO_MAP entries found in jobstat.h"
+    assert {m.name: int(m) for m in jobstat.Errno if m.name != "OK"} == table
+    for name, val in table.items():
+        e = jobstat.JobstatError(val)
+        assert (e.code, e.name) == (jobstat.Errno[name], "JST_" + name)
+        assert e.message and e.message != "unknown jobstat error"
