@@ -10,7 +10,7 @@ from ._native import ffi, lib
 from .errors import Errno, JobstatError, error
 from .model import (CimError, Handle, JobState, RequestedState, RscCode, TransferState,
                     _cstr, _error_to_c)
-from .reader import _handle, _timeout_ns
+from .reader import _handle, _sliced, _timeout_ns
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -317,7 +317,11 @@ class Connection:
         the first (0: do not wait; None: no limit). The GIL is released while it waits.
         Return: how many were handled."""
         self._raised = None
-        rc = lib.jst_dispatch(self._ptr, _timeout_ns(timeout))
+        c = self._ptr
+        # jst_dispatch() returns 0 when nothing came in time: sliced like Reader.wait().
+        rc = _sliced(lambda ns: lib.jst_dispatch(c, ns) or Errno.ETIMEDOUT, timeout)
+        if rc == Errno.ETIMEDOUT:
+            rc = 0
         raised, self._raised = self._raised, None
         if raised is not None:
             raise raised

@@ -5,6 +5,7 @@ wait(), and only when it has to sleep (tests/test_syscalls.py counts them)."""
 
 import dataclasses
 import threading
+import time
 
 from ._native import ffi, lib
 from .errors import Errno, error
@@ -58,6 +59,25 @@ def _handle(h):
         if isinstance(h, tuple) and len(h) == 2:
             return Handle(*h)
         raise TypeError(f"jobstat: expected a Handle, got {type(h).__name__}") from None
+
+
+# A long wait is made of calls this long at most, so that a signal handler (Ctrl-C's
+# KeyboardInterrupt) runs within one: Python runs handlers only between bytecodes, and a
+# signal taken by another thread does not interrupt the C call at all.
+WAIT_SLICE = 0.2
+
+
+def _sliced(call, timeout):
+    """call(ns) in WAIT_SLICE pieces until it returns other than JST_ETIMEDOUT or @timeout
+    seconds (None: no limit) have passed; the last result."""
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"jobstat: timeout {timeout} is negative (None waits without limit)")
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = WAIT_SLICE if end is None else min(WAIT_SLICE, max(0.0, end - time.monotonic()))
+        rc = call(int(left * 1e9))
+        if rc != Errno.ETIMEDOUT or (end is not None and time.monotonic() >= end):
+            return rc
 
 
 def _timeout_ns(timeout):
@@ -222,8 +242,10 @@ class Reader:
         there is a change (or a signal arrived: look at the log), False on timeout."""
         # cffi releases the GIL around every call into C (ABI and API mode alike, since
         # cffi 0.3) and takes it back for callbacks; test_wait.py shows another thread
-        # running throughout a wait, and fails when the call holds the GIL.
-        rc = lib.jst_wait_changes(self._ptr, cursor, _timeout_ns(timeout))
+        # running throughout a wait, and fails when the call holds the GIL. The wait is
+        # sliced (WAIT_SLICE) so that Ctrl-C ends it.
+        r = self._ptr
+        rc = _sliced(lambda ns: lib.jst_wait_changes(r, cursor, ns), timeout)
         if rc == Errno.ETIMEDOUT:
             return False
         if rc < 0:

@@ -67,3 +67,27 @@ def test_wait_returns_when_another_thread_publishes(producer, reader):
 def test_negative_timeout_is_refused(reader):
     with pytest.raises(ValueError, match="negative"):
         reader.wait(reader.change_seq, timeout=-1)
+
+
+@pytest.mark.parametrize("call", ["wait", "dispatch"])
+def test_ctrl_c_ends_a_wait_without_limit(reader, producer, call):
+    import os
+    import signal
+    cursor = reader.change_seq
+    # SIGINT goes to the process from another thread while this one has it blocked, so the
+    # kernel hands it to that thread and this one's syscall is not interrupted: only the
+    # binding's slicing of the wait lets Python run the handler here.
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()  # before the mask: the timer's thread takes the signal
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            if call == "wait":
+                reader.wait(cursor, timeout=None)
+            else:
+                producer.dispatch(timeout=None)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        timer.join()
+    assert time.monotonic() - start < 2.0
