@@ -2,9 +2,10 @@
 """test_syscalls.py - the read path makes no syscall through Python either: strace -f counts
 every syscall of a Python process reading a job's status 10,000 and 100,000 times, finds
 the same total, and none at all between the markers around the reads. The process runs
-with PYTHONHASHSEED=0 and under setarch -R: with a random hash seed (and, less often, a
-random heap start) the interpreter's start-up calls brk() a different number of times
-from run to run, which would change the total with no read involved."""
+with PYTHONHASHSEED=0, under setarch -R and with the count zero-padded to one width: a
+random hash seed, a random heap start or a longer command line each move where the
+interpreter's start-up crosses a brk() boundary, which changes the total by a call or
+two with no read involved."""
 
 import os
 import re
@@ -24,7 +25,7 @@ def _trace(tmp_path, daemon, n, mode):
     out = tmp_path / f"trace-{mode}-{n}"
     subprocess.run([STRACE, "-f", "-qq", "-e", "trace=all", "-o", str(out), "setarch", "-R",
                     sys.executable,
-                    os.path.join(HERE, "readloop.py"), daemon.ns, "Org:polled", str(n), mode],
+                    os.path.join(HERE, "readloop.py"), daemon.ns, "Org:polled", f"{n:07d}", mode],
                    check=True, env=dict(os.environ, PYTHONHASHSEED="0"))
     lines = [ln for ln in out.read_text().splitlines()
              if re.match(r"^\d+ +[a-z_0-9]+\(", ln)]  # calls, not exits or signals
