@@ -30,14 +30,20 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
+# Debian's python3, the one python3-cffi and python3-pytest install into (not whatever
+# python3 comes first on PATH).
+PYTHON     ?= /usr/bin/python3
+# Where make install puts the Python package: where Debian's python3 looks for it.
+PYVER      = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+pythondir  ?= $(if $(filter /usr,$(prefix)),$(prefix)/lib/python3/dist-packages,$(prefix)/lib/python$(PYVER)/dist-packages)
 
 # Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
-	libsystemd-dev libxml2-utils
+# (.ci/run reads this line alone: keep it one line.)
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace
 # And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
 ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
-BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
+BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox python3-redis
 # And the fuzzers: clang with libFuzzer.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -93,7 +99,7 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
+.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
@@ -190,8 +196,20 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	done; \
 	$(BUILD)/tests/tsan_threads $(BUILD)/jobstatd || fail=1; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
+	echo "== python/tests (pytest)"; $(PYTEST) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
+
+# The Python binding's suites against this build's library and jobstatd. Any exit but 0
+# fails, pytest's 5 (no tests collected) included. A sanitized library needs its runtime
+# loaded first into the interpreter.
+PY_SANITIZE_ENV = $(if $(SANITIZE),JOBSTAT_SANITIZE=$(SANITIZE) ASAN_OPTIONS=detect_leaks=0 \
+	LD_PRELOAD="$(foreach s,$(subst $(comma), ,$(SANITIZE)),$(shell $(CC) -print-file-name=lib$(patsubst address,asan,$(patsubst undefined,ubsan,$(s))).so))")
+PYTEST = $(PY_SANITIZE_ENV) JOBSTAT_BUILD_DIR=$(BUILD) JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) \
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider python/tests $(PYTEST_ARGS)
+
+python-test: all
+	$(PYTEST)
 
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
@@ -261,13 +279,15 @@ bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
-# focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
-# (the harness stops at 100k jobs then).
+# focused read-path and producer benchmarks, then a status read from Python three ways
+# (bench/pyread.py). BENCH_ARGS=--quick for a run under a minute (the harness stops at 100k
+# jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
 	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
+	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all
@@ -300,6 +320,8 @@ install: all
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
 	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
+	install -d $(DESTDIR)$(pythondir)/jobstat
+	install -m 0644 python/jobstat/*.py $(DESTDIR)$(pythondir)/jobstat/
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
@@ -308,6 +330,7 @@ uninstall:
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
 	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
+	rm -rf $(DESTDIR)$(pythondir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 
 format:
