@@ -76,7 +76,7 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
 DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
-CLI_SRCS  := cli/jobstat.c
+CLI_SRCS  := cli/jobstat.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
 
@@ -133,7 +133,7 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
 
-$(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
+$(BUILD)/jobstat: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 # ---- tests ----------------------------------------------------------------------------------
@@ -143,6 +143,12 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) \
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
+
+# The tool's terminal escaper alone, fed what the daemon would refuse.
+$(BUILD)/tests/test_escape: tests/test_escape.c cli/escape.c cli/escape.h | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ tests/test_escape.c cli/escape.c $(ALL_LDFLAGS) \
+		$(CRIT_LIBS)
 
 # The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
 $(BUILD)/libjstserver.a: $(BUILD)/obj/daemon/server.o

@@ -1,40 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobstat.c - the jobstat command-line tool: lists, shows, waits for, watches
- * and controls jobs through the public libjobstat API only.
+ * jobstat.c - the jobstat command-line tool: lists, shows, waits for and
+ * controls jobs through the public libjobstat API only (watch is in watch.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "jobstat.h"
-
-/* `jobstat wait` exit codes (documented in usage() and jobstat(1)). */
-enum {
-	EXIT_COMPLETED = 0,
-	EXIT_TROUBLE = 1,     /* no daemon, no permission, ... */
-	EXIT_USAGE = 2,
-	EXIT_FAILED = 3,      /* Exception */
-	EXIT_TERMINATED = 4,
-	EXIT_KILLED = 5,
-	EXIT_TIMEOUT = 6,
-	EXIT_NOT_FOUND = 7,   /* no such job, or removed before it finished */
-	EXIT_WARNINGS = 8,    /* CompletedWithWarnings */
-};
+#include "cli.h"
+#include "escape.h"
 
 static const char *ns;
-static const char *format = "table";
+static enum cli_format format = FMT_TEXT;
+static const char *format_name = "text";
 static const char *flavour_name = "cim";
 static const char *state_filter;
 static const char *owner_filter;
@@ -44,57 +30,65 @@ static double timeout_s = -1;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: jobstat [-n NAMESPACE] COMMAND [ARGS]\n\n"
-		"  info                     the daemon (pid, liveness, generation), capacity,\n"
+		"usage: jobstat [-n NAMESPACE] COMMAND [ARGS] [--format FORMAT]\n\n"
+		"  info [--format text|json]\n"
+		"                           the daemon (pid, liveness, generation), capacity,\n"
 		"                           jobs by state, memory in use\n"
-		"  list [--state S] [--owner USER] [--format table|json]\n"
+		"  list [--state S] [--owner USER] [--format text|json|ndjson]\n"
 		"                           every job (S: a JobState name or number)\n"
 		"  get ID [--format text|json]\n"
 		"                           every property of one job\n"
-		"  error ID [--all] [--format text|json|cimxml] [--flavour cim|hyperv|do]\n"
+		"  error ID [--all] [--flavour cim|hyperv|do] [--format text|json|cimxml]\n"
 		"                           GetError (--all: GetErrors), as the flavour defines it\n"
-		"  wait ID [--timeout SECONDS]\n"
-		"                           block until the job ends; exit 0 completed, 3 failed\n"
-		"                           (Exception), 4 terminated, 5 killed, 6 timeout,\n"
-		"                           7 not found, 8 completed with warnings, 1 trouble\n"
+		"  wait ID [--timeout SECONDS] [--format text|json]\n"
+		"                           block until the job ends\n"
 		"  watch [--state S] [--owner USER] [--for SECONDS]\n"
-		"                           a live view: q quits, s changes the sort, arrows scroll;\n"
-		"                           not on a terminal, a snapshot a second\n"
-		"  terminate|kill|suspend|resume ID [--timeout SECONDS]\n"
+		"                           a live view (? for its keys); not on a terminal,\n"
+		"                           a snapshot a second\n"
+		"  terminate|kill|suspend|resume ID [--timeout SECONDS] [--format text|json]\n"
 		"                           RequestStateChange through jobstatd\n\n"
 		"  -n, --namespace NS       default: $JOBSTAT_NAMESPACE or \"default\"\n"
-		"      --help, --version\n");
+		"      --help, --version\n\n"
+		"exit codes: 0 success (wait: Completed), 1 other trouble, 2 bad command line,\n"
+		"  3 Exception, 4 Terminated, 5 Killed, 6 timeout, 7 no such job,\n"
+		"  8 CompletedWithWarnings, 9 jobstatd not running, 10 request refused,\n"
+		"  11 format not printed by this command\n");
 }
 
-static int fail(const char *what, int rc)
+int cli_fail(const char *what, int rc)
 {
-	fprintf(stderr, "jobstat: %s: %s\n", what, jst_strerror(rc));
+	fputs("jobstat: ", stderr);
+	cli_put_text(stderr, what);
+	fprintf(stderr, ": %s\n", jst_strerror(rc));
 	switch (rc) {
 	case JST_ENOENT:
 		fprintf(stderr, "hint: is jobstatd running? Start it (jobstatd, or make run), or "
 				"name its namespace with -n or JOBSTAT_NAMESPACE\n");
-		break;
+		return EXIT_NO_DAEMON;
 	case JST_EACCES:
 		fprintf(stderr, "hint: the segment's group must include you (jobstatd --group, "
 				"--mode 0640)\n");
 		break;
 	case JST_ENOJOB:
+	case JST_ESTALE:
 		fprintf(stderr, "hint: jobstat list shows the InstanceIDs there are\n");
-		break;
+		return EXIT_NOT_FOUND;
 	case JST_ENODAEMON:
 		fprintf(stderr, "hint: jobstatd is not listening; set JOBSTAT_SOCKET if it uses "
 				"another socket\n");
-		break;
+		return EXIT_NO_DAEMON;
+	case JST_EPERM:
+		return EXIT_REFUSED;
 	}
 	return EXIT_TROUBLE;
 }
 
-static uint16_t parse_state(const char *s)
+uint16_t cli_parse_state(const char *s)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
 
-	if (!*end && v <= 65535)
+	if (*s && !*end && v <= 65535)
 		return (uint16_t)v;
 	for (unsigned i = 2; i <= 12; i++)
 		if (!strcasecmp(s, jst_job_state_name((uint16_t)i)))
@@ -104,12 +98,12 @@ static uint16_t parse_state(const char *s)
 	return 0;
 }
 
-static bool wanted(const struct jst_status *st, uint16_t state, long owner)
+bool cli_wanted(const struct jst_status *st, uint16_t state, long owner)
 {
 	return (!state || st->job_state == state) && (owner < 0 || st->owner_uid == (uint32_t)owner);
 }
 
-static long parse_owner(const char *s)
+long cli_parse_owner(const char *s)
 {
 	struct passwd *pw;
 	char *end;
@@ -121,77 +115,261 @@ static long parse_owner(const char *s)
 	if (pw)
 		return (long)pw->pw_uid;
 	v = strtol(s, &end, 10);
-	return *end || v < 0 ? -2 : v;
+	return !*s || *end || v < 0 ? -2 : v;
 }
 
-static void json_string(const char *s)
+const char *cli_op_status_name(uint16_t v)
 {
-	if (!s) {
-		fputs("null", stdout);
+	/* CIM_ManagedSystemElement.OperationalStatus's ValueMap. */
+	static const char *const names[] = {
+		"Unknown", "Other", "OK", "Degraded", "Stressed", "Predictive Failure", "Error",
+		"Non-Recoverable Error", "Starting", "Stopping", "Stopped", "In Service",
+		"No Contact", "Lost Communication", "Aborted", "Dormant",
+		"Supporting Entity in Error", "Completed", "Power Mode", "Relocating",
+	};
+
+	if (v < sizeof(names) / sizeof(names[0]))
+		return names[v];
+	return v >= 0x8000 ? "Vendor Reserved" : "DMTF Reserved";
+}
+
+static const char *recovery_action_name(uint16_t v)
+{
+	/* CIM_Job.RecoveryAction's ValueMap. */
+	static const char *const names[] = {
+		"Unknown", "Other", "Do Not Continue", "Continue With Next Job", "Re-run Job",
+		"Run Recovery Job",
+	};
+
+	return v < sizeof(names) / sizeof(names[0]) ? names[v] : "DMTF Reserved";
+}
+
+static const char *user_name(uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw ? pw->pw_name : NULL;
+}
+
+/* ---- JSON ---- */
+
+/* @s as a JSON string (null for NULL), through the library's one escaper. */
+static void json_s(const char *s)
+{
+	static char buf[6 * JST_ERROR_TEXT_MAX + 3]; /* "\u00XX" for every byte, and quotes */
+
+	if (jst_json_string(s, buf, sizeof(buf), NULL) == 0)
+		fputs(buf, stdout);
+	else
+		fputs("null", stdout); /* cannot happen: no string is longer than its struct */
+}
+
+/* An instant as RFC 3339 UTC with nanoseconds: jq and JavaScript round 64-bit numbers. */
+static void rfc3339(uint64_t ns_epoch, char out[40])
+{
+	time_t t = (time_t)(ns_epoch / 1000000000u);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out + strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm), 20, ".%09" PRIu64 "Z",
+		 ns_epoch % 1000000000u);
+}
+
+/* ,"Key":ns,"KeyRFC3339":"..." (both null when the instant is NULL). */
+static void json_time(const char *key, uint64_t ns_epoch)
+{
+	char t[40];
+
+	if (!ns_epoch) {
+		printf(",\"%s\":null,\"%sRFC3339\":null", key, key);
 		return;
 	}
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
+	rfc3339(ns_epoch, t);
+	printf(",\"%s\":%" PRIu64 ",\"%sRFC3339\":\"%s\"", key, ns_epoch, key, t);
 }
 
 static void json_job(const struct jst_job *j)
 {
 	const struct jst_status *st = &j->status;
+	unsigned nops = st->n_operational_status;
 
 	fputs("{\"InstanceID\":", stdout);
-	json_string(j->instance_id);
+	json_s(j->instance_id);
 	fputs(",\"Name\":", stdout);
-	json_string(j->name);
-	printf(",\"JobState\":%u,\"JobStateName\":\"%s\",\"PercentComplete\":%u,"
-	       "\"OperationalStatus\":[",
-	       st->job_state, jst_job_state_name(st->job_state), st->percent_complete);
-	for (unsigned i = 0; i < st->n_operational_status; i++)
+	json_s(j->name);
+	printf(",\"JobState\":%u,\"JobStateName\":", st->job_state);
+	json_s(jst_job_state_name(st->job_state));
+	fputs(",\"PercentComplete\":", stdout);
+	if (st->percent_complete <= 100)
+		printf("%u", st->percent_complete);
+	else
+		fputs("null", stdout); /* 101: undefined */
+	fputs(",\"OperationalStatus\":[", stdout);
+	for (unsigned i = 0; i < nops && i < JST_OPSTATUS_MAX; i++)
 		printf("%s%u", i ? "," : "", st->operational_status[i]);
+	fputs("],\"OperationalStatusNames\":[", stdout);
+	for (unsigned i = 0; i < nops && i < JST_OPSTATUS_MAX; i++) {
+		fputs(i ? "," : "", stdout);
+		json_s(cli_op_status_name(st->operational_status[i]));
+	}
 	fputs("],\"StatusDescriptions\":[", stdout);
-	for (unsigned i = 0; i < j->n_status_descriptions; i++) {
-		if (i)
-			putchar(',');
-		json_string(j->status_descriptions[i]);
+	for (unsigned i = 0; i < j->n_status_descriptions && i < JST_OPSTATUS_MAX; i++) {
+		fputs(i ? "," : "", stdout);
+		json_s(j->status_descriptions[i]);
 	}
 	fputs("],\"JobStatus\":", stdout);
-	json_string(j->job_status);
+	json_s(j->job_status);
 	fputs(",\"ErrorDescription\":", stdout);
-	json_string(j->error_description);
+	json_s(j->error_description);
+	fputs(",\"ErrorSummaryDescription\":", stdout);
+	json_s(j->error_summary_description);
+	printf(",\"ErrorCode\":%u,\"RecoveryAction\":%u,\"OtherRecoveryAction\":", st->error_code,
+	       st->recovery_action);
+	json_s(j->other_recovery_action);
 	fputs(",\"Owner\":", stdout);
-	json_string(j->owner);
-	printf(",\"OwnerUID\":%u,\"ErrorCode\":%u,\"Priority\":%u,\"JobType\":%u,"
-	       "\"TimeSubmitted\":%" PRIu64 ",\"StartTime\":%" PRIu64
-	       ",\"TimeOfLastStateChange\":%" PRIu64 ",\"ElapsedTime\":%" PRIu64
-	       ",\"TimeBeforeRemoval\":%" PRIu64 ",\"DeleteOnCompletion\":%s,\"Cancellable\":%s,"
-	       "\"TransferState\":",
-	       st->owner_uid, st->error_code, st->priority, st->job_type, st->time_submitted,
-	       st->start_time, st->time_of_last_state_change, st->elapsed_ns,
-	       st->time_before_removal_ns,
+	json_s(j->owner);
+	printf(",\"OwnerUID\":%u,\"OwnerName\":", st->owner_uid);
+	json_s(user_name(st->owner_uid));
+	fputs(",\"Notify\":", stdout);
+	json_s(j->notify);
+	printf(",\"Priority\":%u,\"JobType\":%u", st->priority, st->job_type);
+	json_time("TimeSubmitted", st->time_submitted);
+	json_time("StartTime", st->start_time);
+	json_time("TimeOfLastStateChange", st->time_of_last_state_change);
+	printf(",\"ElapsedTime\":%" PRIu64 ",\"TimeBeforeRemoval\":%" PRIu64
+	       ",\"DeleteOnCompletion\":%s,\"Cancellable\":%s,\"TransferState\":",
+	       st->elapsed_ns, st->time_before_removal_ns,
 	       (st->flags & JST_STATUS_DELETE_ON_COMPLETION) ? "true" : "false",
 	       (st->flags & JST_STATUS_CANCELLABLE) ? "true" : "false");
 	if (st->transfer_state)
-		printf("\"%s\"", jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
+		json_s(jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
 	else
 		fputs("null", stdout);
-	printf(",\"Errors\":%u,\"ErrorsTotal\":%u}", st->n_errors, st->errors_total);
+	printf(",\"Errors\":%u,\"ErrorsTotal\":%u,\"ProducerSession\":%" PRIu64
+	       ",\"ChangeSeq\":%" PRIu64 "}",
+	       st->n_errors, st->errors_total, st->producer_session, st->change_seq);
+}
+
+/* ---- text ---- */
+
+/* "Label               value\n" with the value escaped. */
+static void text_field(const char *label, const char *value)
+{
+	printf("%-24s", label);
+	cli_put_text(stdout, value ? value : "");
+	putchar('\n');
+}
+
+/* An instant in local time, to the millisecond, with its zone; "-" for NULL. */
+static void local_time(uint64_t ns_epoch, char out[64])
+{
+	time_t t = (time_t)(ns_epoch / 1000000000u);
+	struct tm tm;
+	size_t k;
+
+	if (!ns_epoch || !localtime_r(&t, &tm)) {
+		strcpy(out, "-");
+		return;
+	}
+	k = strftime(out, 64, "%Y-%m-%d %H:%M:%S", &tm);
+	k += (size_t)snprintf(out + k, 64 - k, ".%03u", (unsigned)(ns_epoch % 1000000000u / 1000000));
+	strftime(out + k, 64 - k, " %Z", &tm);
+}
+
+/* An interval as "1d 02:03:04.567" (days only when there are some). */
+static void duration(uint64_t interval_ns, char out[48])
+{
+	uint64_t s = interval_ns / 1000000000u, ms = interval_ns % 1000000000u / 1000000u;
+
+	if (s >= 86400)
+		snprintf(out, 48, "%" PRIu64 "d %02u:%02u:%02u.%03u", s / 86400,
+			 (unsigned)(s % 86400 / 3600), (unsigned)(s % 3600 / 60), (unsigned)(s % 60),
+			 (unsigned)ms);
+	else
+		snprintf(out, 48, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600),
+			 (unsigned)(s % 3600 / 60), (unsigned)(s % 60), (unsigned)ms);
+}
+
+/* OperationalStatus by name: "Completed, Error". */
+static void op_status_text(const struct jst_status *st, char *out, size_t n)
+{
+	size_t k = 0;
+
+	out[0] = 0;
+	for (unsigned i = 0; i < st->n_operational_status && i < JST_OPSTATUS_MAX && k < n; i++)
+		k += (size_t)snprintf(out + k, n - k, "%s%s", i ? ", " : "",
+				      cli_op_status_name(st->operational_status[i]));
+}
+
+static void text_job(const struct jst_job *j)
+{
+	const struct jst_status *st = &j->status;
+	const char *user = user_name(st->owner_uid);
+	char b[256];
+
+	text_field("InstanceID", j->instance_id);
+	text_field("Name", j->name);
+	printf("%-24s%u (%s)\n", "JobState", st->job_state, jst_job_state_name(st->job_state));
+	if (st->percent_complete <= 100)
+		printf("%-24s%u%%\n", "PercentComplete", st->percent_complete);
+	else
+		printf("%-24s%s\n", "PercentComplete", "undefined");
+	op_status_text(st, b, sizeof(b));
+	printf("%-24s%s\n", "OperationalStatus", b);
+	for (unsigned i = 0; i < j->n_status_descriptions && i < JST_OPSTATUS_MAX; i++) {
+		snprintf(b, sizeof(b), "StatusDescriptions[%u]", i);
+		text_field(b, j->status_descriptions[i]);
+	}
+	text_field("JobStatus", j->job_status);
+	printf("%-24s%u\n", "ErrorCode", st->error_code);
+	text_field("ErrorDescription", j->error_description);
+	text_field("ErrorSummaryDescription", j->error_summary_description);
+	printf("%-24s%u (%s)\n", "RecoveryAction", st->recovery_action,
+	       recovery_action_name(st->recovery_action));
+	text_field("OtherRecoveryAction", j->other_recovery_action);
+	text_field("Owner", j->owner);
+	printf("%-24suid %u (%s)\n", "OwnerUID", st->owner_uid, user ? user : "no such user");
+	text_field("Notify", j->notify);
+	printf("%-24s%u\n%-24s%u\n", "Priority", st->priority, "JobType", st->job_type);
+	local_time(st->time_submitted, b);
+	printf("%-24s%s\n", "TimeSubmitted", b);
+	local_time(st->start_time, b);
+	printf("%-24s%s\n", "StartTime", b);
+	local_time(st->time_of_last_state_change, b);
+	printf("%-24s%s\n", "TimeOfLastStateChange", b);
+	duration(st->elapsed_ns, b);
+	printf("%-24s%s\n", "ElapsedTime", b);
+	duration(st->time_before_removal_ns, b);
+	printf("%-24s%s\n", "TimeBeforeRemoval", b);
+	printf("%-24s%s\n%-24s%s\n", "DeleteOnCompletion",
+	       (st->flags & JST_STATUS_DELETE_ON_COMPLETION) ? "true" : "false", "Cancellable",
+	       (st->flags & JST_STATUS_CANCELLABLE) ? "true" : "false");
+	if (st->transfer_state)
+		printf("%-24s%s\n", "TransferState",
+		       jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
+	printf("%-24s%u retained, %u reported\n", "Errors", st->n_errors, st->errors_total);
+	printf("%-24s%" PRIu64 "\n", "ProducerSession", st->producer_session);
 }
 
 /* ---- info, list, get ---- */
 
+static void info_clients(jst_conn **c, struct jst_daemon_stats *ds, bool *have)
+{
+	/* The daemon's side, when its socket is reachable: not needed for the rest. */
+	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+
+	*have = jst_connect(&o, c) == 0 && jst_daemon_stats(*c, ds) == 0;
+}
+
 static int cmd_info(jst_reader *r)
 {
 	unsigned by_state[16] = {0}, vendor = 0;
+	struct jst_daemon_stats ds;
 	struct jst_status st;
 	struct jst_info in;
+	jst_conn *c = NULL;
 	uint32_t pos = 0;
+	bool alive = jst_daemon_alive(r), have_ds, first = true;
 
 	jst_info(r, &in);
 	while (jst_next(r, &pos, &st) == 0) {
@@ -200,30 +378,48 @@ static int cmd_info(jst_reader *r)
 		else
 			vendor++;
 	}
-	printf("format       %u.%u\n"
-	       "daemon pid   %" PRIu64 " (%s)\n"
-	       "generation   %" PRIu64 "\n"
-	       "capacity     %u jobs\n"
-	       "jobs         %u\n",
-	       in.version_major, in.version_minor, in.daemon_pid,
-	       jst_daemon_alive(r) ? "alive" : "NOT RUNNING: no heartbeat", in.generation,
-	       in.capacity, in.njobs);
-	for (unsigned s = 2; s <= 12; s++)
-		if (by_state[s])
-			printf("  %-11s%u\n", jst_job_state_name((uint16_t)s), by_state[s]);
-	if (vendor)
-		printf("  %-11s%u\n", "vendor", vendor);
-	printf("changes      %" PRIu64 " (log of %u)\n"
-	       "memory       %.1f MiB of job versions (segment reserves %.1f GiB, sparse)\n",
-	       in.change_seq, in.log_size, (double)in.pool_bytes / (1 << 20),
-	       (double)in.segment_size / (1 << 30));
-	{
-		/* The daemon's side, when its socket is reachable: not needed for the rest. */
-		struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
-		struct jst_daemon_stats ds;
-		jst_conn *c = NULL;
-
-		if (jst_connect(&o, &c) == 0 && jst_daemon_stats(c, &ds) == 0)
+	info_clients(&c, &ds, &have_ds);
+	jst_disconnect(c);
+	if (format == FMT_JSON) {
+		printf("{\"Format\":\"%u.%u\",\"DaemonPID\":%" PRIu64 ",\"DaemonAlive\":%s,"
+		       "\"Generation\":%" PRIu64 ",\"Capacity\":%u,\"Jobs\":%u,\"JobsByState\":{",
+		       in.version_major, in.version_minor, in.daemon_pid, alive ? "true" : "false",
+		       in.generation, in.capacity, in.njobs);
+		for (unsigned s = 2; s <= 12; s++) {
+			if (!by_state[s])
+				continue;
+			printf("%s\"%s\":%u", first ? "" : ",", jst_job_state_name((uint16_t)s),
+			       by_state[s]);
+			first = false;
+		}
+		printf("},\"VendorStateJobs\":%u,\"ChangeSeq\":%" PRIu64 ",\"LogSize\":%u,"
+		       "\"PoolBytes\":%" PRIu64 ",\"SegmentSize\":%" PRIu64 ",\"Daemon\":",
+		       vendor, in.change_seq, in.log_size, in.pool_bytes, in.segment_size);
+		if (have_ds)
+			printf("{\"Connections\":%u,\"Sessions\":%u,\"PendingRequests\":%u,"
+			       "\"HeapBytes\":%" PRIu64 "}}\n",
+			       ds.connections, ds.sessions, ds.pending, (uint64_t)ds.heap_bytes);
+		else
+			puts("null}");
+	} else {
+		printf("format       %u.%u\n"
+		       "daemon pid   %" PRIu64 " (%s)\n"
+		       "generation   %" PRIu64 "\n"
+		       "capacity     %u jobs\n"
+		       "jobs         %u\n",
+		       in.version_major, in.version_minor, in.daemon_pid,
+		       alive ? "alive" : "NOT RUNNING: no heartbeat", in.generation, in.capacity,
+		       in.njobs);
+		for (unsigned s = 2; s <= 12; s++)
+			if (by_state[s])
+				printf("  %-11s%u\n", jst_job_state_name((uint16_t)s), by_state[s]);
+		if (vendor)
+			printf("  %-11s%u\n", "vendor", vendor);
+		printf("changes      %" PRIu64 " (log of %u)\n"
+		       "memory       %.1f MiB of job versions (segment reserves %.1f GiB, sparse)\n",
+		       in.change_seq, in.log_size, (double)in.pool_bytes / (1 << 20),
+		       (double)in.segment_size / (1 << 30));
+		if (have_ds)
 			printf("clients      %u connected (this one included), %u producer "
 			       "sessions, %u pending requests\n"
 			       "daemon heap  %.1f MiB\n",
@@ -231,7 +427,11 @@ static int cmd_info(jst_reader *r)
 			       (double)ds.heap_bytes / (1 << 20));
 		else
 			printf("clients      (control socket not reachable)\n");
-		jst_disconnect(c);
+	}
+	if (!alive) {
+		fprintf(stderr, "jobstat: jobstatd (pid %" PRIu64 ") is not running: its segment "
+				"has no heartbeat\n", in.daemon_pid);
+		return EXIT_NO_DAEMON;
 	}
 	return 0;
 }
@@ -239,9 +439,9 @@ static int cmd_info(jst_reader *r)
 static int cmd_list(jst_reader *r)
 {
 	static struct jst_job job;
-	uint16_t state = state_filter ? parse_state(state_filter) : 0;
-	long owner = parse_owner(owner_filter);
-	bool json = !strcmp(format, "json"), first = true;
+	uint16_t state = state_filter ? cli_parse_state(state_filter) : 0;
+	long owner = cli_parse_owner(owner_filter);
+	bool first = true;
 	struct jst_status st;
 	uint32_t pos = 0;
 	int rc;
@@ -251,34 +451,48 @@ static int cmd_list(jst_reader *r)
 			owner == -2 ? owner_filter : state_filter);
 		return EXIT_USAGE;
 	}
-	if (json)
+	if (format == FMT_JSON)
 		putchar('[');
-	else
+	else if (format == FMT_TEXT)
 		printf("%-44s %-16s %5s %s\n", "INSTANCEID", "STATE", "PCT", "NAME");
 	while ((rc = jst_next(r, &pos, &st)) == 0) {
-		if (!wanted(&st, state, owner) || jst_job(r, st.handle, &job) < 0)
+		if (!cli_wanted(&st, state, owner) || jst_job(r, st.handle, &job) < 0)
 			continue; /* filtered out, or removed between the two reads */
-		if (json) {
-			if (!first)
-				putchar(',');
-			json_job(&job);
-			first = false;
-		} else {
-			printf("%-44s %-16s %4u%% %s\n", job.instance_id,
-			       jst_job_state_name(st.job_state), st.percent_complete,
-			       job.name ? job.name : "");
+		if (format == FMT_TEXT) {
+			cli_put_cell(stdout, job.instance_id, 44);
+			printf(" %-16s ", jst_job_state_name(st.job_state));
+			if (st.percent_complete <= 100)
+				printf("%4u%% ", st.percent_complete);
+			else
+				fputs("    - ", stdout);
+			cli_put_text(stdout, job.name);
+			putchar('\n');
+			continue;
 		}
+		if (format == FMT_JSON && !first)
+			putchar(',');
+		json_job(&job);
+		if (format == FMT_NDJSON)
+			putchar('\n');
+		first = false;
 	}
-	if (json)
+	if (format == FMT_JSON)
 		puts("]");
-	return rc == JST_ENOJOB ? 0 : fail("list", rc);
+	if (rc != JST_ENOJOB)
+		return cli_fail("list", rc);
+	if (!jst_daemon_alive(r)) {
+		fprintf(stderr, "jobstat: jobstatd is not running: these are the jobs its segment "
+				"held when it stopped\n");
+		return EXIT_NO_DAEMON;
+	}
+	return 0;
 }
 
 static int find(jst_reader *r, const char *id, jst_handle *h)
 {
 	int rc = jst_lookup(r, id, h);
 
-	return rc < 0 ? fail(id, rc) : 0;
+	return rc < 0 ? cli_fail(id, rc) : 0;
 }
 
 static int cmd_get(jst_reader *r, const char *id)
@@ -291,26 +505,13 @@ static int cmd_get(jst_reader *r, const char *id)
 		return rc;
 	rc = jst_job(r, h, &job);
 	if (rc < 0)
-		return fail(id, rc);
-	if (!strcmp(format, "json")) {
+		return cli_fail(id, rc);
+	if (format == FMT_JSON) {
 		json_job(&job);
 		putchar('\n');
-		return 0;
+	} else {
+		text_job(&job);
 	}
-	printf("InstanceID          %s\nName                %s\nJobState            %u (%s)\n"
-	       "PercentComplete     %u\nOperationalStatus  ",
-	       job.instance_id, job.name ? job.name : "", job.status.job_state,
-	       jst_job_state_name(job.status.job_state), job.status.percent_complete);
-	for (unsigned i = 0; i < job.status.n_operational_status; i++)
-		printf(" %u", job.status.operational_status[i]);
-	printf("\nJobStatus           %s\nErrorDescription    %s\nOwner               %s "
-	       "(uid %u)\nErrors              %u retained, %u reported\n",
-	       job.job_status ? job.job_status : "",
-	       job.error_description ? job.error_description : "", job.owner ? job.owner : "",
-	       job.status.owner_uid, job.status.n_errors, job.status.errors_total);
-	if (job.status.transfer_state)
-		printf("TransferState       %s\n",
-		       jst_transfer_state_name((uint16_t)(job.status.transfer_state - 1)));
 	return 0;
 }
 
@@ -318,39 +519,52 @@ static int cmd_get(jst_reader *r, const char *id)
 
 static void error_text(const struct jst_error *e)
 {
-	printf("MessageID           %s\nMessage             %s\nErrorType           %u\n"
-	       "PerceivedSeverity   %u\nProbableCause       %u\nOwningEntity        %s\n"
-	       "CIMStatusCode       %u\nReported            #%u, in JobState %u (%s)\n",
-	       e->message_id ? e->message_id : "", e->message ? e->message : "", e->error_type,
-	       e->perceived_severity, e->probable_cause,
-	       e->owning_entity ? e->owning_entity : "", e->cim_status_code, e->sequence,
-	       e->job_state, jst_job_state_name(e->job_state));
-	for (unsigned i = 0; i < e->n_message_arguments; i++)
-		printf("MessageArguments[%u] %s\n", i,
-		       e->message_arguments[i] ? e->message_arguments[i] : "(null)");
-	for (unsigned i = 0; i < e->n_recommended_actions; i++)
-		printf("RecommendedAction   %s\n",
-		       e->recommended_actions[i] ? e->recommended_actions[i] : "(null)");
-	if (e->hresult || e->file)
-		printf("HRESULT             0x%08x\nContext             %u\nFile                %s\n",
-		       e->hresult, e->context, e->file ? e->file : "");
+	char b[64];
+
+	text_field("MessageID", e->message_id);
+	text_field("Message", e->message);
+	printf("%-24s%u\n%-24s%u\n%-24s%u\n", "ErrorType", e->error_type, "PerceivedSeverity",
+	       e->perceived_severity, "ProbableCause", e->probable_cause);
+	if (e->other_error_type)
+		text_field("OtherErrorType", e->other_error_type);
+	text_field("OwningEntity", e->owning_entity);
+	if (e->probable_cause_description)
+		text_field("ProbableCauseDescription", e->probable_cause_description);
+	if (e->error_source)
+		text_field("ErrorSource", e->error_source);
+	printf("%-24s%u\n", "CIMStatusCode", e->cim_status_code);
+	if (e->cim_status_code_description)
+		text_field("CIMStatusCodeDescription", e->cim_status_code_description);
+	local_time(e->time, b);
+	printf("%-24s#%u, %s, in JobState %u (%s)\n", "Reported", e->sequence, b, e->job_state,
+	       jst_job_state_name(e->job_state));
+	for (unsigned i = 0; i < e->n_message_arguments && i < JST_ERROR_ARGS_MAX; i++) {
+		snprintf(b, sizeof(b), "MessageArguments[%u]", i);
+		text_field(b, e->message_arguments[i] ? e->message_arguments[i] : "(null)");
+	}
+	for (unsigned i = 0; i < e->n_recommended_actions && i < JST_ERROR_ARGS_MAX; i++)
+		text_field("RecommendedAction",
+			   e->recommended_actions[i] ? e->recommended_actions[i] : "(null)");
+	if (e->hresult || e->file) {
+		printf("%-24s0x%08x\n%-24s%u\n", "HRESULT", e->hresult, "Context", e->context);
+		text_field("File", e->file);
+	}
 }
 
 static int print_error(const struct jst_error *e)
 {
-	static char buf[1 << 17];
-	int rc = 0;
+	static char buf[1 << 18];
+	int rc;
 
-	if (!strcmp(format, "cimxml"))
-		rc = jst_error_to_cimxml(e, buf, sizeof(buf), NULL);
-	else if (!strcmp(format, "json"))
-		rc = jst_error_to_json(e, buf, sizeof(buf), NULL);
-	else
+	if (format == FMT_TEXT) {
 		error_text(e);
+		return 0;
+	}
+	rc = format == FMT_CIMXML ? jst_error_to_cimxml(e, buf, sizeof(buf), NULL)
+				  : jst_error_to_json(e, buf, sizeof(buf), NULL);
 	if (rc < 0)
-		return fail("render", rc);
-	if (strcmp(format, "text"))
-		puts(buf);
+		return cli_fail("render", rc);
+	fputs(buf, stdout);
 	return 0;
 }
 
@@ -366,11 +580,10 @@ static int cmd_error(jst_reader *r, const char *id)
 
 	if (strcmp(flavour_name, "cim") && strcmp(flavour_name, "hyperv") &&
 	    strcmp(flavour_name, "do")) {
-		fprintf(stderr, "jobstat: --flavour is cim, hyperv or do\n");
+		fprintf(stderr, "jobstat: --flavour is cim, hyperv or do, not \"%s\"\n",
+			flavour_name);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(format, "table"))
-		format = "text";
 	rc = find(r, id, &h);
 	if (rc)
 		return rc;
@@ -381,26 +594,31 @@ static int cmd_error(jst_reader *r, const char *id)
 		n = rc == 0;
 	}
 	if (rc == JST_ENOERROR) {
-		fprintf(stderr, "jobstat: %s has no error to give (return code %" PRIu32
-				" / 0x%08" PRIx32 "): it is running or ended well%s\n",
-			id, jst_method_code(rc, flavour), jst_method_code(rc, flavour),
+		/* GetError succeeded with no error: JSON says null (or no errors), text says why. */
+		if (format == FMT_JSON) /* CIM-XML: no instance, the method's NULL */
+			puts(all_errors ? "[]" : "null");
+		fputs("jobstat: ", stderr);
+		cli_put_text(stderr, id);
+		fprintf(stderr, " has no error to give (return code %" PRIu32 " / 0x%08" PRIx32
+				"): it is running or ended well%s\n",
+			jst_method_code(rc, flavour), jst_method_code(rc, flavour),
 			flavour == JST_FLAVOUR_DO ? ", or is not in ERROR/TRANSIENT_ERROR" : "");
 		return 0;
 	}
 	if (rc < 0)
-		return fail(id, rc);
-	if (!strcmp(format, "json") && all_errors)
+		return cli_fail(id, rc);
+	if (format == FMT_JSON && all_errors)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
-		if (i && !strcmp(format, "json"))
-			putchar(',');
-		else if (i)
-			putchar('\n');
-		if (print_error(&errs[i]))
-			return EXIT_TROUBLE;
+		if (i)
+			putchar(format == FMT_JSON ? ',' : '\n');
+		if ((rc = print_error(&errs[i])))
+			return rc;
 	}
-	if (!strcmp(format, "json") && all_errors)
-		puts("]");
+	if (format == FMT_JSON && all_errors)
+		putchar(']');
+	if (format != FMT_TEXT)
+		putchar('\n');
 	return 0;
 }
 
@@ -418,7 +636,7 @@ static int exit_for(uint16_t state)
 {
 	switch (state) {
 	case JST_JOB_COMPLETED:
-		return EXIT_COMPLETED;
+		return EXIT_OK;
 	case JST_JOB_EXCEPTION:
 		return EXIT_FAILED;
 	case JST_JOB_TERMINATED:
@@ -430,18 +648,34 @@ static int exit_for(uint16_t state)
 	}
 }
 
+/* wait's result: "ID: State" as text; as JSON, the outcome and the exit code it gives. */
+static int wait_result(const char *id, const char *outcome, const struct jst_status *st, int code)
+{
+	if (format == FMT_JSON) {
+		fputs("{\"InstanceID\":", stdout);
+		json_s(id);
+		printf(",\"Result\":\"%s\",\"JobState\":", outcome);
+		if (st)
+			printf("%u,\"JobStateName\":\"%s\"", st->job_state,
+			       jst_job_state_name(st->job_state));
+		else
+			fputs("null,\"JobStateName\":null", stdout);
+		printf(",\"ExitCode\":%d}\n", code);
+	} else if (st && !strcmp(outcome, "ended")) {
+		cli_put_text(stdout, id);
+		printf(": %s\n", jst_job_state_name(st->job_state));
+	}
+	return code;
+}
+
 static int cmd_wait(jst_reader *r, const char *id)
 {
 	uint64_t deadline = timeout_s >= 0 ? mono_ns() + (uint64_t)(timeout_s * 1e9) : 0;
 	jst_handle h;
 	int rc = jst_lookup(r, id, &h);
 
-	if (rc == JST_ENOJOB) {
-		fprintf(stderr, "jobstat: %s: no such job\n", id);
-		return EXIT_NOT_FOUND;
-	}
 	if (rc < 0)
-		return fail(id, rc);
+		return cli_fail(id, rc);
 	for (;;) {
 		/* The cursor first: a change after it wakes the wait below. */
 		uint64_t cursor = jst_change_seq(r), now;
@@ -449,20 +683,22 @@ static int cmd_wait(jst_reader *r, const char *id)
 
 		rc = jst_status(r, h, &st);
 		if (rc == JST_ESTALE) {
-			fprintf(stderr, "jobstat: %s was removed before it finished\n", id);
-			return EXIT_NOT_FOUND;
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fputs(" was removed before it ended\n", stderr);
+			return wait_result(id, "removed", NULL, EXIT_NOT_FOUND);
 		}
 		if (rc < 0 && rc != JST_EAGAIN)
-			return fail(id, rc);
-		if (rc == 0 && jst_job_state_is_final(st.job_state)) {
-			printf("%s: %s\n", id, jst_job_state_name(st.job_state));
-			return exit_for(st.job_state);
-		}
+			return cli_fail(id, rc);
+		if (rc == 0 && jst_job_state_is_final(st.job_state))
+			return wait_result(id, "ended", &st, exit_for(st.job_state));
 		now = mono_ns();
 		if (deadline && now >= deadline) {
-			fprintf(stderr, "jobstat: %s: still %s after %.3g s\n", id,
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": still %s after %.3g s\n",
 				rc == 0 ? jst_job_state_name(st.job_state) : "unreadable", timeout_s);
-			return EXIT_TIMEOUT;
+			return wait_result(id, "timeout", rc == 0 ? &st : NULL, EXIT_TIMEOUT);
 		}
 		/* Sleep until something changes; wake now and then to see a daemon restart. */
 		rc = jst_wait_changes(r, cursor,
@@ -474,6 +710,37 @@ static int cmd_wait(jst_reader *r, const char *id)
 }
 
 /* ---- terminate, kill, suspend, resume ---- */
+
+static const char *rsc_code_name(uint32_t code)
+{
+	/* CIM_ConcreteJob.RequestStateChange's return ValueMap. */
+	switch (code) {
+	case 0:
+		return "Completed with No Error";
+	case 1:
+		return "Not Supported";
+	case 2:
+		return "Unknown or Unspecified Error";
+	case 3:
+		return "Cannot complete within Timeout Period";
+	case 4:
+		return "Failed";
+	case 5:
+		return "Invalid Parameter";
+	case 6:
+		return "In Use";
+	case 4096:
+		return "Method Parameters Checked - Transition Started";
+	case 4097:
+		return "Invalid State Transition";
+	case 4098:
+		return "Use of Timeout Parameter Not Supported";
+	case 4099:
+		return "Busy";
+	default:
+		return code >= 32768 ? "Vendor Specific" : "Method Reserved";
+	}
+}
 
 static int cmd_control(const char *verb, const char *id)
 {
@@ -488,252 +755,104 @@ static int cmd_control(const char *verb, const char *id)
 	uint32_t code = 0;
 	jst_conn *c;
 	uint16_t req = 0;
-	int rc;
+	int rc, ex;
 
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(verb, verbs[i].verb))
 			req = verbs[i].req;
 	rc = jst_connect(&o, &c);
 	if (rc < 0)
-		return fail("connect", rc);
+		return cli_fail("connect", rc);
 	rc = jst_request_state_change(c, id, req,
 				      timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0, &code);
-	if (rc < 0 && rc != JST_EDISCONNECTED) {
-		fprintf(stderr, "jobstat: %s %s: %s (RequestStateChange returned %u)\n", verb, id,
-			jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc), code);
+	if (rc == JST_ENOJOB) {
 		jst_disconnect(c);
-		return rc == JST_ENOJOB ? EXIT_NOT_FOUND : EXIT_TROUBLE;
+		return cli_fail(id, rc);
+	}
+	if (rc < 0 && (rc == JST_EDISCONNECTED || rc == JST_ENODAEMON || !code)) {
+		/* No answer at all, rather than an answer that refuses. */
+		if (rc != JST_EDISCONNECTED && rc != JST_ENODAEMON && jst_conn_error(c)[0]) {
+			fprintf(stderr, "jobstat: %s ", verb);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": %s\n", jst_conn_error(c));
+		}
+		jst_disconnect(c);
+		return cli_fail(verb, rc);
+	}
+	ex = code == 0 || code == 4096 ? EXIT_OK : EXIT_REFUSED;
+	if (format == FMT_JSON) {
+		fputs("{\"InstanceID\":", stdout);
+		json_s(id);
+		printf(",\"Request\":\"%s\",\"RequestedState\":%u,\"ReturnValue\":%u,"
+		       "\"ReturnValueDescription\":\"%s\",\"Error\":",
+		       verb, req, code, rsc_code_name(code));
+		json_s(rc < 0 ? (jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc)) : NULL);
+		printf(",\"ExitCode\":%d}\n", ex);
+	} else {
+		FILE *f = ex ? stderr : stdout;
+
+		fprintf(f, "%s", ex ? "jobstat: " : "");
+		fprintf(f, "%s ", verb);
+		cli_put_text(f, id);
+		fprintf(f, ": RequestStateChange returned %u (%s)", code, rsc_code_name(code));
+		if (rc < 0) {
+			fputs(": ", f);
+			cli_put_text(f, jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc));
+		}
+		fputc('\n', f);
 	}
 	jst_disconnect(c);
-	if (rc < 0)
-		return fail(verb, rc);
-	printf("%s %s: RequestStateChange returned %u (%s)\n", verb, id, code,
-	       code == 0 ? "Completed with No Error" : code == 4096 ? "Transition Started"
-	       : code == 1 ? "Not Supported" : code == 4 ? "Failed" : "see CIM_ConcreteJob");
-	return code == 0 || code == 4096 ? 0 : EXIT_TROUBLE;
+	return ex;
 }
 
-/* ---- watch ---- */
+/* ---- the command line ---- */
 
-struct row {
-	struct jst_status st;
+static const struct command {
+	const char *name;
+	bool takes_id;
+	unsigned formats; /* enum cli_format bits */
+} commands[] = {
+	{"info", false, FMT_TEXT | FMT_JSON},
+	{"list", false, FMT_TEXT | FMT_JSON | FMT_NDJSON},
+	{"get", true, FMT_TEXT | FMT_JSON}, /* cimxml: once jst_job_to_cimxml() exists */
+	{"error", true, FMT_TEXT | FMT_JSON | FMT_CIMXML},
+	{"wait", true, FMT_TEXT | FMT_JSON},
+	{"watch", false, FMT_TEXT},
+	{"terminate", true, FMT_TEXT | FMT_JSON},
+	{"kill", true, FMT_TEXT | FMT_JSON},
+	{"suspend", true, FMT_TEXT | FMT_JSON},
+	{"resume", true, FMT_TEXT | FMT_JSON},
 };
 
-static int sort_mode; /* 0 state, 1 progress, 2 latest change */
-static const char *const sort_names[] = {"state", "progress", "latest change"};
-
-static int cmp_rows(const void *a, const void *b)
+static int parse_format(const char *s)
 {
-	const struct jst_status *x = &((const struct row *)a)->st, *y = &((const struct row *)b)->st;
+	static const struct {
+		const char *name;
+		enum cli_format f;
+	} names[] = {{"text", FMT_TEXT}, {"table", FMT_TEXT}, {"json", FMT_JSON},
+		     {"ndjson", FMT_NDJSON}, {"cimxml", FMT_CIMXML}};
 
-	if (sort_mode == 1 && x->percent_complete != y->percent_complete)
-		return x->percent_complete < y->percent_complete ? -1 : 1;
-	if (sort_mode == 2 && x->change_seq != y->change_seq)
-		return x->change_seq > y->change_seq ? -1 : 1;
-	if (sort_mode == 0 && x->job_state != y->job_state)
-		return x->job_state < y->job_state ? -1 : 1;
-	return x->handle.slot < y->handle.slot ? -1 : x->handle.slot > y->handle.slot;
-}
-
-static struct termios saved_tio;
-static bool tty_raw;
-static volatile sig_atomic_t watch_stop;
-
-static void restore_tty(void)
-{
-	if (tty_raw) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
-		fputs("\033[?25h\033[?1049l", stdout); /* cursor back, main screen back */
-		fflush(stdout);
-		tty_raw = false;
-	}
-}
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	watch_stop = 1;
-}
-
-static const char *colour(uint16_t s)
-{
-	switch (s) {
-	case JST_JOB_RUNNING:
-		return "\033[32m";
-	case JST_JOB_COMPLETED:
-		return "\033[34m";
-	case JST_JOB_EXCEPTION:
-	case JST_JOB_KILLED:
-		return "\033[31m";
-	case JST_JOB_TERMINATED:
-	case JST_JOB_SUSPENDED:
-		return "\033[33m";
-	default:
-		return "\033[0m";
-	}
-}
-
-static void draw(jst_reader *r, struct row *rows, size_t n, size_t top, int height, int width,
-		 bool tty)
-{
-	static struct jst_job job;
-	char bar[21];
-	size_t shown = 0;
-
-	if (tty)
-		fputs("\033[H\033[2J", stdout);
-	printf("jobstat watch: %zu jobs, sorted by %s%s\n", n, sort_names[sort_mode],
-	       tty ? "   (q quit, s sort, arrows scroll)" : "");
-	printf("%-40s %-14s %-22s %s\n", "INSTANCEID", "STATE", "PROGRESS", "OPSTATUS");
-	for (size_t i = top; i < n && (int)shown < height - 3; i++, shown++) {
-		const struct jst_status *st = &rows[i].st;
-		unsigned p = st->percent_complete > 100 ? 0 : st->percent_complete;
-		const char *id = jst_job(r, st->handle, &job) == 0 ? job.instance_id : "(removed)";
-
-		for (unsigned k = 0; k < 20; k++)
-			bar[k] = k < p / 5 ? '#' : '.';
-		bar[20] = 0;
-		printf("%-40.40s %s%-14s%s [%s] %3u%% %u\n", id, tty ? colour(st->job_state) : "",
-		       jst_job_state_name(st->job_state), tty ? "\033[0m" : "", bar, p,
-		       st->operational_status[0]);
-	}
-	(void)width;
-	fflush(stdout);
-}
-
-static void full_scan(jst_reader *r, struct jst_status *table, bool *live, uint32_t cap)
-{
-	static struct jst_status batch[256];
-	uint32_t pos = 0;
-	size_t got;
-
-	memset(live, 0, cap * sizeof(*live));
-	while (jst_scan(r, &pos, batch, 256, &got) == 0 && got > 0) {
-		for (size_t i = 0; i < got; i++) {
-			if (batch[i].handle.slot < cap) {
-				table[batch[i].handle.slot] = batch[i];
-				live[batch[i].handle.slot] = true;
-			}
-		}
-	}
-}
-
-/* Apply the change log since *@cursor. Return 0; JST_EOVERRUN (rescan). */
-static int follow_changes(jst_reader *r, uint64_t *cursor, struct jst_status *table, bool *live,
-			  uint32_t cap)
-{
-	static struct jst_status got[256];
-	size_t n;
-	int rc;
-
-	do {
-		rc = jst_changed(r, cursor, got, 256, &n);
-		if (rc < 0)
-			return rc;
-		for (size_t i = 0; i < n; i++) {
-			uint32_t s = got[i].handle.slot;
-
-			if (s >= cap)
-				continue;
-			live[s] = got[i].handle.gen != 0; /* gen 0: removed */
-			if (live[s])
-				table[s] = got[i];
-		}
-	} while (n == 256);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].f;
 	return 0;
 }
 
-static int cmd_watch(jst_reader *r, double seconds)
+/* The formats in @mask as "text, json or ndjson". */
+static void format_list(unsigned mask, char *out, size_t n)
 {
-	uint16_t state = state_filter ? parse_state(state_filter) : 0;
-	long owner = parse_owner(owner_filter);
-	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
-	uint64_t until = seconds > 0 ? mono_ns() + (uint64_t)(seconds * 1e9) : 0;
-	struct sigaction sa = {.sa_handler = on_stop};
-	struct jst_info in;
-	struct row *rows;
-	struct jst_status *table; /* the latest status of every slot, kept by the change log */
-	bool *live, rescan = true;
-	uint64_t cursor = 0;
-	size_t top = 0;
+	static const char *const names[] = {"text", "json", "ndjson", "cimxml"};
+	unsigned count = (unsigned)__builtin_popcount(mask), k = 0;
+	size_t len = 0;
 
-	if ((state_filter && !state) || owner == -2) {
-		fprintf(stderr, "jobstat: bad --state or --owner\n");
-		return EXIT_USAGE;
+	out[0] = 0;
+	for (unsigned b = 0; b < 4; b++) {
+		if (!(mask & (1u << b)))
+			continue;
+		len += (size_t)snprintf(out + len, n - len, "%s%s",
+					!k ? "" : k + 1 == count ? " or " : ", ", names[b]);
+		k++;
 	}
-	jst_info(r, &in);
-	rows = calloc(in.capacity, sizeof(*rows));
-	table = calloc(in.capacity, sizeof(*table));
-	live = calloc(in.capacity, sizeof(*live));
-	if (!rows || !table || !live)
-		return fail("watch", JST_ENOMEM);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (tty && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-		struct termios raw = saved_tio;
-
-		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
-		raw.c_cc[VMIN] = 0;
-		raw.c_cc[VTIME] = 0;
-		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-		tty_raw = true;
-		atexit(restore_tty);
-		fputs("\033[?1049h\033[?25l", stdout); /* alternate screen, no cursor */
-	}
-	while (!watch_stop && (!until || mono_ns() < until)) {
-		struct winsize ws = {.ws_row = 40, .ws_col = 120};
-		size_t n = 0;
-		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-
-		if (tty)
-			ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-		/* Only what changed since the last redraw; everything after an overrun. */
-		if (!rescan && follow_changes(r, &cursor, table, live, in.capacity) < 0)
-			rescan = true;
-		if (rescan) {
-			cursor = jst_change_seq(r); /* first: a change during the scan is seen again */
-			full_scan(r, table, live, in.capacity);
-			rescan = false;
-		}
-		for (uint32_t s = 0; s < in.capacity; s++)
-			if (live[s] && wanted(&table[s], state, owner))
-				rows[n++].st = table[s];
-		qsort(rows, n, sizeof(*rows), cmp_rows);
-		if (top >= n)
-			top = n ? n - 1 : 0;
-		draw(r, rows, n, top, tty ? ws.ws_row : 25, ws.ws_col, tty);
-		/*
-		 * On a terminal: redraw on a change or a key, at most 10 times a second.
-		 * Otherwise (a pipe, a log): one snapshot a second.
-		 */
-		if (tty && poll(&pfd, 1, 0) == 0)
-			jst_wait_changes(r, cursor, 100000000); /* sleeps while nothing changes */
-		usleep(tty ? 100000 : 1000000);
-		if (tty) {
-			char k[8];
-			ssize_t kn = read(STDIN_FILENO, k, sizeof(k));
-
-			for (ssize_t i = 0; i < kn; i++) {
-				if (k[i] == 'q')
-					watch_stop = 1;
-				else if (k[i] == 's')
-					sort_mode = (sort_mode + 1) % 3;
-				else if (k[i] == 'A' && top > 0) /* ESC [ A: up */
-					top--;
-				else if (k[i] == 'B') /* ESC [ B: down */
-					top++;
-				else if (k[i] == '5' && top > 0) /* page up */
-					top = top > 20 ? top - 20 : 0;
-				else if (k[i] == '6') /* page down */
-					top += 20;
-			}
-		}
-	}
-	restore_tty();
-	free(rows);
-	free(table);
-	free(live);
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -752,11 +871,11 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	static const char *const cmds[] = {"info", "list", "get", "error", "wait", "watch",
-					   "terminate", "kill", "suspend", "resume"};
-	const char *cmd = NULL, *id = NULL;
+	const struct command *cmd = NULL;
+	const char *id = NULL;
 	double watch_for = 0;
 	jst_reader *r;
+	char formats[64];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "n:hV", opts, NULL)) != -1) {
@@ -767,7 +886,13 @@ int main(int argc, char **argv)
 			ns = optarg;
 			break;
 		case OPT_FORMAT:
-			format = optarg;
+			format_name = optarg;
+			format = parse_format(optarg);
+			if (!format) {
+				fprintf(stderr, "jobstat: --format is text, json, ndjson or cimxml, "
+						"not \"%s\"\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_STATE:
 			state_filter = optarg;
@@ -785,7 +910,8 @@ int main(int argc, char **argv)
 		case OPT_FOR:
 			errno = 0;
 			*(c == OPT_FOR ? &watch_for : &timeout_s) = strtod(optarg, &end);
-			if (*end || errno || (c == OPT_TIMEOUT ? timeout_s : watch_for) < 0) {
+			if (!*optarg || *end || errno ||
+			    (c == OPT_TIMEOUT ? timeout_s : watch_for) < 0) {
 				fprintf(stderr, "jobstat: --%s wants seconds, not \"%s\"\n",
 					c == OPT_FOR ? "for" : "timeout", optarg);
 				return EXIT_USAGE;
@@ -802,48 +928,52 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		cmd = argv[optind++];
+	for (size_t i = 0; optind < argc && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		if (optind < argc)
+			fprintf(stderr, "jobstat: unknown command \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	optind++;
 	if (optind < argc)
 		id = argv[optind++];
-	for (size_t i = 0; cmd && i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(cmd, cmds[i]))
-			goto known;
-	if (cmd)
-		fprintf(stderr, "jobstat: unknown command \"%s\"\n", cmd);
-	usage(stderr);
-	return EXIT_USAGE;
-known:
-	if (optind != argc || (!id) != (!strcmp(cmd, "info") || !strcmp(cmd, "list") ||
-					!strcmp(cmd, "watch"))) {
-		fprintf(stderr, "jobstat: %s %s\n", cmd,
-			id && (!strcmp(cmd, "info") || !strcmp(cmd, "list") || !strcmp(cmd, "watch"))
-				? "takes no InstanceID" : "takes one InstanceID");
+	if (optind != argc || !id != !cmd->takes_id) {
+		fprintf(stderr, "jobstat: %s %s\n", cmd->name,
+			cmd->takes_id ? "takes one InstanceID" : "takes no InstanceID");
 		return EXIT_USAGE;
 	}
-	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "text") &&
-	    strcmp(format, "cimxml")) {
-		fprintf(stderr, "jobstat: --format is table, text, json or cimxml\n");
-		return EXIT_USAGE;
+	if (!(cmd->formats & format)) {
+		format_list(cmd->formats, formats, sizeof(formats));
+		if (!strcmp(cmd->name, "get") && format == FMT_CIMXML)
+			fprintf(stderr, "jobstat: get --format cimxml is not available yet (a whole "
+					"job as CIM-XML needs jst_job_to_cimxml()); use %s\n",
+				formats);
+		else
+			fprintf(stderr, "jobstat: %s does not print --format %s: it prints %s\n",
+				cmd->name, format_name, formats);
+		return EXIT_FORMAT;
 	}
-	if (!strcmp(cmd, "terminate") || !strcmp(cmd, "kill") || !strcmp(cmd, "suspend") ||
-	    !strcmp(cmd, "resume"))
-		return cmd_control(cmd, id);
+	if (cmd->takes_id && strcmp(cmd->name, "get") && strcmp(cmd->name, "error") &&
+	    strcmp(cmd->name, "wait"))
+		return cmd_control(cmd->name, id);
 	rc = jst_attach(ns, &r);
 	if (rc < 0)
-		return fail(ns ? ns : jst_default_namespace(), rc);
-	if (!strcmp(cmd, "info"))
+		return cli_fail(ns ? ns : jst_default_namespace(), rc);
+	if (!strcmp(cmd->name, "info"))
 		rc = cmd_info(r);
-	else if (!strcmp(cmd, "list"))
+	else if (!strcmp(cmd->name, "list"))
 		rc = cmd_list(r);
-	else if (!strcmp(cmd, "get"))
+	else if (!strcmp(cmd->name, "get"))
 		rc = cmd_get(r, id);
-	else if (!strcmp(cmd, "error"))
+	else if (!strcmp(cmd->name, "error"))
 		rc = cmd_error(r, id);
-	else if (!strcmp(cmd, "wait"))
+	else if (!strcmp(cmd->name, "wait"))
 		rc = cmd_wait(r, id);
 	else
-		rc = cmd_watch(r, watch_for);
+		rc = cli_watch(r, state_filter, owner_filter, watch_for);
 	jst_detach(r);
 	return rc;
 }
