@@ -24,6 +24,8 @@ sbindir    ?= $(prefix)/sbin
 libdir     ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 mandir     ?= $(prefix)/share/man
+datadir    ?= $(prefix)/share
+bashcompdir ?= $(datadir)/bash-completion/completions
 pkgconfigdir ?= $(libdir)/pkgconfig
 DESTDIR    ?=
 
@@ -284,6 +286,8 @@ install: all
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
 	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
+	install -d $(DESTDIR)$(bashcompdir)
+	install -m 0644 cli/jobstat.bash $(DESTDIR)$(bashcompdir)/jobstat
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
@@ -291,7 +295,8 @@ uninstall:
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
-	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(bashcompdir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 
 format:

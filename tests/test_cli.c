@@ -538,3 +538,51 @@ Test(cli, exit_codes_follow_the_one_table)
 	cr_assert_eq(RUN2(out, err, "list"), 9, "%s", err);
 	cr_assert_eq(RUN2(out, err, "get", "cli:x"), 9, "%s", err);
 }
+
+/* Complete COMP_LINE @line with cli/jobstat.bash in bash; the candidates, one a line. */
+static void complete_line(const char *line, char *out, size_t n)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t k;
+
+	snprintf(cmd, sizeof(cmd),
+		 "PATH=%s:$PATH JOBSTAT_NAMESPACE=%s bash --norc -c 'source cli/jobstat.bash && "
+		 "complete -p jobstat >/dev/null && COMP_LINE=\"%s\" && COMP_POINT=${#COMP_LINE} && "
+		 "_jobstat && printf \"%%s\\n\" \"${COMPREPLY[@]}\" | sort'",
+		 JST_BUILD_DIR, d.ns, line);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	k = fread(out, 1, n - 1, p);
+	out[k] = 0;
+	cr_assert_eq(pclose(p), 0, "%s: %s", line, out);
+}
+
+Test(cli, bash_completion_offers_commands_options_formats_and_ids)
+{
+	char out[4096];
+
+	job("cli:c1");
+	job("cli:c2");
+	job("acme:x");
+	complete_line("jobstat ", out, sizeof(out));
+	cr_assert_str_eq(out, "error\nget\ninfo\nkill\nlist\nresume\nsuspend\nterminate\nwait\n"
+			      "watch\n");
+	complete_line("jobstat -n x w", out, sizeof(out));
+	cr_assert_str_eq(out, "wait\nwatch\n");
+	complete_line("jobstat list --format ", out, sizeof(out));
+	cr_assert_str_eq(out, "json\nndjson\ntext\n", "list's formats only");
+	complete_line("jobstat get x --format ", out, sizeof(out));
+	cr_assert_str_eq(out, "json\ntext\n", "get's formats only");
+	complete_line("jobstat error --", out, sizeof(out));
+	cr_assert_str_eq(out, "--all\n--flavour\n--format\n--namespace\n");
+	complete_line("jobstat list --state Comp", out, sizeof(out));
+	cr_assert_str_eq(out, "Completed\nCompletedWithWarnings\n");
+	/* InstanceIDs from the running daemon; bash breaks words at ':', so only the rest. */
+	complete_line("jobstat wait ", out, sizeof(out));
+	cr_assert_str_eq(out, "acme:x\ncli:c1\ncli:c2\n");
+	complete_line("jobstat get cli:c", out, sizeof(out));
+	cr_assert_str_eq(out, "c1\nc2\n");
+	complete_line("jobstat get cli:c1 ", out, sizeof(out));
+	cr_assert_str_eq(out, "\n", "one InstanceID only");
+}
