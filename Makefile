@@ -33,7 +33,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 man-db
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -91,7 +91,8 @@ BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
 	format help
 
-all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc \
+	$(BUILD)/man/man3/.stamp
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -130,6 +131,12 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# One page per exported function, made from its kernel-doc comment in the header.
+$(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	python3 man/kerneldoc2man.py libclient/jobstat.h $(dir $@) $(VERSION) >/dev/null
+	touch $@
 
 # ---- programs -------------------------------------------------------------------------------
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
@@ -188,6 +195,8 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	done; \
 	$(BUILD)/tests/tsan_threads $(BUILD)/jobstatd || fail=1; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
+	stage=$$(mktemp -d) && $(MAKE) -s install DESTDIR=$$stage PREFIX=/usr >/dev/null && \
+		sh tests/check-man.sh $(SHLIB) $$stage/usr || fail=1; rm -rf "$$stage"; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
 
@@ -284,7 +293,7 @@ install: all
 	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
 	install -d $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man8
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
-	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
+	install -m 0644 man/libjobstat.3 $(BUILD)/man/man3/jst_*.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
 	install -d $(DESTDIR)$(bashcompdir)
 	install -m 0644 cli/jobstat.bash $(DESTDIR)$(bashcompdir)/jobstat
@@ -295,7 +304,8 @@ uninstall:
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
-	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man3/jst_*.3 \
+	      $(DESTDIR)$(mandir)/man8/jobstatd.8 \
 	      $(DESTDIR)$(bashcompdir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 

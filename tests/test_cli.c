@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -585,4 +586,43 @@ Test(cli, bash_completion_offers_commands_options_formats_and_ids)
 	cr_assert_str_eq(out, "c1\nc2\n");
 	complete_line("jobstat get cli:c1 ", out, sizeof(out));
 	cr_assert_str_eq(out, "\n", "one InstanceID only");
+}
+
+Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
+{
+	char out[4096], cmd[512], exe[] = "/tmp/jst-readme-XXXXXX";
+	struct rusage ru;
+	long cpu_us;
+	int fd = mkstemp(exe), status;
+	jst_handle h = job("cli:readme");
+	pid_t p;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	/* The first C block under "Reading a job's status", built as a user would. */
+	snprintf(cmd, sizeof(cmd),
+		 "sed -n \"/^## Reading a job's status/,/^## /p\" README.md | "
+		 "sed -n '/^```c$/,/^```$/p' | sed '1d;$d' | "
+		 "cc -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_BUILD_DIR, exe);
+	cr_assert_eq(system(cmd), 0, "the README example builds");
+	p = test_fork_piped(&fd);
+	if (p == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("JOBSTAT_NAMESPACE", d.ns, 1);
+		execl(exe, exe, "cli:readme", (char *)NULL);
+		_exit(127);
+	}
+	usleep(1000 * 1000); /* a second with nothing changing: it must sleep through it */
+	cr_assert_eq(jst_job_set_progress(c, h, 50), 0);
+	usleep(100 * 1000);
+	cr_assert_eq(jst_job_complete(c, h), 0);
+	slurp(fd, out, sizeof(out));
+	cr_assert_eq(wait4(p, &status, 0, &ru), p);
+	unlink(exe);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x: %s", status, out);
+	cr_assert_str_eq(out, "Running: 0%\nRunning: 50%\nCompleted\n");
+	cpu_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec +
+		 ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+	cr_assert_lt(cpu_us, 200000, "it slept, it did not spin: %ld us of CPU in 1.1 s", cpu_us);
 }
