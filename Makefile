@@ -33,7 +33,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
 # Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 man-db
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 man-db libncurses-dev tmux
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -62,6 +62,8 @@ BSD_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+CURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   = $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
 
 INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
@@ -142,8 +144,9 @@ $(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
 
+$(BUILD)/obj/cli/watch.o: ALL_CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/jobstat: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CURSES_LIBS)
 
 # ---- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
