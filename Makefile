@@ -156,6 +156,9 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
 
+# test_cli builds the README's example as a user would, with this build's sanitizers.
+$(BUILD)/tests/test_cli: ALL_CFLAGS += -DJST_SANFLAGS='"$(SANFLAGS)"'
+
 # The tool's terminal escaper alone, fed what the daemon would refuse.
 $(BUILD)/tests/test_escape: tests/test_escape.c cli/escape.c cli/escape.h | deps-check
 	@mkdir -p $(dir $@)

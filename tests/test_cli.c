@@ -19,6 +19,10 @@
 
 #include "testdaemon.h"
 
+#ifndef JST_SANFLAGS
+#define JST_SANFLAGS "" /* the Makefile gives this build's -fsanitize flags */
+#endif
+
 static struct test_daemon d;
 static jst_conn *c;
 static jst_reader *r;
@@ -603,7 +607,8 @@ Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
 	snprintf(cmd, sizeof(cmd),
 		 "sed -n \"/^## Reading a job's status/,/^## /p\" README.md | "
 		 "sed -n '/^```c$/,/^```$/p' | sed '1d;$d' | "
-		 "cc -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_BUILD_DIR, exe);
+		 "cc %s -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_SANFLAGS, JST_BUILD_DIR,
+		 exe);
 	cr_assert_eq(system(cmd), 0, "the README example builds");
 	p = test_fork_piped(&fd);
 	if (p == 0) {
