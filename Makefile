@@ -80,7 +80,7 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
 DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
-CLI_SRCS  := cli/jobstat.c cli/escape.c cli/watch.c
+CLI_SRCS  := cli/main.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
 

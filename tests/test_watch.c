@@ -248,6 +248,9 @@ Test(watch, searches_filters_sorts_and_helps)
 	cr_assert_not_null(strstr(scr, "Home, End"), "%s", scr);
 	cr_assert_eq(tmux("send-keys -t w x"), 0);
 	await(scr, sizeof(scr), "PgUp, PgDn", true);
+	/* Ctrl-C quits as q does. */
+	cr_assert_eq(tmux("send-keys -t w C-c"), 0);
+	await_exit();
 }
 
 Test(watch, summarises_and_shows_a_banner_when_the_daemon_is_down)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobstat.c - the jobstat command-line tool: lists, shows, waits for and
+ * main.c - the jobstat command-line tool: lists, shows, waits for and
  * controls jobs through the public libjobstat API only (watch is in watch.c).
  */
 #define _GNU_SOURCE
@@ -506,6 +506,11 @@ static int cmd_get(jst_reader *r, const char *id)
 	rc = jst_job(r, h, &job);
 	if (rc < 0)
 		return cli_fail(id, rc);
+	/*
+	 * FMT_CIMXML goes here once the library has jst_job_to_cimxml() (issue 14):
+	 * render into a buffer as print_error() does, and add FMT_CIMXML to get's
+	 * formats in commands[]. Until then main() refuses it with exit 11.
+	 */
 	if (format == FMT_JSON) {
 		json_job(&job);
 		putchar('\n');
