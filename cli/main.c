@@ -961,6 +961,19 @@ int main(int argc, char **argv)
 				cmd->name, format_name, formats);
 		return EXIT_FORMAT;
 	}
+	/* Bad values are the command line's fault, whether or not a daemon runs. */
+	if ((state_filter && !cli_parse_state(state_filter)) || cli_parse_owner(owner_filter) == -2) {
+		fprintf(stderr, "jobstat: no such %s \"%s\"\n", state_filter &&
+			!cli_parse_state(state_filter) ? "state" : "user",
+			state_filter && !cli_parse_state(state_filter) ? state_filter : owner_filter);
+		return EXIT_USAGE;
+	}
+	if (strcmp(flavour_name, "cim") && strcmp(flavour_name, "hyperv") &&
+	    strcmp(flavour_name, "do")) {
+		fprintf(stderr, "jobstat: --flavour is cim, hyperv or do, not \"%s\"\n",
+			flavour_name);
+		return EXIT_USAGE;
+	}
 	if (cmd->takes_id && strcmp(cmd->name, "get") && strcmp(cmd->name, "error") &&
 	    strcmp(cmd->name, "wait"))
 		return cmd_control(cmd->name, id);

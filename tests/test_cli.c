@@ -522,6 +522,9 @@ Test(cli, exit_codes_follow_the_one_table)
 	cr_assert_eq(RUN2(out, err, "info", "cli:x"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "wait", "cli:x", "--timeout", "soon"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "list", "--owner", "no-such-user-here"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--state", "Dancing"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "error", "cli:x", "--flavour", "wmi"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "kill"), 2, "no InstanceID: %s", err);
 	/* 0 while the daemon runs. */
 	cr_assert_eq(RUN2(out, err, "info"), 0, "%s", err);
 	cr_assert_eq(RUN2(out, err, "list"), 0, "%s", err);
@@ -542,6 +545,12 @@ Test(cli, exit_codes_follow_the_one_table)
 	cr_assert_eq(RUN2(out, err, "info"), 9, "%s", err);
 	cr_assert_eq(RUN2(out, err, "list"), 9, "%s", err);
 	cr_assert_eq(RUN2(out, err, "get", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "error", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--for", "1"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "suspend", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--state", "Dancing"), 2, "the command line first");
+	cr_assert_eq(RUN2(out, err, "list", "--owner", "no-such-user-here"), 2, "%s", err);
 }
 
 /* Complete COMP_LINE @line with cli/jobstat.bash in bash; the candidates, one a line. */
