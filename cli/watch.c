@@ -141,11 +141,12 @@ static void strings_of(struct view *v, uint32_t slot)
 	if (jst_job(v->r, h, &job) == 0) {
 		v->id[slot] = escaped(job.instance_id);
 		v->name[slot] = escaped(job.name);
-	} else {
+		v->id_gen[slot] = h.gen;
+	} else { /* removed meanwhile (or no stable read): shown so, read again next time */
 		v->id[slot] = escaped("(removed)");
 		v->name[slot] = escaped("");
+		v->id_gen[slot] = 0;
 	}
-	v->id_gen[slot] = h.gen;
 }
 
 static struct view *sort_view;
@@ -194,7 +195,9 @@ static void build_rows(struct view *v)
 			v->vendor++;
 		if (!cli_wanted(st, v->state, v->owner))
 			continue;
-		strings_of(v, s);
+		/* The strings cost a read per new job: only when search or sort need them all. */
+		if (v->search[0] || v->sort == SORT_ID)
+			strings_of(v, s);
 		if (matches(v, s))
 			v->rows[v->nrows++] = s;
 	}
@@ -228,6 +231,7 @@ static void snapshot(struct view *v)
 		const struct jst_status *st = &v->table[v->rows[i]];
 		unsigned p = st->percent_complete > 100 ? 0 : st->percent_complete;
 
+		strings_of(v, v->rows[i]);
 		for (unsigned k = 0; k < 20; k++)
 			bar[k] = k < p / 5 ? '#' : '.';
 		bar[20] = 0;
@@ -408,6 +412,8 @@ static void draw(struct view *v, bool alive, bool help)
 		const struct jst_status *st = &v->table[s];
 		unsigned p = st->percent_complete > 100 ? 0 : st->percent_complete;
 		char ops[64] = "";
+
+		strings_of(v, s);
 		size_t n = 0;
 
 		for (int b = 0; b < bw; b++)
