@@ -339,8 +339,8 @@ Test(cli, list_and_get_escape_producer_strings_byte_exact)
 		"INSTANCEID                                   STATE              PCT NAME\n"
 		"cli:evil                                     Running            42% " EVIL_TEXT "\n";
 	char out[65536], err[4096];
+	jst_handle h = evil_job();
 
-	evil_job();
 	cr_assert_eq(RUN2(out, err, "list"), 0, "%s", err);
 	cr_assert_str_eq(out, want_list);
 	cr_assert_eq(RUN2(out, err, "get", "cli:evil"), 0, "%s", err);
@@ -351,6 +351,15 @@ Test(cli, list_and_get_escape_producer_strings_byte_exact)
 	cr_assert_null(memchr(out, '\033', strlen(out)), "no ESC reaches the terminal");
 	cr_assert_null(memchr(out, '\r', strlen(out)), "no CR reaches the terminal");
 	cr_assert_null(strstr(out, "\xe2\x80\xae"), "no bidi override reaches the terminal");
+	/* A CIM_Error's strings too, in error's text; exact in its JSON. */
+	cr_assert_eq(jst_job_report_error(c, h, &(struct jst_error){.message_id = "X1",
+				.message = "disk\033[2J gone\r\n"}, true), 0);
+	cr_assert_eq(jst_job_set_state(c, h, JST_JOB_EXCEPTION), 0);
+	cr_assert_eq(RUN2(out, err, "error", "cli:evil"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\nMessage                 disk\\e[2J gone\\r\\n\n"), "%s", out);
+	cr_assert_null(memchr(out, '\033', strlen(out)), "no ESC reaches the terminal");
+	cr_assert_eq(RUN2(out, err, "error", "cli:evil", "--format", "json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"Message\":\"disk\\u001b[2J gone\\u000d\\u000a\""), "%s", out);
 }
 
 Test(cli, json_carries_the_exact_producer_string)
