@@ -446,11 +446,6 @@ static int cmd_list(jst_reader *r)
 	uint32_t pos = 0;
 	int rc;
 
-	if ((state_filter && !state) || owner == -2) {
-		fprintf(stderr, "jobstat: no such %s \"%s\"\n", owner == -2 ? "user" : "state",
-			owner == -2 ? owner_filter : state_filter);
-		return EXIT_USAGE;
-	}
 	if (format == FMT_JSON)
 		putchar('[');
 	else if (format == FMT_TEXT)
@@ -578,17 +573,11 @@ static int cmd_error(jst_reader *r, const char *id)
 	static struct jst_error errs[JST_ERRORS_KEPT];
 	unsigned flavour = !strcmp(flavour_name, "hyperv") ? JST_FLAVOUR_HYPERV
 			   : !strcmp(flavour_name, "do")   ? JST_FLAVOUR_DO
-							   : JST_FLAVOUR_CIM;
+							   : JST_FLAVOUR_CIM; /* main() checked it */
 	size_t n = 0;
 	jst_handle h;
 	int rc;
 
-	if (strcmp(flavour_name, "cim") && strcmp(flavour_name, "hyperv") &&
-	    strcmp(flavour_name, "do")) {
-		fprintf(stderr, "jobstat: --flavour is cim, hyperv or do, not \"%s\"\n",
-			flavour_name);
-		return EXIT_USAGE;
-	}
 	rc = find(r, id, &h);
 	if (rc)
 		return rc;
@@ -962,10 +951,13 @@ int main(int argc, char **argv)
 		return EXIT_FORMAT;
 	}
 	/* Bad values are the command line's fault, whether or not a daemon runs. */
-	if ((state_filter && !cli_parse_state(state_filter)) || cli_parse_owner(owner_filter) == -2) {
-		fprintf(stderr, "jobstat: no such %s \"%s\"\n", state_filter &&
-			!cli_parse_state(state_filter) ? "state" : "user",
-			state_filter && !cli_parse_state(state_filter) ? state_filter : owner_filter);
+	if (state_filter && !cli_parse_state(state_filter)) {
+		fprintf(stderr, "jobstat: no such state \"%s\" (a JobState name or number)\n",
+			state_filter);
+		return EXIT_USAGE;
+	}
+	if (cli_parse_owner(owner_filter) == -2) {
+		fprintf(stderr, "jobstat: no such user \"%s\"\n", owner_filter);
 		return EXIT_USAGE;
 	}
 	if (strcmp(flavour_name, "cim") && strcmp(flavour_name, "hyperv") &&

@@ -590,13 +590,8 @@ int cli_watch(jst_reader *r, const char *state_filter, const char *owner_filter,
 	struct sigaction sa = {.sa_handler = on_stop};
 	struct jst_info in;
 
-	v.state = state_filter ? cli_parse_state(state_filter) : 0;
+	v.state = state_filter ? cli_parse_state(state_filter) : 0; /* main() checked both */
 	v.owner = cli_parse_owner(owner_filter);
-	if ((state_filter && !v.state) || v.owner == -2) {
-		fprintf(stderr, "jobstat: no such %s \"%s\"\n", v.owner == -2 ? "user" : "state",
-			v.owner == -2 ? owner_filter : state_filter);
-		return EXIT_USAGE;
-	}
 	jst_info(r, &in);
 	v.cap = in.capacity;
 	v.table = calloc(v.cap, sizeof(*v.table));
