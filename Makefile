@@ -25,6 +25,8 @@ sbindir    ?= $(prefix)/sbin
 libdir     ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 mandir     ?= $(prefix)/share/man
+datadir    ?= $(prefix)/share
+bashcompdir ?= $(datadir)/bash-completion/completions
 pkgconfigdir ?= $(libdir)/pkgconfig
 DESTDIR    ?=
 
@@ -39,7 +41,7 @@ pythondir  ?= $(if $(filter /usr,$(prefix)),$(prefix)/lib/python3/dist-packages,
 
 # Debian packages the build and the tests need (make deps installs them).
 # (.ci/run reads this line alone: keep it one line.)
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace man-db libncurses-dev tmux
 # And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
 ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
@@ -71,6 +73,8 @@ BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+CURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   = $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
 
 INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
@@ -89,7 +93,7 @@ PUB_SRCS  := daemon/publish.c
 SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SRCS := daemon/jobstatd.c $(SERVER_SRCS)
-CLI_SRCS  := cli/jobstat.c
+CLI_SRCS  := cli/main.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
 
@@ -102,7 +106,8 @@ BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help
 
-all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc \
+	$(BUILD)/man/man3/.stamp
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -142,13 +147,20 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# One page per exported function, made from its kernel-doc comment in the header.
+$(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	python3 man/kerneldoc2man.py libclient/jobstat.h $(dir $@) $(VERSION) >/dev/null
+	touch $@
+
 # ---- programs -------------------------------------------------------------------------------
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) \
 		$(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS) $(SYSTEMD_LIBS)
 
-$(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+$(BUILD)/obj/cli/watch.o: ALL_CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/jobstat: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CURSES_LIBS)
 
 # ---- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
@@ -157,6 +169,15 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(PUBLIB) $(STLIB) \
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
+
+# test_cli builds the README's example as a user would, with this build's sanitizers.
+$(BUILD)/tests/test_cli: ALL_CFLAGS += -DJST_SANFLAGS='"$(SANFLAGS)"'
+
+# The tool's terminal escaper alone, fed what the daemon would refuse.
+$(BUILD)/tests/test_escape: tests/test_escape.c cli/escape.c cli/escape.h | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ tests/test_escape.c cli/escape.c $(ALL_LDFLAGS) \
+		$(CRIT_LIBS)
 
 # The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
 $(BUILD)/libjstserver.a: $(SERVER_OBJS)
@@ -197,6 +218,8 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	$(BUILD)/tests/tsan_threads $(BUILD)/jobstatd || fail=1; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
 	echo "== python/tests (pytest)"; $(PYTEST) || fail=1; \
+	stage=$$(mktemp -d) && $(MAKE) -s install DESTDIR=$$stage PREFIX=/usr >/dev/null && \
+		sh tests/check-man.sh $(SHLIB) $$stage/usr || fail=1; rm -rf "$$stage"; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
 
@@ -318,10 +341,12 @@ install: all
 	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
 	install -d $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man8
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
-	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
+	install -m 0644 man/libjobstat.3 $(BUILD)/man/man3/jst_*.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
 	install -d $(DESTDIR)$(pythondir)/jobstat
 	install -m 0644 python/jobstat/*.py $(DESTDIR)$(pythondir)/jobstat/
+	install -d $(DESTDIR)$(bashcompdir)
+	install -m 0644 cli/jobstat.bash $(DESTDIR)$(bashcompdir)/jobstat
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
@@ -329,7 +354,9 @@ uninstall:
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
-	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man3/jst_*.3 \
+	      $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(bashcompdir)/jobstat
 	rm -rf $(DESTDIR)$(pythondir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 

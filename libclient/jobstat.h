@@ -672,6 +672,15 @@ JST_EXPORT int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, s
  */
 JST_EXPORT int jst_cim_datetime(uint64_t ns, bool interval, char *buf);
 
+/**
+ * jst_json_string() - @s as one JSON string literal, quotes included ("null"
+ * for NULL): the exact string, with '"', '\\' and control characters
+ * escaped (\uXXXX); the escaper jst_error_to_json() uses, for programs that
+ * print a job's strings as JSON (the jobstat tool does).
+ * @buf, @n, @ret_len, Return: as jst_error_to_cimxml().
+ */
+JST_EXPORT int jst_json_string(const char *s, char *buf, size_t n, size_t *ret_len);
+
 /* ---- job states (the CIM model) ----------------------------------------------------- */
 
 #define JST_JOB_COMPLETED_WITH_WARNINGS 32768 /* Hyper-V's vendor value; final */
