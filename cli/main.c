@@ -36,7 +36,7 @@ static void usage(FILE *f)
 		"                           jobs by state, memory in use\n"
 		"  list [--state S] [--owner USER] [--format text|json|ndjson]\n"
 		"                           every job (S: a JobState name or number)\n"
-		"  get ID [--format text|json]\n"
+		"  get ID [--format text|json|cimxml] [--flavour hyperv: Msvm_ConcreteJob]\n"
 		"                           every property of one job\n"
 		"  error ID [--all] [--flavour cim|hyperv|do] [--format text|json|cimxml]\n"
 		"                           GetError (--all: GetErrors), as the flavour defines it\n"
@@ -60,6 +60,12 @@ int cli_fail(const char *what, int rc)
 	fputs("jobstat: ", stderr);
 	cli_put_text(stderr, what);
 	fprintf(stderr, ": %s\n", jst_strerror(rc));
+	/* What the library found wrong with the segment or the socket, when it says. */
+	if (jst_last_error()[0]) {
+		fputs("jobstat: ", stderr);
+		cli_put_text(stderr, jst_last_error());
+		fputc('\n', stderr);
+	}
 	switch (rc) {
 	case JST_ENOENT:
 		fprintf(stderr, "hint: is jobstatd running? Start it (jobstatd, or make run), or "
@@ -501,11 +507,17 @@ static int cmd_get(jst_reader *r, const char *id)
 	rc = jst_job(r, h, &job);
 	if (rc < 0)
 		return cli_fail(id, rc);
-	/*
-	 * FMT_CIMXML goes here once the library has jst_job_to_cimxml() (issue 14):
-	 * render into a buffer as print_error() does, and add FMT_CIMXML to get's
-	 * formats in commands[]. Until then main() refuses it with exit 11.
-	 */
+	if (format == FMT_CIMXML) {
+		static char buf[1 << 16];
+		unsigned flags = JST_CIMXML_DOCUMENT |
+				 (!strcmp(flavour_name, "hyperv") ? JST_CIMXML_MSVM : 0);
+
+		rc = jst_job_to_cimxml(&job, flags, buf, sizeof(buf), NULL);
+		if (rc < 0)
+			return cli_fail("render", rc);
+		fputs(buf, stdout);
+		return 0;
+	}
 	if (format == FMT_JSON) {
 		json_job(&job);
 		putchar('\n');
@@ -601,6 +613,16 @@ static int cmd_error(jst_reader *r, const char *id)
 	}
 	if (rc < 0)
 		return cli_fail(id, rc);
+	if (format == FMT_CIMXML && all_errors) {
+		/* GetErrors: one well-formed document holding every instance. */
+		static char buf[1 << 18];
+
+		rc = jst_errors_to_cimxml(errs, n, buf, sizeof(buf), NULL);
+		if (rc < 0)
+			return cli_fail("render", rc);
+		puts(buf);
+		return 0;
+	}
 	if (format == FMT_JSON && all_errors)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
@@ -808,7 +830,7 @@ static const struct command {
 } commands[] = {
 	{"info", false, FMT_TEXT | FMT_JSON},
 	{"list", false, FMT_TEXT | FMT_JSON | FMT_NDJSON},
-	{"get", true, FMT_TEXT | FMT_JSON}, /* cimxml: once jst_job_to_cimxml() exists */
+	{"get", true, FMT_TEXT | FMT_JSON | FMT_CIMXML},
 	{"error", true, FMT_TEXT | FMT_JSON | FMT_CIMXML},
 	{"wait", true, FMT_TEXT | FMT_JSON},
 	{"watch", false, FMT_TEXT},
@@ -941,12 +963,7 @@ int main(int argc, char **argv)
 	}
 	if (!(cmd->formats & format)) {
 		format_list(cmd->formats, formats, sizeof(formats));
-		if (!strcmp(cmd->name, "get") && format == FMT_CIMXML)
-			fprintf(stderr, "jobstat: get --format cimxml is not available yet (a whole "
-					"job as CIM-XML needs jst_job_to_cimxml()); use %s\n",
-				formats);
-		else
-			fprintf(stderr, "jobstat: %s does not print --format %s: it prints %s\n",
+		fprintf(stderr, "jobstat: %s does not print --format %s: it prints %s\n",
 				cmd->name, format_name, formats);
 		return EXIT_FORMAT;
 	}
