@@ -72,9 +72,9 @@ STLIB     := $(BUILD)/libjobstat.a
 PUBLIB    := $(BUILD)/libjstpublish.a
 
 LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn.c \
-	     libclient/geterror.c libclient/render.c \
+	     libclient/geterror.c libclient/render.c libclient/counters.c \
 	     shm-layout/shm-check.c proto/proto.c
-PUB_SRCS  := daemon/publish.c
+PUB_SRCS  := daemon/publish.c daemon/counters.c
 DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
 CLI_SRCS  := cli/jobstat.c
 TEST_SRCS := $(wildcard tests/test_*.c)
