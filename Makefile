@@ -34,6 +34,8 @@ PKG_CONFIG ?= pkg-config
 DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
+# And jobstat-exporter: libmicrohttpd to build it, Prometheus (promtool) to test it.
+EXPORTER_PACKAGES := libmicrohttpd-dev prometheus
 # And the fuzzers: clang with libFuzzer.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -87,7 +89,7 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
-	format help
+	format help exporter exporter-deps test-exporter
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
 
@@ -135,6 +137,37 @@ $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+# ---- jobstat-exporter -----------------------------------------------------------------------
+# Its own packages (exporter-deps; .ci/deps-exporter.sh leaves no Prometheus service running).
+EXPORTER := $(BUILD)/jobstat-exporter
+EXP_OBJS := $(BUILD)/obj/exporter/metrics.o
+MHD_LIBS  = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+
+exporter-deps:
+	@sh .ci/deps-exporter.sh $(EXPORTER_PACKAGES)
+
+$(BUILD)/obj/exporter/%.o: exporter/%.c | exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter -c $< -o $@
+
+$(EXPORTER): $(BUILD)/obj/exporter/main.o $(EXP_OBJS) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) -pthread
+
+exporter: $(EXPORTER)
+
+$(BUILD)/tests/test_exporter: tests/test_exporter.c tests/testutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) \
+		| exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter $(CRIT_CFLAGS) -o $@ $< $(EXP_OBJS) $(PUBLIB) $(STLIB) \
+		$(ALL_LDFLAGS) $(CRIT_LIBS) $(URCU_LIBS)
+
+$(BUILD)/exporter-test-producer: exporter/test-producer.c $(STLIB) | deps-check
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(ALL_LDFLAGS)
+
+# promtool on the rules and on both formats, then a real Prometheus scraping the exporter.
+test-exporter: all $(EXPORTER) $(BUILD)/exporter-test-producer | exporter-deps
+	sh exporter/test-prometheus.sh $(BUILD)
 
 # ---- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
