@@ -7,6 +7,8 @@
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
+#   make exporter         jobstat-exporter (installs libmicrohttpd-dev and prometheus first)
+#   make test-exporter    promtool and a real Prometheus against the exporter (in make test too)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -94,7 +96,7 @@ BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies ---------------------------------------------------------------------------
 # deps installs what is missing (root) or prints the command; deps-check fails with that
@@ -202,7 +204,8 @@ test: all $(BUILD)/tests/tsan_threads
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests/tsan_threads $(BUILD)/jobstatd
 else
 # Every suite runs even when one fails; the goal fails if any did.
-test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
+test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads $(EXPORTER) \
+		$(BUILD)/exporter-test-producer
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
@@ -213,6 +216,8 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	done; \
 	$(BUILD)/tests/tsan_threads $(BUILD)/jobstatd || fail=1; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
+	echo "== jobstat-exporter with promtool and a real Prometheus"; \
+	sh exporter/test-prometheus.sh $(BUILD) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
 
