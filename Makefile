@@ -91,7 +91,7 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
-	format help exporter exporter-deps test-exporter
+	format help exporter exporter-deps test-exporter bench-exporter
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
 
@@ -278,13 +278,24 @@ $(BUILD)/bench/harness: bench/harness.c bench/benchutil.h $(PUBLIB) $(STLIB) $(B
 bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
+$(BUILD)/bench/exporter: bench/exporter.c bench/benchutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) $(EXPORTER) \
+		| exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(EXP_OBJS) $(PUBLIB) \
+		$(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS)
+
+# jobstat-exporter's scrape cost at 1k, 10k and 100k jobs (bench/RESULTS.md).
+bench-exporter: all $(BUILD)/bench/exporter
+	$(BUILD)/bench/exporter $(BENCH_ARGS)
+
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
 # focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
 # (the harness stops at 100k jobs then).
-bench: all $(BENCH_BINS) $(BUILD)/bench/harness
+bench: all $(BENCH_BINS) $(BUILD)/bench/harness $(BUILD)/bench/exporter
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
+	$(BUILD)/bench/exporter $(BENCH_ARGS)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all
