@@ -7,7 +7,8 @@
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
-#   make exporter         jobstat-exporter (installs libmicrohttpd-dev and prometheus first)
+#   make exporter         jobstat-exporter (installs libmicrohttpd-dev and prometheus first);
+#                         make install-exporter installs it, its unit, man page and alert rules
 #   make test-exporter    promtool and a real Prometheus against the exporter (in make test too)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
@@ -91,12 +92,12 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
-	format help exporter exporter-deps test-exporter bench-exporter
+	format help exporter exporter-deps test-exporter bench-exporter install-exporter
 
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies ---------------------------------------------------------------------------
 # deps installs what is missing (root) or prints the command; deps-check fails with that
@@ -157,6 +158,17 @@ $(EXPORTER): $(BUILD)/obj/exporter/main.o $(EXP_OBJS) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) -pthread
 
 exporter: $(EXPORTER)
+
+unitdir ?= $(prefix)/lib/systemd/system
+install-exporter: $(EXPORTER)
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(unitdir) \
+		$(DESTDIR)$(prefix)/share/jobstat
+	install -m 0755 $(EXPORTER) $(DESTDIR)$(bindir)/
+	install -m 0644 exporter/jobstat-exporter.1 $(DESTDIR)$(mandir)/man1/
+	sed 's|@bindir@|$(bindir)|' exporter/jobstat-exporter.service \
+		> $(DESTDIR)$(unitdir)/jobstat-exporter.service
+	chmod 0644 $(DESTDIR)$(unitdir)/jobstat-exporter.service
+	install -m 0644 exporter/jobstat-alerts.yml $(DESTDIR)$(prefix)/share/jobstat/
 
 $(BUILD)/tests/test_exporter: tests/test_exporter.c tests/testutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) \
 		| exporter-deps deps-check

@@ -53,15 +53,24 @@ fi
 # ---- the daemon, the exporter, Prometheus ----------------------------------------------------
 start_daemon() {
 	rm -f "$tmp/$ns.sock"
-	"$B/jobstatd" -f -n "$ns" -c 4096 --runtime-dir "$tmp" 2>>"$tmp/jobstatd.log" &
+	"$B/jobstatd" -f -n "$ns" -c 4096 $seg_access --runtime-dir "$tmp" 2>>"$tmp/jobstatd.log" &
 	dpid=$!
 	i=0
 	while [ ! -S "$tmp/$ns.sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 	[ -S "$tmp/$ns.sock" ] || { cat "$tmp/jobstatd.log"; echo "jobstatd did not start" >&2; exit 1; }
 }
+# As root, the segment is readable by group nogroup only, and the exporter runs as nobody in
+# that group: unprivileged, with read access and nothing more.
+seg_access= as_reader= as_stranger=
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 && getent group nogroup >/dev/null; then
+	seg_access="-m 0640 -g nogroup"
+	as_reader="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	# The same user in another group (a gid no group uses): no access to the segment.
+	as_stranger="setpriv --reuid=nobody --regid=65533 --clear-groups"
+fi
 start_daemon
 eport=$(free_port)
-"$B/jobstat-exporter" --namespace "$ns" --listen "127.0.0.1:$eport" 2>"$tmp/exporter.log" &
+$as_reader "$B/jobstat-exporter" --namespace "$ns" --listen "127.0.0.1:$eport" 2>"$tmp/exporter.log" &
 epid=$!
 pport=$(free_port)
 cat >"$tmp/prometheus.yml" <<CONF
@@ -156,6 +165,30 @@ if [ $counting = yes ]; then
 		0 5 "Prometheus saw no counter reset"
 elif [ "${JOBSTAT_REQUIRE_COUNTERS:-0}" = 1 ]; then
 	bad "JOBSTAT_REQUIRE_COUNTERS=1 but jobstatd raises no counter"
+fi
+
+# ---- who may read ------------------------------------------------------------------------------
+if [ -n "$as_reader" ]; then
+	ok "the exporter runs as nobody with read access to the segment only (group nogroup)"
+	if [ -n "$as_stranger" ]; then
+		sport=$(free_port)
+		$as_stranger "$B/jobstat-exporter" --namespace "$ns" --listen "127.0.0.1:$sport" \
+			2>"$tmp/stranger.log" &
+		spid=$!
+		i=0
+		until curl -sf -o "$tmp/stranger" "http://127.0.0.1:$sport/metrics" || [ $i -ge 100 ]; do
+			sleep 0.05; i=$((i + 1)); done
+		kill "$spid"; wait "$spid" 2>/dev/null
+		if grep -qx "jobstat_up{namespace=\"$ns\"} 0" "$tmp/stranger" &&
+			! grep -q "^jobstat_jobs{namespace=\"$ns\"" "$tmp/stranger"; then
+			ok "without read access the exporter shows jobstat_up 0 and no job"
+		else
+			bad "an exporter without read access to the segment"
+		fi
+	fi
+else
+	skip=$((skip + 1))
+	echo "SKIP: not root (or no setpriv): the exporter runs as the caller, not as nobody"
 fi
 
 # ---- both formats through promtool -----------------------------------------------------------
