@@ -171,9 +171,10 @@ install-exporter: $(EXPORTER)
 	install -m 0644 exporter/jobstat-alerts.yml $(DESTDIR)$(prefix)/share/jobstat/
 
 $(BUILD)/tests/test_exporter: tests/test_exporter.c tests/testutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) \
-		| exporter-deps deps-check
+		$(EXPORTER) | exporter-deps deps-check
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iexporter $(CRIT_CFLAGS) -o $@ $< $(EXP_OBJS) $(PUBLIB) $(STLIB) \
+	$(CC) $(ALL_CFLAGS) -Iexporter $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(EXP_OBJS) $(PUBLIB) $(STLIB) \
 		$(ALL_LDFLAGS) $(CRIT_LIBS) $(URCU_LIBS)
 
 $(BUILD)/exporter-test-producer: exporter/test-producer.c $(STLIB) | deps-check

@@ -3,12 +3,16 @@
  * test_exporter.c - jobstat-exporter's metrics without HTTP: content
  * negotiation, label escaping, the exact series a known segment gives in
  * both formats, the per-job cap and its dropped count, the bounded job_type
- * label, a missing or closed daemon shown as jobstat_up 0, and a scrape
- * that makes no syscall however many jobs there are.
+ * label, a missing or closed daemon shown as jobstat_up 0, a scrape that
+ * makes no syscall however many jobs there are, and the program's answer to
+ * bad options.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -437,4 +441,71 @@ Test(exporter, a_scrape_of_20000_jobs_makes_no_syscall, .timeout = 120)
 	cr_assert_eq(result[0], 10000);
 	cr_assert_gt(result[1], 600, "the failed jobs among them carry their error");
 	test_seg_destroy(&seg);
+}
+
+/* Run jobstat-exporter with @args (a shell word list); its exit status and what it said. */
+static int run_exporter(const char *args, char *out, size_t n)
+{
+	char cmd[512];
+	FILE *p;
+	size_t got;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "exec %s/jobstat-exporter %s 2>&1", JST_BUILD_DIR, args);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, n - 1, p);
+	out[got] = 0;
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(exporter, bad_options_exit_2_and_say_what_was_wrong, .timeout = 30)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+		{"--listen 127.0.0.1", "expected ADDR:PORT"},
+		{"--listen 127.0.0.1:0", "the port must be 1-65535"},
+		{"--listen 127.0.0.1:65536", "the port must be 1-65535"},
+		{"--listen localhost:9731", "\"localhost\" is not an IPv4 address (names are not resolved)"},
+		{"--listen '[::1:9731'", "expected [IPV6]:PORT"},
+		{"--listen '[zz]:9731'", "\"zz\" is not an IPv6 address"},
+		{"--max-job-series -1", "--max-job-series -1: expected a whole number from 0 to 10000000"},
+		{"--max-job-series 10k", "expected a whole number"},
+		{"--failed-window 99999999999", "--failed-window 99999999999: expected a whole number"},
+		{"--namespace 'bad/ns'", "invalid namespace name (1-64 of A-Z a-z 0-9 . _ -)"},
+		{"-n a -n a", "namespace \"a\" given twice"},
+		{"-n a extra", "unexpected argument \"extra\""},
+		{"--no-such-option", "usage: jobstat-exporter"},
+	};
+	char out[4096];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = run_exporter(cases[i].args, out, sizeof(out));
+
+		cr_expect_eq(rc, 2, "%s: exit %d", cases[i].args, rc);
+		cr_expect(strstr(out, cases[i].says), "%s: said \"%s\", not \"%s\"", cases[i].args,
+			  out, cases[i].says);
+	}
+	cr_assert_eq(run_exporter("--help", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "--max-job-series"));
+	cr_assert_eq(run_exporter("--version", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "libmicrohttpd"));
+}
+
+Test(exporter, a_port_in_use_exits_1_and_says_so, .timeout = 30)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char args[64], out[4096];
+
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(args, sizeof(args), "--listen 127.0.0.1:%u", ntohs(a.sin_port));
+	cr_assert_eq(run_exporter(args, out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "is the port in use? Choose another with --listen"), "%s", out);
+	close(fd);
 }
