@@ -281,48 +281,40 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-/* The state class of jobstat_jobs: CIM's values and CompletedWithWarnings as themselves. */
-static uint32_t state_class(uint16_t s)
+/* The row of jobstat_jobs for a JobState (struct jx_ns_scan). */
+static unsigned state_class(uint16_t s)
 {
-	if ((s >= JST_JOB_NEW && s <= JST_JOB_QUERY_PENDING) || s == JST_JOB_COMPLETED_WITH_WARNINGS)
+	if (s >= JST_JOB_NEW && s <= JST_JOB_QUERY_PENDING)
 		return s;
-	return s >= 32768 ? 1 : 0;
+	if (s == JST_JOB_COMPLETED_WITH_WARNINGS)
+		return 13;
+	return s > JST_JOB_COMPLETED_WITH_WARNINGS ? 1 : 0;
 }
 
 /* The label value of a state class: the state's name, "Vendor" or "Reserved". */
-static const char *class_name(uint32_t c)
+static const char *class_name(unsigned c)
 {
-	return c == 1 ? "Vendor" : c == 0 ? "Reserved" : jst_job_state_name((uint16_t)c);
+	return c == 13 ? jst_job_state_name(JST_JOB_COMPLETED_WITH_WARNINGS)
+	       : c == 1 ? "Vendor"
+	       : c == 0 ? "Reserved"
+			: jst_job_state_name((uint16_t)c);
 }
 
 static void count_job(struct jx_ns_scan *sc, const struct jst_status *st)
 {
-	uint32_t cls = state_class(st->job_state), type = st->job_type;
-	bool known_type = false;
+	unsigned col = sc->column_of[st->job_type];
 
-	for (uint32_t i = 0; i < sc->n_counts; i++) {
-		struct jx_count *c = &sc->counts[i];
-
-		if (c->job_type == type)
-			known_type = true;
-		if (c->state_class == cls && c->job_type == type) {
-			c->n++;
-			return;
-		}
+	if (col) {
+		col--;
+	} else if (sc->n_types < JX_TYPES_MAX) {
+		col = sc->n_types++;
+		sc->types[col] = st->job_type;
+		sc->column_of[st->job_type] = (uint8_t)(col + 1);
+	} else {
+		col = JX_TYPE_OTHER; /* a bounded label set, whatever producers send */
+		sc->other_used = true;
 	}
-	if (!known_type) {
-		if (sc->n_types >= JX_TYPES_MAX)
-			type = JX_TYPE_OTHER; /* a bounded label set, whatever producers send */
-		else
-			sc->n_types++;
-		for (uint32_t i = 0; type == JX_TYPE_OTHER && i < sc->n_counts; i++)
-			if (sc->counts[i].state_class == cls && sc->counts[i].job_type == type) {
-				sc->counts[i].n++;
-				return;
-			}
-	}
-	if (sc->n_counts < JX_COUNTS_MAX) /* 16 classes x (JX_TYPES_MAX + other) fit */
-		sc->counts[sc->n_counts++] = (struct jx_count){cls, type, 1};
+	sc->counts[col][state_class(st->job_state)]++;
 }
 
 /* Take the job's per-job series, if the cap allows; its latest error for a failed job. */
@@ -368,9 +360,10 @@ static void scan_ns(struct jx_exporter *x, unsigned nsi, uint64_t now_real, uint
 	uint32_t pos = 0;
 	size_t n;
 
-	memset(sc, 0, offsetof(struct jx_ns_scan, counts));
-	sc->n_counts = 0;
-	sc->n_types = 0;
+	/* Forget the last scrape's columns: only the entries it set, not all 64 KiB. */
+	for (uint32_t t = 0; t < sc->n_types; t++)
+		sc->column_of[sc->types[t]] = 0;
+	memset(sc, 0, offsetof(struct jx_ns_scan, column_of));
 	sc->dropped = 0;
 	sc->scanned = 0;
 	if (!r)
@@ -480,7 +473,7 @@ static void write_health(struct jx_exporter *x, enum jx_format f, struct jx_buf 
 
 static void write_type_label(struct jx_buf *b, uint32_t type, bool other)
 {
-	if (other || type == JX_TYPE_OTHER)
+	if (other)
 		label(b, "job_type", "other", 8);
 	else
 		label_u64(b, "job_type", type);
@@ -492,15 +485,22 @@ static void write_counters(struct jx_exporter *x, enum jx_format f, struct jx_bu
 	static const uint32_t codes[JST_COUNTERS_RSC - 1] = JST_COUNTERS_RSC_CODES;
 
 	family(b, f, "jobstat_jobs", GAUGE, "Jobs in the segment now, by JobState and JobType.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		for (uint32_t k = 0; k < x->scan[i].n_counts; k++) {
-			const struct jx_count *c = &x->scan[i].counts[k];
+	for (unsigned i = 0; i < x->n_ns; i++) {
+		const struct jx_ns_scan *sc = &x->scan[i];
 
-			sample(b, "jobstat_jobs", GAUGE, x->ns[i].name);
-			label(b, "state", class_name(c->state_class), 32);
-			write_type_label(b, c->job_type, false);
-			value_u64(b, c->n);
+		for (uint32_t t = 0; t <= JX_TYPES_MAX; t++) {
+			if (t == JX_TYPE_OTHER ? !sc->other_used : t >= sc->n_types)
+				continue;
+			for (unsigned c = 0; c < JX_CLASSES; c++) {
+				if (!sc->counts[t][c])
+					continue;
+				sample(b, "jobstat_jobs", GAUGE, x->ns[i].name);
+				label(b, "state", class_name(c), 32);
+				write_type_label(b, sc->types[t < JX_TYPES_MAX ? t : 0], t == JX_TYPE_OTHER);
+				value_u64(b, sc->counts[t][c]);
+			}
 		}
+	}
 	family(b, f, "jobstat_jobs_created", COUNTER, "Jobs created since the segment was created.");
 	for (unsigned i = 0; i < x->n_ns; i++)
 		if (x->scan[i].attached) {

@@ -68,23 +68,25 @@ struct jx_job {
 	char instance_id[JST_ID_MAX + 1];
 };
 
-/* Jobs by state and type in one namespace (jobstat_jobs). */
-struct jx_count {
-	uint32_t state_class; /* JobState 2..12, 32768; 1: other vendor values; 0: reserved */
-	uint32_t job_type;    /* 0..65535; JX_TYPE_OTHER past JX_TYPES_MAX distinct types */
-	uint64_t n;
-};
-#define JX_TYPE_OTHER 0x10000u
-#define JX_COUNTS_MAX (JX_TYPES_MAX * 16u)
+/*
+ * Jobs by state and type in one namespace (jobstat_jobs): a column per
+ * job_type in order of first sight, JX_TYPES_MAX of them, then one for
+ * every other type; a row per state class (JobState 2..12 as themselves,
+ * 13 CompletedWithWarnings, 1 the other vendor values, 0 reserved values).
+ */
+#define JX_CLASSES    14u
+#define JX_TYPE_OTHER JX_TYPES_MAX
 
 struct jx_ns_scan {
 	bool attached, up;
 	struct jst_info info;
 	struct jst_counters ctr;
 	uint64_t heartbeat_age_ns;
-	uint32_t n_counts;
-	struct jx_count counts[JX_COUNTS_MAX];
 	uint32_t n_types;
+	bool other_used;
+	uint16_t types[JX_TYPES_MAX];                   /* the job_type of each column */
+	uint64_t counts[JX_TYPES_MAX + 1][JX_CLASSES];
+	uint8_t column_of[65536];                       /* job_type -> column + 1; 0: none */
 	uint64_t dropped;   /* jobs that qualified for per-job series past the cap */
 	uint64_t scanned;
 };
