@@ -397,6 +397,88 @@ static const char *const severity_names[JST_COUNTERS_SEVERITY] = {
 static const char *const refusal_names[JST_COUNTERS_REFUSALS] = {"segment_full", "clients",
 								   "quota"};
 
+/* The families with one sample per attached namespace, and where each value comes from. */
+enum ns_value {
+	V_GENERATION, V_HEARTBEAT_AGE, V_START_TIME, V_CONNECTIONS, V_SESSIONS, V_SLOTS,
+	V_CREATED, V_SESSIONS_LOST,
+};
+
+static const struct ns_family {
+	const char *name;
+	enum kind kind;
+	enum ns_value v;
+	bool seconds;            /* the value is nanoseconds, written as seconds */
+	const char *help;
+} health[] = {
+	{"jobstat_daemon_generation", GAUGE, V_GENERATION, false,
+	 "The generation of the daemon publishing the segment: +1 at every jobstatd start."},
+	{"jobstat_daemon_heartbeat_age_seconds", GAUGE, V_HEARTBEAT_AGE, true,
+	 "Seconds since the daemon's last heartbeat in the segment."},
+	{"jobstat_daemon_start_time_seconds", GAUGE, V_START_TIME, true,
+	 "When the daemon publishing the segment started, seconds since the epoch."},
+	{"jobstat_daemon_connections", GAUGE, V_CONNECTIONS, false,
+	 "Control connections open, as the daemon last reported in the segment."},
+	{"jobstat_daemon_sessions", GAUGE, V_SESSIONS, false,
+	 "Producer sessions, connected or not, as the daemon last reported in the segment."},
+	{"jobstat_job_slots", GAUGE, V_SLOTS, false, "Job slots of the segment: its capacity in jobs."},
+},
+created = {"jobstat_jobs_created", COUNTER, V_CREATED, false,
+	   "Jobs created since the segment was created."},
+sessions_lost = {"jobstat_producer_sessions_lost", COUNTER, V_SESSIONS_LOST, false,
+		 "Producer sessions whose jobs went Lost Communication."};
+
+static uint64_t ns_value(const struct jx_ns_scan *sc, enum ns_value v)
+{
+	switch (v) {
+	case V_GENERATION:
+		return sc->info.generation;
+	case V_HEARTBEAT_AGE:
+		return sc->heartbeat_age_ns;
+	case V_START_TIME:
+		return sc->info.daemon_birth_ns;
+	case V_CONNECTIONS:
+		return sc->ctr.connections;
+	case V_SESSIONS:
+		return sc->ctr.sessions;
+	case V_SLOTS:
+		return sc->info.capacity;
+	case V_CREATED:
+		return sc->ctr.jobs_created;
+	case V_SESSIONS_LOST:
+		return sc->ctr.sessions_lost;
+	}
+	return 0;
+}
+
+static void write_per_ns(struct jx_exporter *x, enum jx_format f, struct jx_buf *b,
+			 const struct ns_family *m)
+{
+	family(b, f, m->name, m->kind, m->help);
+	for (unsigned i = 0; i < x->n_ns; i++) {
+		if (!x->scan[i].attached)
+			continue;
+		sample(b, m->name, m->kind, x->ns[i].name);
+		if (m->seconds)
+			value_seconds(b, ns_value(&x->scan[i], m->v));
+		else
+			value_u64(b, ns_value(&x->scan[i], m->v));
+	}
+}
+
+/* The per-pool families: capacity, in use, ever used. */
+static const struct pool_family {
+	const char *name;
+	size_t field;            /* offsetof(struct jst_pool_use, ...) */
+	const char *help;
+} pool_families[] = {
+	{"jobstat_pool_blocks", offsetof(struct jst_pool_use, blocks),
+	 "Usable blocks of each of the segment's pools."},
+	{"jobstat_pool_blocks_in_use", offsetof(struct jst_pool_use, in_use),
+	 "Blocks of each pool holding live or retired versions, as the daemon last reported."},
+	{"jobstat_pool_blocks_touched", offsetof(struct jst_pool_use, touched),
+	 "Blocks of each pool used at least once since the segment was created (its memory high-water)."},
+};
+
 static void write_health(struct jx_exporter *x, enum jx_format f, struct jx_buf *b)
 {
 	family(b, f, "jobstat_up", GAUGE,
@@ -405,70 +487,22 @@ static void write_health(struct jx_exporter *x, enum jx_format f, struct jx_buf 
 		sample(b, "jobstat_up", GAUGE, x->ns[i].name);
 		value_u64(b, x->scan[i].up);
 	}
-	family(b, f, "jobstat_daemon_generation", GAUGE,
-	       "The generation of the daemon publishing the segment: +1 at every jobstatd start.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_daemon_generation", GAUGE, x->ns[i].name);
-			value_u64(b, x->scan[i].info.generation);
-		}
-	family(b, f, "jobstat_daemon_heartbeat_age_seconds", GAUGE,
-	       "Seconds since the daemon's last heartbeat in the segment.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_daemon_heartbeat_age_seconds", GAUGE, x->ns[i].name);
-			value_seconds(b, x->scan[i].heartbeat_age_ns);
-		}
-	family(b, f, "jobstat_daemon_start_time_seconds", GAUGE,
-	       "When the daemon publishing the segment started, seconds since the epoch.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_daemon_start_time_seconds", GAUGE, x->ns[i].name);
-			value_seconds(b, x->scan[i].info.daemon_birth_ns);
-		}
-	family(b, f, "jobstat_daemon_connections", GAUGE,
-	       "Control connections open, as the daemon last reported in the segment.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_daemon_connections", GAUGE, x->ns[i].name);
-			value_u64(b, x->scan[i].ctr.connections);
-		}
-	family(b, f, "jobstat_daemon_sessions", GAUGE,
-	       "Producer sessions, connected or not, as the daemon last reported in the segment.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_daemon_sessions", GAUGE, x->ns[i].name);
-			value_u64(b, x->scan[i].ctr.sessions);
-		}
-	family(b, f, "jobstat_job_slots", GAUGE, "Job slots of the segment: its capacity in jobs.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_job_slots", GAUGE, x->ns[i].name);
-			value_u64(b, x->scan[i].info.capacity);
-		}
-	family(b, f, "jobstat_pool_blocks", GAUGE, "Usable blocks of each of the segment's pools.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		for (unsigned p = 0; x->scan[i].attached && p < JST_POOLS; p++) {
-			sample(b, "jobstat_pool_blocks", GAUGE, x->ns[i].name);
-			label(b, "pool", jst_pool_name(p), 32);
-			value_u64(b, x->scan[i].ctr.pools[p].blocks);
-		}
-	family(b, f, "jobstat_pool_blocks_in_use", GAUGE,
-	       "Blocks of each pool holding live or retired versions, as the daemon last reported.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		for (unsigned p = 0; x->scan[i].attached && p < JST_POOLS; p++) {
-			sample(b, "jobstat_pool_blocks_in_use", GAUGE, x->ns[i].name);
-			label(b, "pool", jst_pool_name(p), 32);
-			value_u64(b, x->scan[i].ctr.pools[p].in_use);
-		}
-	family(b, f, "jobstat_pool_blocks_touched", GAUGE,
-	       "Blocks of each pool used at least once since the segment was created (its memory high-water).");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		for (unsigned p = 0; x->scan[i].attached && p < JST_POOLS; p++) {
-			sample(b, "jobstat_pool_blocks_touched", GAUGE, x->ns[i].name);
-			label(b, "pool", jst_pool_name(p), 32);
-			value_u64(b, x->scan[i].ctr.pools[p].touched);
-		}
+	for (size_t k = 0; k < sizeof(health) / sizeof(health[0]); k++)
+		write_per_ns(x, f, b, &health[k]);
+	for (size_t k = 0; k < sizeof(pool_families) / sizeof(pool_families[0]); k++) {
+		const struct pool_family *m = &pool_families[k];
+
+		family(b, f, m->name, GAUGE, m->help);
+		for (unsigned i = 0; i < x->n_ns; i++)
+			for (unsigned p = 0; x->scan[i].attached && p < JST_POOLS; p++) {
+				uint32_t v;
+
+				memcpy(&v, (const char *)&x->scan[i].ctr.pools[p] + m->field, sizeof(v));
+				sample(b, m->name, GAUGE, x->ns[i].name);
+				label(b, "pool", jst_pool_name(p), 32);
+				value_u64(b, v);
+			}
+	}
 }
 
 static void write_type_label(struct jx_buf *b, uint32_t type, bool other)
@@ -501,12 +535,7 @@ static void write_counters(struct jx_exporter *x, enum jx_format f, struct jx_bu
 			}
 		}
 	}
-	family(b, f, "jobstat_jobs_created", COUNTER, "Jobs created since the segment was created.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_jobs_created", COUNTER, x->ns[i].name);
-			value_u64(b, x->scan[i].ctr.jobs_created);
-		}
+	write_per_ns(x, f, b, &created);
 	family(b, f, "jobstat_jobs_finished", COUNTER,
 	       "Jobs that reached a final JobState, by that state and JobType.");
 	for (unsigned i = 0; i < x->n_ns; i++)
@@ -537,13 +566,7 @@ static void write_counters(struct jx_exporter *x, enum jx_format f, struct jx_bu
 				label(b, "code", "other", 8);
 			value_u64(b, x->scan[i].ctr.rsc[c]);
 		}
-	family(b, f, "jobstat_producer_sessions_lost", COUNTER,
-	       "Producer sessions whose jobs went Lost Communication.");
-	for (unsigned i = 0; i < x->n_ns; i++)
-		if (x->scan[i].attached) {
-			sample(b, "jobstat_producer_sessions_lost", COUNTER, x->ns[i].name);
-			value_u64(b, x->scan[i].ctr.sessions_lost);
-		}
+	write_per_ns(x, f, b, &sessions_lost);
 	family(b, f, "jobstat_requests_refused", COUNTER,
 	       "Producer requests the daemon refused, by reason.");
 	for (unsigned i = 0; i < x->n_ns; i++)

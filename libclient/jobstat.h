@@ -485,7 +485,10 @@ struct jst_counters {
  */
 JST_EXPORT int jst_counters(jst_reader *r, struct jst_counters *ret_counters);
 
-/** jst_pool_name() - "status", "detail_small", "detail_large", "error"; "?" for others. */
+/**
+ * jst_pool_name() - the name of pool @pool (0 .. JST_POOLS - 1) in struct jst_counters.
+ * Return: "status", "detail_small", "detail_large", "error"; "?" for another value.
+ */
 JST_EXPORT const char *jst_pool_name(unsigned pool);
 
 

@@ -358,21 +358,6 @@ Test(exporter, a_small_buffer_grows_and_gives_the_same_scrape)
 	fixture_stop(&fx);
 }
 
-/* As test_syscalls.c: the vDSO answers the clock without a syscall only on some clocksources. */
-static bool vdso_clock(void)
-{
-	char cs[64] = "";
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-
-	if (f) {
-		if (!fgets(cs, sizeof(cs), f))
-			cs[0] = 0;
-		fclose(f);
-	}
-	return !strcmp(cs, "tsc\n") || !strcmp(cs, "kvm-clock\n") ||
-	       !strcmp(cs, "arch_sys_counter\n");
-}
-
 #define SANDBOX_JOBS 20000
 
 Test(exporter, a_scrape_of_20000_jobs_makes_no_syscall, .timeout = 120)
@@ -389,7 +374,7 @@ Test(exporter, a_scrape_of_20000_jobs_makes_no_syscall, .timeout = 120)
 	char id[48];
 	pid_t pid;
 
-	if (!vdso_clock())
+	if (!test_vdso_clock())
 		cr_skip_test("this clocksource makes clock_gettime a syscall");
 	test_seg_create(&seg, "exp-seccomp", &cfg);
 	for (unsigned i = 0; i < SANDBOX_JOBS; i++) {
