@@ -1,19 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# deps-exporter.sh - install jobstat-exporter's Debian packages through deps.sh, then make
-# sure Debian's prometheus package left no service running: the tests start their own
-# Prometheus on a temporary config and storage. Usage: deps-exporter.sh PKG...
+# deps-exporter.sh - install jobstat-exporter's Debian packages through deps.sh; when that
+# installs the prometheus package, stop and disable the service it may have started or
+# enabled: the tests run their own Prometheus on a temporary config and storage, and a
+# Prometheus the machine already had is left as it was. Usage: deps-exporter.sh PKG...
 set -u
+had=$(dpkg-query -W -f='${Status}' prometheus 2>/dev/null)
 sh "$(dirname "$0")/deps.sh" install "$@" || exit 1
+case "$had" in *" installed") exit 0 ;; esac
+dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q ' installed$' || exit 0
 [ "$(id -u)" -eq 0 ] || exit 0
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-	echo "jobstat: stopping and disabling the prometheus service the package started" >&2
-	systemctl disable --now prometheus >/dev/null 2>&1
+echo "jobstat: the prometheus package was just installed: stopping and disabling its service" >&2
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl stop prometheus >/dev/null 2>&1
+	systemctl disable prometheus >/dev/null 2>&1
 fi
-# Without systemd the package's init script may have started it (no policy-rc.d).
-if [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
-	echo "jobstat: stopping the prometheus service the package started" >&2
+# Without systemd, the package's init script may have started it.
+if [ -x /etc/init.d/prometheus ]; then
 	/etc/init.d/prometheus stop >/dev/null 2>&1
-	update-rc.d prometheus disable >/dev/null 2>&1 || true
+	update-rc.d prometheus disable >/dev/null 2>&1
 fi
 exit 0
