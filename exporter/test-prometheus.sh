@@ -219,6 +219,15 @@ if grep -qi '^content-type: application/openmetrics-text; version=1.0.0' "$tmp/o
 else
 	cat "$tmp/om.h" "$tmp/out"; bad "promtool check metrics on OpenMetrics (rc $rc)"
 fi
+# ---- the rest of HTTP ------------------------------------------------------------------------
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+if [ "$(code "http://127.0.0.1:$eport/nothing")" = 404 ] &&
+	[ "$(code -X POST "$url")" = 405 ] && [ "$(code -I "$url")" = 200 ] &&
+	[ "$(code "http://127.0.0.1:$eport/")" = 200 ]; then
+	ok "HTTP: 404 for other paths, 405 for POST, HEAD and the landing page answered"
+else
+	bad "HTTP status codes: /nothing $(code "http://127.0.0.1:$eport/nothing"), POST $(code -X POST "$url")"
+fi
 expect "sgn(jobstat_exporter_scrapes_total{format=\"openmetrics\"})" 1 5 \
 	"Prometheus negotiated OpenMetrics and stored it"
 
