@@ -329,7 +329,13 @@ Test(exporter, a_missing_or_stopped_daemon_is_up_0_not_an_error)
 	ASSERT_LINE(b.p, "jobstat_jobs_created_total{namespace=\"%s\"} 0", seg.ns);
 	jx_free(&x);
 	free(b.p);
-	shm_unlink(seg.shm);
+	{
+		char wait_name[JST_SHM_NAME_MAX + 8];
+
+		snprintf(wait_name, sizeof(wait_name), "%s.wait", seg.shm);
+		shm_unlink(seg.shm);
+		shm_unlink(wait_name);
+	}
 	cr_assert_eq(jx_init(&x, (const char *[]){"bad/name"}, 1, 10, 60), JST_ENAMESPACE);
 	cr_assert_eq(jx_init(&x, names, 0, 10, 60), JST_EINVAL);
 }
