@@ -1917,3 +1917,8 @@ const char *jst_pub_full_pool(const struct jst_pub *p)
 		return "job slots";
 	return names[p->full_pool];
 }
+
+struct jst_shm_header *jst_pub_header(struct jst_pub *p)
+{
+	return p ? p->hdr : NULL;
+}

@@ -137,6 +137,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 					: jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
 							  jst_strerror(rc));
 	jst__job_track(s, jh, c->sess, c->uid);
+	jst_counters_add(jst_pub_header(s->pub), JST_COUNTER_JOBS_CREATED, 1);
 created:
 	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
 	jst__conn_send(s, c);
@@ -284,6 +285,8 @@ static void on_update(struct jst_server *s, struct conn *c, const struct jst_msg
 
 		jst_dec_update_rec(r, &u);
 		codes[i] = (int16_t)apply_update(s, c, &u, w1, sizeof(w1));
+		if (codes[i] == JST_ENOSPC)
+			jst_counters_refused(jst_pub_header(s->pub), JST_SHM_REFUSE_SEGMENT_FULL);
 		if (codes[i] < 0 && !first) {
 			first = codes[i];
 			snprintf(why, sizeof(why), "record %" PRIu32 ": %s", i,
@@ -355,6 +358,9 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 								     : s->err.message_id;
 			rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
 				.status = &st, .strings = &s->scratch, .error = &s->err});
+			if (rc == 0 && entering)
+				jst_counters_finished(jst_pub_header(s->pub), st.job_state,
+						      st.job_type);
 			if (rc == 0 && entering && (st.flags & JST_STATUS_DELETE_ON_COMPLETION))
 				jst__schedule_removal(s, jh, &st);
 		}
@@ -367,6 +373,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
 	jst__job_errors_changed(s, jh);
+	jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -474,6 +481,7 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 					  rc == JST_ENOPRODUCER ? "its producer is not connected"
 								: jst_strerror(rc));
 		}
+		jst_counters_rsc(jst_pub_header(s->pub), cim);
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
 		return jst__conn_send(s, c);
 	}

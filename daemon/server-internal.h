@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "counters.h"
 #include "jobstat-proto.h"
 #include "publish.h"
 #include "server.h"
