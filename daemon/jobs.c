@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <bsd/stdlib.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,7 +482,11 @@ void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32
 		jp->pending = false;
 		if (rc < 0 || (cim != JST_RSC_COMPLETED && cim != JST_RSC_STARTED))
 			jp->by_state = 0; /* refused: nobody terminated it */
+		if (rc == 0)
+			jst__record_answer(s, p->h, p->token, p->req_id, cim);
 	}
+	if (rc == 0 && s->cfg.crash_after == JST_MSG_REQUEST)
+		raise(SIGKILL); /* tests: answered and recorded, the answer never sent */
 	if (p->requester) {
 		if (rc < 0) {
 			jst__reply_fail(s, p->requester, &h, rc, "%s", jst_strerror(rc));
@@ -686,4 +691,19 @@ static void orphan_session(struct jst_server *s, struct session *x)
 	jst_log(LOG_WARNING, "session %016" PRIx64 " (uid %ld): producer gone %" PRIu64 " s; "
 		"terminated its %u unfinished jobs", x->id, (long)x->uid,
 		s->cfg.orphan_timeout_ns / 1000000000, n);
+}
+
+/*
+ * Keep the answer to a client's RequestStateChange with the job, in the
+ * segment so it survives kill -9: a resend of the same request after a
+ * restart gets this answer instead of being applied again.
+ */
+void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint32_t id,
+			uint32_t answer)
+{
+	uint64_t rec = jst_req_record(token, id, (uint16_t)(answer < JST_REQ_NO_ANSWER ? answer
+											 : 4));
+
+	if (token)
+		jst_pub_publish(s->pub, h, &(struct jst_pub_change){.request_record = &rec});
 }

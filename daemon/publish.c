@@ -1700,6 +1700,8 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 	s = pj->status;
 	if (c->status)
 		jst_shm_status_from_public(&s, c->status);
+	if (c->request_record)
+		s.last_request = *c->request_record;
 	if (c->error) {
 		rc = error_size(c->error, &need);
 		if (rc < 0)

@@ -121,6 +121,8 @@ struct jst_pub_change {
 					    instance_id in it are ignored) */
 	const struct jst_error *error;   /* a CIM_Error to append (MessageID required);
 					    the oldest is dropped beyond JST_ERRORS_KEPT */
+	const uint64_t *request_record;  /* the job's record of the request that makes
+					    this change (proto's jst_req_record()), or NULL */
 	bool daemon_record;              /* the daemon's own record (a terminate or kill a
 					    client asked for): may take the pools' reserved
 					    blocks and, failing that, the job's oldest error's */

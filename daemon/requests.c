@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 		reclaimed = x->njobs;
 	}
 	c->hello = true;
+	/* A producer is known by its session; another client by the token it chose. */
+	c->token = x ? x->id : m.token;
 	jst__timer_cancel(s, T_HELLO, 0, c->id);
 	jst_enc_reply_hello(&s->w, h->id, &(struct jst_msg_hello_reply){
 		.session = x ? x->id : 0, .generation = s->generation, .reclaimed = reclaimed,
@@ -303,6 +306,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 {
 	struct jst_status st;
 	jst_handle jh;
+	uint64_t rec;
 	bool fail;
 	int rc;
 
@@ -325,6 +329,12 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (!may_modify(c, &st))
 		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
 				  st.owner_uid);
+	if (c->resent && jst_req_record_matches(st.reserved, c->token, h->id)) {
+		/* Applied before the daemon was lost, not acknowledged: acknowledge it now. */
+		jst_enc_reply_ok(&s->w, h->type, h->id);
+		return jst__conn_send(s, c);
+	}
+	rec = jst_req_record(c->token, h->id, 0);
 	{
 		char why[JST_DETAIL_MAX];
 
@@ -357,7 +367,8 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 			s->scratch.error_description = s->err.message ? s->err.message
 								     : s->err.message_id;
 			rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
-				.status = &st, .strings = &s->scratch, .error = &s->err});
+				.status = &st, .strings = &s->scratch, .error = &s->err,
+				.request_record = c->token ? &rec : NULL});
 			if (rc == 0 && entering)
 				jst_counters_finished(jst_pub_header(s->pub), st.job_state,
 						      st.job_type);
@@ -365,7 +376,8 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 				jst__schedule_removal(s, jh, &st);
 		}
 	} else {
-		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){.error = &s->err});
+		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
+			.error = &s->err, .request_record = c->token ? &rec : NULL});
 	}
 	if (rc == JST_ENOSPC)
 		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
@@ -374,6 +386,8 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
 	jst__job_errors_changed(s, jh);
 	jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
+	if (s->cfg.crash_after == JST_MSG_ERROR)
+		raise(SIGKILL); /* tests: applied, never acknowledged */
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -435,6 +449,28 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		return jst__reply_fail(s, c, h, JST_EPERM, "%s belongs to uid %" PRIu32, m.instance_id,
 				  st.owner_uid);
 	target = jst__requested_target(m.requested_state);
+	if (c->resent && target) {
+		/*
+		 * Sent again after the daemon was lost: if the first copy was answered,
+		 * that answer; if it was carried out but not answered, the job is where
+		 * it was asked to go, and that is a success. Not applied a second time.
+		 */
+		bool there = st.transfer_state
+				     ? (target == JST_JOB_TERMINATED || target == JST_JOB_KILLED) &&
+					       st.transfer_state == JST_BG_CANCELLED + 1
+				     : st.job_state == target;
+		uint32_t answer = JST_RSC_COMPLETED;
+
+		if (jst_req_record_matches(st.reserved, c->token, h->id) &&
+		    jst_req_record_answer(st.reserved) != JST_REQ_NO_ANSWER)
+			answer = jst_req_record_answer(st.reserved);
+		else if (!there)
+			goto fresh;
+		jst_counters_rsc(jst_pub_header(s->pub), answer);
+		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){answer});
+		return jst__conn_send(s, c);
+	}
+fresh:
 	if (!target)
 		return jst__reply_fail(s, c, h, JST_EINVAL,
 				  "RequestedState %u is not 2 Start, 3 Suspend, 4 Terminate, "
@@ -481,6 +517,7 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 					  rc == JST_ENOPRODUCER ? "its producer is not connected"
 								: jst_strerror(rc));
 		}
+		jst__record_answer(s, jh, c->token, h->id, cim);
 		jst_counters_rsc(jst_pub_header(s->pub), cim);
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
 		return jst__conn_send(s, c);
@@ -500,7 +537,7 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		s->next_event = 1;
 	*p = (struct pending){
 		.event_id = s->next_event, .h = jh, .requested = m.requested_state,
-		.requester = c, .req_id = h->id, .uid = c->uid, .sess = jp->sess,
+		.requester = c, .req_id = h->id, .uid = c->uid, .token = c->token, .sess = jp->sess,
 		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
 		.next = s->pendings,
 	};

@@ -42,6 +42,8 @@ struct conn {
 	pid_t pid;
 	bool admin;              /* root or a member of the admin group */
 	bool hello;
+	uint64_t token;          /* the client's identity for exactly-once answers; 0: none */
+	bool resent;             /* the request being handled is a resend (JST_MSG_RESENT) */
 	bool dead;               /* closed; freed at the end of the loop iteration */
 	bool reading;            /* EPOLLIN armed (off while replies are queued) */
 	unsigned warned;         /* garbage reports logged for this connection */
@@ -88,6 +90,7 @@ struct pending {
 	uint16_t requested;
 	struct conn *requester;  /* NULL once the requester has gone */
 	uint32_t req_id;
+	uint64_t token;          /* the requester's identity, for the job's request record */
 	uid_t uid;               /* the requester's: its pending-requests quota */
 	struct session *sess;
 	uint64_t due;            /* CLOCK_MONOTONIC */
@@ -163,6 +166,8 @@ void jst__use_free_all(struct jst_server *s);
 /* ---- jobs.c: rules, sessions, timers, adoption ---- */
 void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, uint64_t c);
 void jst__job_errors_changed(struct jst_server *s, jst_handle h);
+void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint32_t id,
+			uint32_t answer);
 uint64_t jst__mono(void);
 uint64_t jst__wall(void);
 void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,

@@ -330,6 +330,9 @@ static void handle_packet(struct jst_server *s, struct conn *c, size_t n, bool t
 				  "the header says %" PRIu32 " bytes, the message has %zu", h.len, n);
 	}
 	jst_rbuf_init(&r, s->rbuf, n);
+	/* A resend is answered under the type it was first sent with. */
+	c->resent = h.type & JST_MSG_RESENT;
+	h.type &= (uint16_t)~JST_MSG_RESENT;
 	if (!c->hello && h.type != JST_MSG_HELLO)
 		return jst__reply_fail(s, c, &h, JST_EPROTO, "the first message must be HELLO");
 	jst__handle_request(s, c, &h, &r);

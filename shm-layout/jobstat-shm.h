@@ -28,7 +28,7 @@
 #define JST_SHM_MAGIC         UINT64_C(0x4A53544154534547) /* "JSTATSEG" big-end first */
 #define JST_SHM_MAGIC_SWAPPED UINT64_C(0x474553544154534A) /* bswap64(JST_SHM_MAGIC) */
 #define JST_SHM_VERSION_MAJOR 1 /* bumped by any change a v1 reader would misread */
-#define JST_SHM_VERSION_MINOR 3 /* bumped by compatible additions (reserved bytes used) */
+#define JST_SHM_VERSION_MINOR 4 /* bumped by compatible additions (reserved bytes used) */
 
 /* The ready/state word (header.state), written last by the daemon. */
 #define JST_SHM_STATE_INIT   0u /* being created: nothing else may be trusted */
@@ -277,7 +277,9 @@ struct jst_shm_status {
 	uint32_t owner_uid;
 	uint32_t errors_total;   /* errors ever reported for this job */
 	uint64_t producer_session; /* jobstatd's session that owns the job (1.1; 0 before) */
-	uint64_t reserved;
+	uint64_t last_request;   /* 1.4: the last client request applied to the job and its
+				    answer (jst_req_record() in proto/): exactly-once answers
+				    to requests resent across a daemon restart; 0 before */
 };
 
 /* A string in a detail or error block: bytes [off, off + len) of its data, then a NUL. */
