@@ -302,7 +302,8 @@ void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t
  * its OperationalStatus follow; its DO error object appears on entering
  * ERROR or TRANSIENT_ERROR and goes when it transfers again.
  */
-void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now)
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now,
+			bool episode_error)
 {
 	uint16_t js, ops[JST_OPSTATUS_MAX] = {0};
 	unsigned n = jst_transfer_job_state(bg, &js, ops);
@@ -312,10 +313,17 @@ void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint6
 		memcpy(st->operational_status, ops, sizeof(ops));
 		st->n_operational_status = (uint8_t)n;
 	}
-	if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+	/*
+	 * Delivery Optimization's error object describes this episode's error: it
+	 * exists in ERROR and TRANSIENT_ERROR only if an error was reported since
+	 * the job last transferred (the caller knows), never an older one.
+	 */
+	if ((bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR) && episode_error)
 		st->flags |= JST_STATUS_DO_ERROR;
-	else if (bg == JST_BG_TRANSFERRING)
+	else if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR || bg == JST_BG_TRANSFERRING ||
+		 bg == JST_BG_TRANSFERRED || bg == JST_BG_ACKNOWLEDGED || bg == JST_BG_CANCELLED)
 		st->flags &= (uint8_t)~JST_STATUS_DO_ERROR;
+	/* QUEUED, CONNECTING, SUSPENDED: the object stays until the job transfers. */
 	st->transfer_state = (uint16_t)(bg + 1);
 }
 
@@ -432,7 +440,7 @@ static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
 		if (rc < 0)
 			return rc;
 		entering_final = !jst_job_state_is_final(st.job_state);
-		jst__transfer_move(&st, JST_BG_CANCELLED, false, now);
+		jst__transfer_move(&st, JST_BG_CANCELLED, false, now, false);
 		jst__elapsed_update(&st, now);
 		return jst__job_publish(s, h, &st, false, entering_final);
 	}
@@ -562,6 +570,7 @@ int jst__adopt_jobs(struct jst_server *s)
 		jp->gen = h.gen;
 		jp->owner = st.owner_uid;
 		jp->n_errors = st.n_errors;
+		jp->do_err = st.flags & JST_STATUS_DO_ERROR;
 		jst__use_add(s, jp->owner, Q_JOBS, 1);
 		jst__use_add(s, jp->owner, Q_ERRORS, st.n_errors);
 		if (h.slot >= s->hwm)

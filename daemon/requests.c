@@ -102,7 +102,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 	st.time_submitted = now;
 	st.job_state = JST_JOB_NEW;
 	if (m.flags & JST_CREATE_TRANSFER)
-		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now);
+		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now, false);
 	else
 		jst__state_move(&st, init, false, now);
 	st.time_of_last_state_change = now;
@@ -199,8 +199,11 @@ static int apply_update(struct jst_server *s, struct conn *c, const struct jst_u
 		if (u->transfer_state != from) {
 			uint16_t old_state = st.job_state;
 
+			if (jp && u->transfer_state == JST_BG_TRANSFERRING)
+				jp->do_err = false; /* transferring again: the episode is over */
 			jst__transfer_move(&st, u->transfer_state,
-				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now);
+				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now,
+				      jp && jp->do_err);
 			entering_final = !jst_job_state_is_final(old_state) &&
 					 jst_job_state_is_final(st.job_state);
 			strings = old_state != st.job_state;
@@ -358,7 +361,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 			bool entering = !jst_job_state_is_final(st.job_state);
 
 			if (st.transfer_state) /* a transfer fails into ERROR, Resume retries */
-				jst__transfer_move(&st, JST_BG_ERROR, false, now);
+				jst__transfer_move(&st, JST_BG_ERROR, false, now, true);
 			else
 				jst__state_move(&st, JST_JOB_EXCEPTION, false, now);
 			entering = entering && jst_job_state_is_final(st.job_state);
@@ -376,8 +379,20 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 				jst__schedule_removal(s, jh, &st);
 		}
 	} else {
+		uint16_t bg = st.transfer_state ? (uint16_t)(st.transfer_state - 1) : 0xffff;
+
+		/* In ERROR or TRANSIENT_ERROR, this error is the episode's error object. */
+		if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+			st.flags |= JST_STATUS_DO_ERROR;
 		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
-			.error = &s->err, .request_record = c->token ? &rec : NULL});
+			.status = st.transfer_state ? &st : NULL, .error = &s->err,
+			.request_record = c->token ? &rec : NULL});
+	}
+	if (rc == 0 && st.transfer_state) {
+		struct jobpriv *jp = jst__jp_of(s, jh);
+
+		if (jp)
+			jp->do_err = true; /* this episode has an error now */
 	}
 	if (rc == JST_ENOSPC)
 		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",

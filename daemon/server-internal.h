@@ -81,6 +81,8 @@ struct jobpriv {
 	uid_t owner;             /* whose quota the job and its errors count against */
 	uint16_t n_errors;       /* retained errors counted against the owner's quota */
 	bool orphaned;           /* terminated by the daemon: its producer was gone too long */
+	bool do_err;             /* a transfer job: an error was reported since it last
+				    transferred (its DO error object's episode) */
 };
 
 /* A RequestStateChange handed to a producer, waiting for its answer. */
@@ -182,7 +184,8 @@ void jst__job_track(struct jst_server *s, jst_handle h, struct session *x, uid_t
 int jst__job_remove(struct jst_server *s, jst_handle h);
 uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct jst_status *st);
 void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t now);
-void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now);
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now,
+			bool episode_error);
 void jst__elapsed_update(struct jst_status *st, uint64_t now);
 int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st, bool new_strings,
 		     bool entering_final);
