@@ -186,7 +186,15 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 		} else if (t.kind == T_RSC) {
 			for (struct pending *p = s->pendings; p; p = p->next) {
 				if (p->event_id == t.a && p->due == t.due) {
-					jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
+					/*
+					 * TimeoutPeriod passed: a transition the producer
+					 * started is still under way (4096); one it never
+					 * answered did not complete in time (3).
+					 */
+					if (p->under_way)
+						jst__pending_answer(s, p, 0, JST_RSC_STARTED);
+					else
+						jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
 					jst__pending_unlink(s, p);
 					break;
 				}
@@ -414,6 +422,8 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
 			.status = st, .strings = new_strings ? &s->scratch : NULL});
 	}
+	if (rc == 0)
+		jst__pending_reached(s, h, st->job_state);
 	if (rc == 0 && entering_final) {
 		jst_counters_finished(jst_pub_header(s->pub), st->job_state, st->job_type);
 		if (jp)
@@ -715,4 +725,17 @@ void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint
 
 	if (token)
 		jst_pub_publish(s->pub, h, &(struct jst_pub_change){.request_record = &rec});
+}
+
+/* Job @h is now in @job_state: a transition under way to it is complete, within its time. */
+void jst__pending_reached(struct jst_server *s, jst_handle h, uint16_t job_state)
+{
+	for (struct pending *p = s->pendings; p; p = p->next) {
+		if (p->under_way && p->h.slot == h.slot && p->h.gen == h.gen &&
+		    jst__requested_target(p->requested) == job_state) {
+			jst__pending_answer(s, p, 0, JST_RSC_COMPLETED);
+			jst__pending_unlink(s, p);
+			return;
+		}
+	}
 }

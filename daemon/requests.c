@@ -554,6 +554,7 @@ fresh:
 		.event_id = s->next_event, .h = jh, .requested = m.requested_state,
 		.requester = c, .req_id = h->id, .uid = c->uid, .token = c->token, .sess = jp->sess,
 		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
+		.timeout_given = m.timeout_ns != 0,
 		.next = s->pendings,
 	};
 	s->pendings = p;
@@ -578,7 +579,20 @@ static void on_event_reply(struct jst_server *s, struct conn *c, const struct js
 	if (jst_dec_event_reply(r, &m) < 0)
 		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed EVENT_REPLY");
 	for (struct pending *p = s->pendings; p; p = p->next) {
-		if (p->event_id == m.event_id && p->sess && p->sess->conn == c) {
+		if (p->event_id == m.event_id && p->sess && p->sess->conn == c && !p->under_way) {
+			struct jst_status st;
+
+			/*
+			 * TimeoutPeriod is how long the requester expects the transition to
+			 * take (DMTF): a producer that started it (4096) has until then to
+			 * bring the job there, and the requester gets 0 when it does.
+			 */
+			if (m.cim == JST_RSC_STARTED && p->timeout_given &&
+			    jst_pub_status(s->pub, p->h, &st) == 0 && !st.transfer_state &&
+			    st.job_state != jst__requested_target(p->requested)) {
+				p->under_way = true;
+				return;
+			}
 			jst__pending_answer(s, p, 0, m.cim);
 			jst__pending_unlink(s, p);
 			return;

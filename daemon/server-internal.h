@@ -96,6 +96,9 @@ struct pending {
 	uid_t uid;               /* the requester's: its pending-requests quota */
 	struct session *sess;
 	uint64_t due;            /* CLOCK_MONOTONIC */
+	bool timeout_given;      /* the requester gave a TimeoutPeriod */
+	bool under_way;          /* the producer answered 4096: waiting, until due, for the job
+				    to reach the requested state */
 	struct pending *next;
 };
 
@@ -195,6 +198,7 @@ int jst__terminate_orphan(struct jst_server *s, jst_handle h, uint16_t requested
 void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32_t cim);
 void jst__pending_unlink(struct jst_server *s, struct pending *p);
 void jst__conn_gone(struct jst_server *s, struct conn *c);
+void jst__pending_reached(struct jst_server *s, jst_handle h, uint16_t job_state);
 int jst__adopt_jobs(struct jst_server *s);
 
 #endif /* JOBSTAT_SERVER_INTERNAL_H */

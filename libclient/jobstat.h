@@ -1135,8 +1135,12 @@ JST_EXPORT int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
  * decides. A job whose producer is gone can still be terminated or killed:
  * the daemon does it. A job terminated or killed this way records who asked,
  * as a CIM_Error.
- * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
- *		(0: 5 seconds).
+ * @timeout_ns: TimeoutPeriod, as DMTF defines it: the longest the caller
+ *		expects the transition to take. The producer answers within it
+ *		(else 3, JST_ETIMEDOUT); if it answers 4096 (started), the call
+ *		returns 0 as soon as the job reaches the requested state within
+ *		it, or 4096 when it is still under way at its end. 0: no period;
+ *		the producer's first answer, waited for 5 seconds.
  * @ret_code: the RequestStateChange return code in the CIM flavour (enum
  *	      jst_rsc_code); jst_rsc_method_code() gives Hyper-V's.
  *

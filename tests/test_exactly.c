@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "testdaemon.h"
 
@@ -126,6 +127,85 @@ Test(exactly, a_resent_state_change_gets_its_first_answer)
 	waitpid(prod, NULL, 0);
 	close(pfd);
 	jst_detach(r);
+	jst_disconnect(c);
+	jst_disconnect(p);
+}
+
+/* A producer that starts a transition (4096) and finishes it after a delay. */
+static uint64_t started_at;
+static jst_handle started_job;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t start_later(jst_conn *c, const struct jst_request *rq, void *arg)
+{
+	(void)c;
+	(void)arg;
+	started_at = mono_ms();
+	started_job = rq->handle;
+	return JST_RSC_STARTED;
+}
+
+/*
+ * TimeoutPeriod is the longest the requester expects the transition to take
+ * (DMTF): when the producer has started it (4096), the requester gets 0 once
+ * the job is there within the period, and 4096 (still under way) if not. 0.1.0
+ * read it as how long to wait for the producer's first answer and returned
+ * 4096 at once.
+ */
+Test(exactly, timeout_period_is_how_long_the_transition_may_take)
+{
+	static const struct {
+		uint64_t timeout_ms, finish_after_ms;
+		uint32_t want;
+	} cases[] = {{3000, 300, JST_RSC_COMPLETED}, {300, 1500, JST_RSC_STARTED}};
+	jst_conn *p, *c;
+	jst_handle h;
+	int fd;
+	pid_t prod;
+
+	test_daemon_start(&d);
+	p = test_connect(&d, true, 0, start_later, NULL);
+	cr_assert_eq(jst_job_create(p, &(struct jst_job_spec){.instance_id = "tp:job",
+							       .initial_state = JST_JOB_RUNNING},
+				    &h, NULL), 0);
+	c = test_connect(&d, false, 0, NULL, NULL);
+	for (unsigned k = 0; k < 2; k++) {
+		uint32_t code = 99;
+		uint64_t t0 = mono_ms();
+
+		prod = test_fork_piped(&fd);
+		if (prod == 0) {
+			started_at = 0;
+			for (;;) {
+				jst_dispatch(p, 20 * 1000 * 1000);
+				if (started_at && mono_ms() - started_at >= cases[k].finish_after_ms) {
+					jst_job_set_state(p, started_job, JST_JOB_SUSPENDED);
+					jst_job_set_state(p, started_job, JST_JOB_RUNNING);
+					started_at = 0;
+				}
+			}
+		}
+		cr_assert_eq(jst_request_state_change(c, "tp:job", JST_REQ_SUSPEND,
+						      cases[k].timeout_ms * 1000000, &code), 0,
+			     "%s", jst_conn_error(c));
+		cr_assert_eq(code, cases[k].want, "TimeoutPeriod %llu ms, done after %llu ms: %u",
+			     (unsigned long long)cases[k].timeout_ms,
+			     (unsigned long long)cases[k].finish_after_ms, code);
+		if (cases[k].want == JST_RSC_COMPLETED)
+			cr_assert_geq(mono_ms() - t0, cases[k].finish_after_ms - 50,
+				      "answered before the job got there");
+		usleep(1600 * 1000); /* the slow one finishes, and goes back to Running */
+		kill(prod, SIGKILL);
+		waitpid(prod, NULL, 0);
+		close(fd);
+	}
 	jst_disconnect(c);
 	jst_disconnect(p);
 }
