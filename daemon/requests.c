@@ -105,7 +105,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now, false);
 	else
 		jst__state_move(&st, init, false, now);
-	st.time_of_last_state_change = now;
+	/* TimeOfLastStateChange stays NULL until the state changes (CIM_Job). */
 	st.time_before_removal_ns = (m.flags & JST_CREATE_HAS_TBR) ? m.time_before_removal_ns
 								   : JST_DEFAULT_TIME_BEFORE_REMOVAL_NS;
 	st.owner_uid = (uint32_t)c->uid;

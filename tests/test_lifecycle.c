@@ -61,6 +61,8 @@ Test(lifecycle, an_acknowledged_change_is_already_visible)
 	cr_assert_eq(st.producer_session, jst_session(c));
 	cr_assert_eq(jst_job(r, h, job), 0);
 	cr_assert_str_eq(job->name, "job", "CIM requires a Name; the default is given");
+	cr_assert_eq(st.time_of_last_state_change, 0,
+		     "TimeOfLastStateChange is NULL until the state changes (0.1.0 set it at creation)");
 
 	/* No sleep anywhere: each read follows the acknowledgement directly. */
 	cr_assert_eq(jst_job_set_state(c, h, JST_JOB_RUNNING), 0, "%s", jst_conn_error(c));
