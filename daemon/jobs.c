@@ -191,8 +191,15 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 					 * started is still under way (4096); one it never
 					 * answered did not complete in time (3).
 					 */
+					uint32_t cim = 0;
+
 					if (p->under_way)
 						jst__pending_answer(s, p, 0, JST_RSC_STARTED);
+					else if (p->by_admin &&
+						 jst__terminate_orphan(s, p->h, p->requested, &cim) == 0)
+						/* An administrator's Terminate or Kill that the
+						 * producer sat on: carried out by the daemon. */
+						jst__pending_answer(s, p, 0, cim);
 					else
 						jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
 					jst__pending_unlink(s, p);

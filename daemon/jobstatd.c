@@ -9,6 +9,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -46,6 +47,10 @@ static char pidpath[PATH_MAX + 96];
 static char rundir_path[PATH_MAX];
 static bool pid_lost;
 static bool made_rundir;       /* this process made the runtime directory at start */
+static int rundir_fd = -1;     /* root: the runtime directory, held while root works in it */
+static uid_t svc_uid;          /* root: the service user who keeps it (svc_set) */
+static gid_t svc_gid;
+static bool svc_set;
 static uint64_t watchdog_usec; /* systemd's WatchdogSec, 0 when none */
 
 static void on_signal(int sig)
@@ -530,7 +535,7 @@ static void raise_fd_limit(void)
  * over meanwhile: the segment's lock is ours whatever happens here. Also
  * tells systemd's watchdog that the loop turns.
  */
-static void watch_runtime(void)
+static int watch_runtime(void)
 {
 	struct jst_pidfile n = {.fd = -1};
 	char why[PATH_MAX + 256];
@@ -538,13 +543,13 @@ static void watch_runtime(void)
 	if (watchdog_usec)
 		sd_notify(0, "WATCHDOG=1");
 	if (jst_pidfile_present(&pidf))
-		return;
+		return 0;
 	if (mkdir(rundir_path, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
 		snprintf(why, sizeof(why), "cannot make %s: %s", rundir_path, strerror(errno));
 		goto fail;
 	}
 	if (jst_rundir_check(rundir_path, geteuid(), geteuid(), why, sizeof(why)) < 0 ||
-	    jst_pidfile_open(pidpath, &n, why, sizeof(why)) != 0)
+	    jst_pidfile_open(pidpath, geteuid(), &n, why, sizeof(why)) != 0)
 		goto fail;
 	if (jst_pidfile_write(&n) < 0) {
 		snprintf(why, sizeof(why), "cannot write %s: %s", pidpath, strerror(errno));
@@ -555,24 +560,27 @@ static void watch_runtime(void)
 	pidf = n;
 	jst_log(LOG_WARNING, "pidfile %s disappeared; made it again", pidpath);
 	pid_lost = false;
-	return;
+	return 0;
 fail:
 	if (!pid_lost)
-		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again (%s); retrying",
-			pidpath, why);
+		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again (%s)", pidpath,
+			why);
 	pid_lost = true;
+	return -1;
 }
 
 /*
  * The runtime directory: made if missing (0755 for the system daemon, whose
  * socket other users reach; 0700 for a user's own), then trusted only if it
- * is a directory owned by us (or, as root, by the service user we become)
- * that nobody else may write in: /tmp/jobstat-UID may have been made first
- * by another user, with a link, a socket or a FIFO planted in it.
+ * is a directory owned by us (or, as root, by the service user we become, who
+ * keeps it) that nobody else may write in: /tmp/jobstat-UID may have been
+ * made first by another user, with a link, a socket or a FIFO planted in it.
  */
 static int setup_rundir(const char *dir, const struct passwd *pw)
 {
-	char why[512];
+	char why[512], parent[PATH_MAX];
+	struct stat sb, pb;
+	char *slash;
 
 	if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) == 0)
 		made_rundir = true;
@@ -583,6 +591,37 @@ static int setup_rundir(const char *dir, const struct passwd *pw)
 	}
 	if (jst_rundir_check(dir, geteuid(), pw ? pw->pw_uid : geteuid(), why, sizeof(why)) < 0) {
 		fprintf(stderr, "jobstatd: refusing runtime directory: %s\n", why);
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
+	/*
+	 * Root: nobody but root may rename the directory away and put a link in
+	 * its place while root works in it by path. Its parent must be root's and
+	 * either written by root alone or sticky (as /run and /tmp are)...
+	 */
+	strlcpy(parent, dir, sizeof(parent));
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (!slash || stat(parent, &pb) < 0 || pb.st_uid != 0 ||
+	    ((pb.st_mode & 022) && !(pb.st_mode & S_ISVTX))) {
+		fprintf(stderr, "jobstatd: refusing runtime directory %s: its parent %s may be "
+				"changed by others than root\n", dir, parent);
+		return -1;
+	}
+	/*
+	 * ... and the service user, who kept the directory since the last start,
+	 * gives it back until the end of start-up (by descriptor, not by path): it
+	 * can then neither swap it nor add anything to it while root works there.
+	 */
+	rundir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rundir_fd < 0 || fstat(rundir_fd, &sb) < 0 || (sb.st_mode & 022) ||
+	    (sb.st_uid != 0 && (!pw || sb.st_uid != pw->pw_uid)) || fchown(rundir_fd, 0, 0) < 0) {
+		fprintf(stderr, "jobstatd: cannot take runtime directory %s back: %s\n", dir,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -613,6 +652,8 @@ static int fail_start(struct jst_server *srv, struct jst_pub *pub)
 	jst_pidfile_close(&pidf, true);
 	if (made_rundir)
 		rmdir(rundir_path); /* a daemon that does not start leaves nothing behind */
+	else if (rundir_fd >= 0 && svc_set && fchown(rundir_fd, svc_uid, svc_gid) < 0)
+		fprintf(stderr, "jobstatd: cannot give %s back to the service user\n", rundir_path);
 	return 1;
 }
 
@@ -660,6 +701,11 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() == 0 && strcmp(set.user, "root") != 0) {
 		pw = getpwnam(set.user);
+		if (pw) {
+			svc_uid = pw->pw_uid;
+			svc_gid = pw->pw_gid;
+			svc_set = true;
+		}
 		if (!pw) {
 			fprintf(stderr, "jobstatd: no user \"%s\" to serve as: create it (make install "
 					"adds it through sysusers.d) or name another with --user\n",
@@ -691,10 +737,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The namespace's lock, taken before the segment is touched: one daemon per namespace. */
-	rc = jst_pidfile_open(pidpath, &pidf, why, sizeof(why));
+	rc = jst_pidfile_open(pidpath, pw ? pw->pw_uid : geteuid(), &pidf, why, sizeof(why));
 	if (rc != 0) {
 		fprintf(stderr, "jobstatd: namespace \"%s\": %s\n", set.ns, why);
-		return 1;
+		return fail_start(NULL, NULL);
 	}
 	set.pub.shm_name = set.shm_name;
 	set.pub.why = why;
@@ -750,8 +796,15 @@ int main(int argc, char **argv)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
 	jst_log_init(set.want_syslog || !set.foreground);
 	jst_pidfile_write(&pidf); /* after daemon(): the pid of the process that serves */
-	/* The service user keeps its runtime directory: it makes its files again, removes them. */
-	if (pw && (chown(set.rundir, pw->pw_uid, pw->pw_gid) < 0 ||
+	/*
+	 * The service user keeps its runtime directory: it makes its files there
+	 * again if they vanish, and removes them at exit. Root, at its next start,
+	 * therefore does nothing by path in it that follows a link: the socket gets
+	 * its mode from the umask and its group from the fsgid (server.c), the
+	 * pidfile is opened O_NOFOLLOW and refused unless it is a single-linked
+	 * regular file of root's or the service user's (pidfile.c).
+	 */
+	if (pw && (fchown(rundir_fd, pw->pw_uid, pw->pw_gid) < 0 ||
 		   fchown(pidf.fd, pw->pw_uid, pw->pw_gid) < 0)) {
 		jst_log(LOG_ERR, "cannot give %s to %s: %s", set.rundir, set.user, strerror(errno));
 		return fail_start(srv, pub);

@@ -18,22 +18,34 @@
 
 #include "pidfile.h"
 
-int jst_pidfile_open(const char *path, struct jst_pidfile *pf, char *why, size_t n)
+int jst_pidfile_open(const char *path, uid_t also_uid, struct jst_pidfile *pf, char *why,
+		     size_t n)
 {
 	struct stat sb;
 	char buf[32];
 	ssize_t got;
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	int fd;
 
-	if (fd < 0) {
-		snprintf(why, n, "cannot open pidfile %s: %s%s", path, strerror(errno),
-			 errno == ELOOP ? " (it is a symbolic link)" : "");
-		return -1;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(why, n, "pidfile %s is not a regular file", path);
+	for (int tries = 0;; tries++) {
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			snprintf(why, n, "cannot open pidfile %s: %s%s", path, strerror(errno),
+				 errno == ELOOP ? " (it is a symbolic link)" : "");
+			return -1;
+		}
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			snprintf(why, n, "pidfile %s is not a regular file", path);
+			close(fd);
+			return -1;
+		}
+		if (sb.st_nlink == 1 && (sb.st_uid == geteuid() || sb.st_uid == also_uid))
+			break;
 		close(fd);
-		return -1;
+		/* Another file linked in, or someone else's: not ours to write. */
+		if (tries || unlink(path) < 0) {
+			snprintf(why, n, "pidfile %s is not a single-linked file of ours", path);
+			return -1;
+		}
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		got = pread(fd, buf, sizeof(buf) - 1, 0);

@@ -19,10 +19,15 @@ struct jst_pidfile {
 
 /*
  * jst_pidfile_open() - open and lock @path (never through a link, never
- * blocking on a FIFO). Return: 0; 1 when another process holds it (@why
- * names its pid); -1 on anything else (@why says what).
+ * blocking on a FIFO), trusting only a regular file with one link owned by us
+ * or by @also_uid (the service user, who keeps the runtime directory): a
+ * hard link to another file there would have us truncate that file. An
+ * untrusted one is removed and made anew.
+ * Return: 0; 1 when another process holds it (@why names its pid); -1 on
+ * anything else (@why says what).
  */
-int jst_pidfile_open(const char *path, struct jst_pidfile *pf, char *why, size_t n);
+int jst_pidfile_open(const char *path, uid_t also_uid, struct jst_pidfile *pf, char *why,
+		     size_t n);
 
 /* jst_pidfile_write() - write our pid into it. Return: 0; -1. */
 int jst_pidfile_write(struct jst_pidfile *pf);

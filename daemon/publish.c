@@ -76,7 +76,8 @@ struct jst_pub {
 	char shm_name[JST_SHM_NAME_MAX];
 	char *base;
 	uint64_t size;
-	int fd;                  /* holds the OFD write lock on byte 0 */
+	int fd;
+	int lock_fd;             /* holds the writer's OFD lock on "<segment>.lock" */
 	struct jst_shm_header *hdr;
 	uint64_t *refs;
 	struct jst_shm_job *jobs;
@@ -811,75 +812,102 @@ static int open_checked(const char *name, int flags, struct stat *st, char *w, s
 }
 
 /*
- * The writer's lock: an OFD write lock on byte 0 of the segment, held for
- * the publisher's life. It belongs to the open file, not to a path, so no
- * runtime directory's fate can release it; it survives fork() and dies with
- * the last descriptor, so a killed writer leaves no stale lock. Readers open
- * the file read-only and cannot take a write lock.
+ * The writer's lock: an OFD write lock on the object beside the segment,
+ * "/jobstat.NS.lock" (mode 0600, the daemon's uid), held for the
+ * publisher's life. Not on the segment itself: any reader may open the
+ * segment and hold a read lock on it, which would keep every daemon out. The
+ * lock belongs to the open file, not to a path, so no runtime directory's
+ * fate can release it; it survives fork() and dies with the last
+ * descriptor, so a killed writer leaves no stale lock. It holds the writer's
+ * pid, for messages.
  */
 static struct flock writer_lock(short type)
 {
 	return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
 }
 
-/* Who holds a lock that conflicts with a writer's on @fd: 1 a writer, -1 something else, 0 none. */
-static int lock_conflict(int fd)
+static void lock_name(const char *shm_name, char *buf, size_t n)
 {
-	struct flock fl = writer_lock(F_WRLCK);
-
-	if (fcntl(fd, F_OFD_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
-		return 0;
-	return fl.l_type == F_WRLCK ? 1 : -1;
+	snprintf(buf, n, "%s.lock", shm_name);
 }
 
-/* The pid a segment's header names, for messages only. */
-static long header_pid(int fd)
+/* The pid a lock object holds (our own uid's file), for messages only. */
+static long lock_pid(int fd)
 {
-	uint64_t pid = 0;
+	char buf[24] = "";
 
-	if (pread(fd, &pid, sizeof(pid), offsetof(struct jst_shm_header, daemon_pid)) !=
-	    (ssize_t)sizeof(pid))
+	if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
 		return 0;
-	return pid > 0 && pid < INT32_MAX ? (long)pid : 0;
+	return strtol(buf, NULL, 10);
 }
 
 long jst_pub_locked_by(const char *shm_name)
 {
-	int fd = shm_open(shm_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+	char name[JST_SHM_NAME_MAX + 8];
+	struct flock fl = writer_lock(F_WRLCK);
+	struct stat st;
 	long rc = 0;
-	int c;
+	int fd;
 
+	lock_name(shm_name, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	c = lock_conflict(fd);
-	if (c > 0) {
-		rc = header_pid(fd);
+	/* Only our uid's lock object counts, and only a write lock on it. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_WRLCK) {
+		rc = lock_pid(fd);
 		if (rc <= 0)
 			rc = 1;
-	} else if (c < 0) {
-		rc = -1;
 	}
 	close(fd);
 	return rc;
 }
 
-static int take_lock(int fd, const char *name, char *w, size_t wn)
+/*
+ * Open (making it if need be) and lock the segment's lock object. One left
+ * by another uid (a squatter) is refused, or removed when we are root.
+ */
+static int take_lock(struct jst_pub *p)
 {
+	char name[JST_SHM_NAME_MAX + 8], pid[24];
 	struct flock fl = writer_lock(F_WRLCK);
-	int c;
+	struct stat st;
+	int fd, len;
 
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno != EAGAIN && errno != EACCES)
-		return why(w, wn, JST_ESYS, "cannot lock " SHM_DIR "%s: %s", name, strerror(errno));
-	c = lock_conflict(fd);
-	if (c < 0)
-		return why(w, wn, JST_EBUSY,
-			   SHM_DIR "%s is locked by a process that is not a jobstatd (a reader "
-			   "interfering?): fuser -v " SHM_DIR "%s names it; --replace makes a new "
-			   "segment", name, name);
-	return why(w, wn, JST_EBUSY, SHM_DIR "%s is written by a live jobstatd (pid %ld)", name,
-		   header_pid(fd));
+	lock_name(p->shm_name, name, sizeof(name));
+	for (int tries = 0;; tries++) {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && !(st.st_mode & 077))
+			break;
+		if (fd >= 0)
+			close(fd);
+		if (tries || geteuid() != 0 || shm_unlink(name) < 0)
+			return why(p->why, p->why_len, JST_EOWNER,
+				   SHM_DIR "%s is not this daemon's uid's own 0600 file (another "
+				   "user's?): remove it", name);
+		/* Root: whatever another user put at our lock's name goes. */
+	}
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		int e = errno;
+		long holder = lock_pid(fd);
+
+		close(fd);
+		if (e != EAGAIN && e != EACCES)
+			return why(p->why, p->why_len, JST_ESYS, "cannot lock " SHM_DIR "%s: %s",
+				   name, strerror(e));
+		return why(p->why, p->why_len, JST_EBUSY,
+			   SHM_DIR "%s is written by a live jobstatd (pid %ld)", p->shm_name,
+			   holder);
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		close(fd);
+		return why(p->why, p->why_len, JST_ESYS, "cannot write " SHM_DIR "%s", name);
+	}
+	p->lock_fd = fd;
+	return 0;
 }
 
 /* ---- geometry and private state -------------------------------------------------------------- */
@@ -937,7 +965,9 @@ static void pub_free(struct jst_pub *p)
 	if (p->base)
 		munmap(p->base, p->size);
 	if (p->fd >= 0)
-		close(p->fd); /* releases the writer's lock */
+		close(p->fd);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd); /* releases the writer's lock */
 	if (p->pj) {
 		for (uint32_t s = 0; s < p->slot_hwm; s++)
 			free(p->pj[s].detail);
@@ -959,6 +989,7 @@ static struct jst_pub *pub_new(const struct jst_pub_config *cfg)
 	if (!p)
 		return NULL;
 	p->fd = -1;
+	p->lock_fd = -1;
 	strcpy(p->shm_name, cfg->shm_name);
 	p->why = cfg->why;
 	p->why_len = cfg->why_len;
@@ -1004,18 +1035,20 @@ static int setup_private(struct jst_pub *p, const struct jst_shm_header *h)
 	return rc;
 }
 
-/* Remove whatever is at @name so a new segment can take it, unless a live writer holds it. */
+/* Remove whatever is at @name so a new segment can take it; the caller holds the lock. */
 static int clear_name(struct jst_pub *p)
 {
 	char path[sizeof(SHM_DIR) + JST_SHM_NAME_MAX];
-	long holder = jst_pub_locked_by(p->shm_name);
 
-	if (holder > 0)
-		return why(p->why, p->why_len, JST_EBUSY,
-			   SHM_DIR "%s is written by a live jobstatd (pid %ld)", p->shm_name, holder);
+	/* We hold the writer's lock (take_lock()): no live writer is using what is here. */
 	snprintf(path, sizeof(path), SHM_DIR "%s", p->shm_name);
-	if (shm_unlink(p->shm_name) < 0 && errno == EISDIR)
-		rmdir(path);
+	if (shm_unlink(p->shm_name) < 0 && errno == EISDIR && rmdir(path) < 0 && geteuid() == 0) {
+		/* Root: another user's non-empty directory at the name is moved aside. */
+		char aside[sizeof(path) + 32];
+
+		snprintf(aside, sizeof(aside), "%s.squatted.%ld", path, (long)getpid());
+		rename(path, aside);
+	}
 	/* A 0.1.0 daemon's wait object: clients no longer write anything. */
 	snprintf(path, sizeof(path), "%s.wait", p->shm_name);
 	shm_unlink(path);
@@ -1045,7 +1078,9 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p = pub_new(cfg);
 	if (!p)
 		return JST_ENOMEM;
-	rc = clear_name(p);
+	rc = take_lock(p);
+	if (rc == 0)
+		rc = clear_name(p);
 	if (rc < 0)
 		goto fail;
 	p->fd = shm_open(p->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -1058,9 +1093,6 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 					   strerror(errno));
 		goto fail;
 	}
-	rc = take_lock(p->fd, p->shm_name, p->why, p->why_len);
-	if (rc < 0)
-		goto fail_unlink;
 	if (fchmod(p->fd, mode) < 0 ||
 	    (cfg->set_group && fchown(p->fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
 	    ftruncate(p->fd, (off_t)geo.segment_size) < 0) {
@@ -1365,7 +1397,7 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	if (rc < 0)
 		goto fail;
 	p->fd = rc;
-	rc = take_lock(p->fd, p->shm_name, p->why, p->why_len);
+	rc = take_lock(p);
 	if (rc < 0)
 		goto fail;
 	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
@@ -1432,8 +1464,13 @@ void jst_pub_close(struct jst_pub *p, bool unlink)
 	/* Readers see CLOSED: the data stays valid, the daemon is gone. */
 	cmm_smp_wmb(); /* every publication before CLOSED; pairs with jst_daemon_alive()'s state load */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_CLOSED);
-	if (unlink)
+	if (unlink) {
+		char name[JST_SHM_NAME_MAX + 8];
+
 		shm_unlink(p->shm_name);
+		lock_name(p->shm_name, name, sizeof(name));
+		shm_unlink(name);
+	}
 	pub_free(p);
 }
 

@@ -38,8 +38,14 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 			return jst__reply_fail(s, c, h, JST_EPERM,
 					  "session %016" PRIx64 " belongs to uid %ld", m.session,
 					  (long)x->uid);
+		/*
+		 * An unknown session gets a new one, never the ID the client chose:
+		 * session IDs are visible to every reader, and a freed one must not
+		 * be claimable by another uid (its owner's producer would then be
+		 * refused for ever). Sessions owning jobs are known from adoption.
+		 */
 		if (!x)
-			x = jst__session_new(s, m.session, c->uid);
+			x = jst__session_new(s, 0, c->uid);
 		if (!x)
 			return jst__reply_fail(s, c, h, JST_ENOMEM, "out of memory");
 		if (x->conn && x->conn != c)
@@ -115,25 +121,26 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 	job->owner = m.owner;
 	job->notify = m.notify;
 	job->job_status = m.job_status;
-	{
-		char why[JST_DETAIL_MAX];
-
-		if (!(m.flags & JST_CREATE_RETRY) &&
-		    jst__quota_check(s, c->uid, c->admin, Q_JOBS, why, sizeof(why)) < 0)
-			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
-	}
-	rc = jst_pub_job_create(s->pub, m.instance_id, &st, job, &jh);
-	if (rc == JST_EEXIST && (m.flags & JST_CREATE_RETRY)) {
+	if (m.flags & JST_CREATE_RETRY) {
 		struct jst_status cur;
 
-		/* The first copy of this request created it, before a daemon restart. */
+		/*
+		 * A resend: if the first copy created it before a daemon restart, the
+		 * job is this session's already and is the answer. Anything else is an
+		 * ordinary create, quota and all (the flag is the client's word only).
+		 */
 		if (jst_pub_lookup(s->pub, m.instance_id, &jh) == 0 &&
 		    jst_pub_status(s->pub, jh, &cur) == 0 &&
 		    cur.producer_session == c->sess->id && cur.owner_uid == (uint32_t)c->uid)
-			rc = 0;
-		if (rc == 0)
 			goto created;
 	}
+	{
+		char why[JST_DETAIL_MAX];
+
+		if (jst__quota_check(s, c->uid, c->admin, Q_JOBS, why, sizeof(why)) < 0)
+			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
+	}
+	rc = jst_pub_job_create(s->pub, m.instance_id, &st, job, &jh);
 	if (rc < 0)
 		return rc == JST_ENOSPC ? jst__reply_fail(s, c, h, rc, "%s: the segment's %s pool is full",
 							  m.instance_id, jst_pub_full_pool(s->pub))
@@ -463,6 +470,12 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 	if (!may_modify(c, &st))
 		return jst__reply_fail(s, c, h, JST_EPERM, "%s belongs to uid %" PRIu32, m.instance_id,
 				  st.owner_uid);
+	/* A request may not hold its job for longer than this: others must get their turn. */
+	if (m.timeout_ns > JST_SERVER_MAX_RSC_TIMEOUT_NS)
+		return jst__reply_fail(s, c, h, JST_EINVAL,
+				       "TimeoutPeriod %" PRIu64 " s is over the %llu s jobstatd allows",
+				       m.timeout_ns / 1000000000,
+				       JST_SERVER_MAX_RSC_TIMEOUT_NS / 1000000000);
 	target = jst__requested_target(m.requested_state);
 	if (c->resent && target) {
 		/*
@@ -516,6 +529,21 @@ fresh:
 	jp = jst__jp_of(s, jh);
 	if (!jp)
 		return jst__reply_fail(s, c, h, JST_ENOJOB, "no job \"%s\"", m.instance_id);
+	if (jp->pending && c->admin && c->uid != st.owner_uid &&
+	    (target == JST_JOB_TERMINATED || target == JST_JOB_KILLED)) {
+		/*
+		 * An administrator's Terminate or Kill is not kept waiting behind a
+		 * request the owner's side may never let go of: that one is answered
+		 * as failed, and this one goes ahead.
+		 */
+		for (struct pending *q = s->pendings; q; q = q->next) {
+			if (q->h.slot == jh.slot && q->h.gen == jh.gen) {
+				jst__pending_answer(s, q, 0, JST_RSC_FAILED);
+				jst__pending_unlink(s, q);
+				break;
+			}
+		}
+	}
 	if (jp->pending)
 		return jst__reply_fail(s, c, h, JST_EPENDING, "a request for %s is already pending",
 				  m.instance_id);
@@ -555,6 +583,7 @@ fresh:
 		.requester = c, .req_id = h->id, .uid = c->uid, .token = c->token, .sess = jp->sess,
 		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
 		.timeout_given = m.timeout_ns != 0,
+		.by_admin = c->admin && c->uid != st.owner_uid,
 		.next = s->pendings,
 	};
 	s->pendings = p;

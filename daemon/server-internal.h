@@ -97,6 +97,8 @@ struct pending {
 	struct session *sess;
 	uint64_t due;            /* CLOCK_MONOTONIC */
 	bool timeout_given;      /* the requester gave a TimeoutPeriod */
+	bool by_admin;           /* root or the admin group asked: a Terminate or Kill the
+				    producer does not answer in time is carried out anyway */
 	bool under_way;          /* the producer answered 4096: waiting, until due, for the job
 				    to reach the requested state */
 	struct pending *next;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +27,7 @@
 
 #define RECV_BURST 32  /* messages taken from one connection before the next */
 #define WATCH_INTERVAL_NS (1000ull * 1000 * 1000) /* how often the runtime files are checked */
+#define WATCH_GIVE_UP 5 /* checks in a row that could not make them again: stop cleanly */
 #define MAX_GROUPS 256
 
 static void accept_resume(struct jst_server *s);
@@ -401,7 +403,7 @@ static int listen_socket(struct jst_server *s, int *ret_fd)
 	char tmp[sizeof(sa.sun_path)];
 	struct stat sb;
 	mode_t old;
-	int rc, fd;
+	int rc, fd, e, old_fsgid = 0;
 
 	if (strlcpy(s->sock_path, s->cfg.socket_path, sizeof(s->sock_path)) >=
 		    sizeof(s->sock_path) ||
@@ -413,20 +415,32 @@ static int listen_socket(struct jst_server *s, int *ret_fd)
 		return JST_ESYS;
 	/* The caller holds the namespace's pidfile lock: a socket file here is stale. */
 	unlink(tmp);
-	old = umask(0777 & ~s->cfg.socket_mode); /* never a moment with looser permissions */
+	/*
+	 * Mode from the umask and group from the fsgid, as bind() creates the
+	 * file: nothing by path afterwards, so nothing a link swapped in under
+	 * the name could redirect (the service user keeps this directory).
+	 */
+	old = umask(0777 & ~s->cfg.socket_mode);
+	if (s->cfg.set_group)
+		old_fsgid = setfsgid(s->cfg.gid);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	if (s->cfg.set_group)
+		setfsgid(old_fsgid);
 	umask(old);
 	if (rc < 0) {
-		rc = errno == EACCES ? JST_EACCES : JST_ESYS;
 		close(fd);
-		return rc;
+		return e == EACCES ? JST_EACCES : JST_ESYS;
 	}
-	if (chmod(tmp, s->cfg.socket_mode) < 0 ||
-	    (s->cfg.set_group && chown(tmp, (uid_t)-1, s->cfg.gid) < 0)) {
-		rc = errno == EPERM ? JST_EACCES : JST_ESYS;
+	if (s->cfg.set_group && (lstat(tmp, &sb) < 0 || sb.st_gid != s->cfg.gid) &&
+	    (geteuid() == 0 || chown(tmp, (uid_t)-1, s->cfg.gid) < 0)) {
+		/*
+		 * Not root, the fsgid cannot be a supplementary group: chown by path
+		 * is safe there, in a runtime directory that is ours alone. Else fail.
+		 */
 		unlink(tmp);
 		close(fd);
-		return rc;
+		return JST_EACCES;
 	}
 	if (listen(fd, 128) < 0 || rename(tmp, s->sock_path) < 0 || stat(s->sock_path, &sb) < 0) {
 		unlink(tmp);
@@ -446,20 +460,20 @@ static int listen_socket(struct jst_server *s, int *ret_fd)
  * cleaner, rm -rf): then listen on a new socket at the same path, so the
  * daemon's producers and clients can find it again.
  */
-static void socket_check(struct jst_server *s)
+static int socket_check(struct jst_server *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	struct stat sb;
 	int fd;
 
 	if (stat(s->sock_path, &sb) == 0 && sb.st_dev == s->sock_dev && sb.st_ino == s->sock_ino)
-		return;
+		return 0;
 	if (listen_socket(s, &fd) < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		if (!s->sock_lost)
 			jst_log(LOG_ERR, "control socket %s disappeared and cannot be made again: "
-				"%s; retrying every second", s->sock_path, strerror(errno));
+				"%s", s->sock_path, strerror(errno));
 		s->sock_lost = true;
-		return;
+		return -1;
 	}
 	jst_log(LOG_WARNING, "control socket %s disappeared; listening on a new one",
 		s->sock_path);
@@ -467,6 +481,7 @@ static void socket_check(struct jst_server *s)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
 	close(s->lfd);
 	s->lfd = fd;
+	return 0;
 }
 
 int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
@@ -538,6 +553,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 {
 	struct epoll_event evs[64];
 	uint64_t next_beat = 0, next_watch = jst__mono() + WATCH_INTERVAL_NS;
+	int watch_failures = 0;
 
 	while (!*stop) {
 		uint64_t now = jst__mono(), until = next_beat;
@@ -564,10 +580,22 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		}
 		if (now >= next_watch) {
 			/* The runtime directory's files: the daemon's (cfg.watch), then ours. */
-			if (s->cfg.watch)
-				s->cfg.watch();
-			if (!s->activated)
-				socket_check(s); /* an activated socket is systemd's to keep */
+			int bad = s->cfg.watch && s->cfg.watch() < 0;
+
+			if (!s->activated && socket_check(s) < 0) /* an activated one is systemd's */
+				bad = 1;
+			watch_failures = bad ? watch_failures + 1 : 0;
+			if (watch_failures >= WATCH_GIVE_UP) {
+				/*
+				 * Unreachable, and unable to become reachable again (a service
+				 * user cannot write root's runtime directory): stop cleanly.
+				 * The segment stays; a restarted jobstatd adopts it.
+				 */
+				jst_log(LOG_ERR, "runtime files gone for %d s and cannot be made "
+					"again: stopping; a restarted jobstatd adopts the segment",
+					WATCH_GIVE_UP);
+				break;
+			}
 			next_watch = now + WATCH_INTERVAL_NS;
 		}
 		if (now >= next_beat) {

@@ -17,6 +17,7 @@
 
 #define JST_SERVER_DEFAULT_LOST_GRACE_NS (10ull * 1000 * 1000 * 1000)
 #define JST_SERVER_DEFAULT_RSC_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+#define JST_SERVER_MAX_RSC_TIMEOUT_NS (3600ull * 1000 * 1000 * 1000) /* TimeoutPeriod's cap */
 #define JST_SERVER_DEFAULT_MAX_CONNS 1024
 
 /* Per-uid quotas; 0 means the default. Root and the admin group have none. */
@@ -43,8 +44,9 @@ struct jst_server_config {
 	uint64_t hello_timeout_ns;  /* a connection without HELLO by then is closed; default 5 s */
 	uint64_t orphan_timeout_ns; /* a producer gone this long: its unfinished jobs are
 				       terminated by the daemon; default 1 h */
-	void (*watch)(void);     /* called every second: the daemon checks its own runtime
-				    files (the pidfile) before the server checks its socket */
+	int (*watch)(void);      /* called every second: the daemon checks its own runtime
+				    files (the pidfile) before the server checks its socket;
+				    < 0: they are gone and cannot be made again */
 	uint16_t crash_after;    /* tests only ($JOBSTATD_TEST_CRASH_AFTER): die by SIGKILL after
 				    applying the first ERROR or answering the first REQUEST,
 				    before replying: a kill -9 at the worst moment */

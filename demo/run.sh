@@ -13,7 +13,7 @@ producer=""
 cleanup() {
 	[ -n "$producer" ] && kill "$producer" 2>/dev/null && wait "$producer" 2>/dev/null
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.wait"
+	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.lock"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

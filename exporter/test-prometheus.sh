@@ -28,7 +28,7 @@ dpid= epid= ppid=
 cleanup() {
 	for p in $epid $ppid $dpid; do kill "$p" 2>/dev/null; done
 	for p in $epid $ppid $dpid; do wait "$p" 2>/dev/null; done
-	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.wait"
+	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.lock"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -118,18 +118,30 @@ static uid_t service_uid(void)
  * behind it is root, jobstat's service user or ourselves: a socket another
  * user put where we look would otherwise acknowledge our jobs and lose them.
  */
-static int open_socket(const char *path, int *ret_fd)
+static int open_socket(const char *path, int *ret_fd, uint64_t deadline)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd, e;
+	int fd, e, rc;
 
 	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a stopped daemon with a full backlog must not hang us past the deadline. */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return jst__why(JST_ESYS, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	while ((rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 &&
+	       (errno == EAGAIN || errno == EINTR)) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (deadline && mono() >= deadline) {
+			close(fd);
+			return jst__why(JST_ETIMEDOUT, "%s: its backlog stayed full (jobstatd stopped "
+					"or flooded)", path);
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (rc == 0) {
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			e = errno;
 			close(fd);
@@ -315,7 +327,7 @@ static int hello(jst_conn *c)
 	if (rc < 0)
 		return rc;
 	if (res < 0)
-		return res;
+		return jst__why(res, "jobstatd refused the connection: %s", c->err);
 	if (jst_dec_reply_hello(&r, &rep) < 0)
 		return JST_EPROTO;
 	c->session = rep.session;
@@ -325,10 +337,10 @@ static int hello(jst_conn *c)
 
 static int connect_once(jst_conn *c)
 {
-	int rc = c->path[0] ? open_socket(c->path, &c->fd) : JST_ENODAEMON;
+	int rc = c->path[0] ? open_socket(c->path, &c->fd, c->deadline) : JST_ENODAEMON;
 
 	if (rc == JST_ENODAEMON && c->alt_path[0])
-		rc = open_socket(c->alt_path, &c->fd);
+		rc = open_socket(c->alt_path, &c->fd, c->deadline);
 	if (rc < 0)
 		return rc;
 	rc = hello(c);
@@ -487,8 +499,10 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 		 * daemon's (README.md, "Finding the daemon").
 		 */
 		rc = jst_runtime_dir(geteuid(), rundir, sizeof(rundir));
+		/* root's is the system daemon's: root's, or its service user's (older). */
 		if (rc == 0)
-			dir_rc = jst_rundir_check(rundir, geteuid(), geteuid(), dir_why,
+			dir_rc = jst_rundir_check(rundir, geteuid(),
+						  geteuid() == 0 ? service_uid() : geteuid(), dir_why,
 						  sizeof(dir_why));
 		if (rc == 0 && dir_rc == 0)
 			rc = jst_socket_path(rundir, ns, c->path, sizeof(c->path));
@@ -908,11 +922,11 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 	rc = jst_wire_finish(w);
 	memcpy(&h, w->buf, sizeof(h));
 	for (bool sent = false; rc == 0;) {
-		if (c->fd < 0 && (rc = reconnect(c)) < 0)
-			break;
 		/* The daemon answers once the producer did, or TimeoutPeriod passed. */
 		if (!sent)
 			call_begin(c, timeout_ns ? timeout_ns : DEFAULT_RSC_WAIT_NS);
+		if (c->fd < 0 && (rc = reconnect(c)) < 0)
+			break;
 		if (!sent) {
 			if (resends++) { /* marked as in transact() */
 				uint16_t type = (uint16_t)(h.type | JST_MSG_RESENT);

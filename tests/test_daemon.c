@@ -37,7 +37,7 @@ static void teardown(void)
 
 	snprintf(path, sizeof(path), "/jobstat.%s", ns);
 	shm_unlink(path);
-	snprintf(path, sizeof(path), "/jobstat.%s.wait", ns);
+	snprintf(path, sizeof(path), "/jobstat.%s.lock", ns);
 	shm_unlink(path);
 	snprintf(path, sizeof(path), "%s/%s.pid", rundir, ns);
 	unlink(path);

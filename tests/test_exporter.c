@@ -332,7 +332,7 @@ Test(exporter, a_missing_or_stopped_daemon_is_up_0_not_an_error)
 	{
 		char wait_name[JST_SHM_NAME_MAX + 8];
 
-		snprintf(wait_name, sizeof(wait_name), "%s.wait", seg.shm);
+		snprintf(wait_name, sizeof(wait_name), "%s.lock", seg.shm);
 		shm_unlink(seg.shm);
 		shm_unlink(wait_name);
 	}

@@ -111,7 +111,7 @@ static inline void test_daemon_cleanup(struct test_daemon *d)
 
 	test_daemon_signal(d, SIGKILL);
 	shm_unlink(d->shm);
-	snprintf(path, sizeof(path), "%s.wait", d->shm);
+	snprintf(path, sizeof(path), "%s.lock", d->shm);
 	shm_unlink(path);
 	unlink(d->sock);
 	snprintf(path, sizeof(path), "%s/%s.pid", d->rundir, d->ns);

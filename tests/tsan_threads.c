@@ -224,11 +224,11 @@ int main(int argc, char **argv)
 	{
 		char p[256];
 
-		snprintf(p, sizeof(p), "%s.wait", shm);
+		snprintf(p, sizeof(p), "%s.lock", shm);
 		shm_unlink(p);
 		snprintf(p, sizeof(p), "/jobstat.%s", dns);
 		shm_unlink(p);
-		snprintf(p, sizeof(p), "/jobstat.%s.wait", dns);
+		snprintf(p, sizeof(p), "/jobstat.%s.lock", dns);
 		shm_unlink(p);
 		snprintf(p, sizeof(p), "%s/%s.pid", dir, dns);
 		unlink(p);

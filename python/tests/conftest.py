@@ -59,7 +59,7 @@ class Daemon:
 
     def cleanup(self):
         self.stop(signal.SIGKILL)
-        for name in (f"jobstat.{self.ns}", f"jobstat.{self.ns}.wait"):
+        for name in (f"jobstat.{self.ns}", f"jobstat.{self.ns}.lock"):
             try:
                 os.unlink(os.path.join("/dev/shm", name))
             except FileNotFoundError:

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_hardening.c - the attacks a hostile review of 0.2's own defences
+ * found, each played as the attacker (a second uid, the service user, or a
+ * reader), each failing before its fix: root changing files by path in the
+ * service user's directory, the job quota dodged with the resend flag, a
+ * reader's lock keeping the daemon from restarting, a freed session taken
+ * by another uid, a directory squatting the segment's name, a request that
+ * pins a job against the administrator, and a full backlog hanging connect.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "jobstat-proto.h"
+#include "testdaemon.h"
+
+#define HOG    65534
+#define OTHER  65533
+
+static struct test_daemon d;
+
+static void setup(void)
+{
+	test_daemon_init(&d, "hard");
+}
+
+static void teardown(void)
+{
+	test_daemon_cleanup(&d);
+}
+
+TestSuite(hardening, .init = setup, .fini = teardown, .timeout = 90);
+
+static void become(uid_t uid)
+{
+	gid_t g = 65534;
+
+	if (setgroups(1, &g) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		_exit(90);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The service user keeps the runtime directory. 0.1.0's successor chmod-ed
+ * and chown-ed the socket by path there as root, so the service user could
+ * swap a link in and have root change any file; and it truncated a pidfile
+ * the service user had hard-linked to another file. Now root does neither:
+ * strace sees no chmod or chown at all, and the linked file is untouched.
+ */
+Test(hardening, root_changes_nothing_by_path_in_the_service_users_directory)
+{
+	struct passwd *pw = getpwnam("jobstat");
+	char trace[128], victim[128], pidpath[192], line[512], err[2048] = "";
+	struct stat sb;
+	FILE *f;
+	int fd, n = 0;
+
+	if (geteuid() != 0 || !pw)
+		cr_skip_test("needs root and the jobstat user");
+	if (access("/usr/bin/strace", X_OK) != 0)
+		cr_skip_test("no strace");
+	/* A first start gives the directory to the service user, as in production. */
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	test_daemon_start(&d);
+	test_daemon_signal(&d, SIGTERM);
+	cr_assert_eq(stat(d.rundir, &sb), 0);
+	cr_assert_eq(sb.st_uid, pw->pw_uid, "the service user keeps its runtime directory");
+	/* The service user plants a hard link to a file of its own as the next pidfile. */
+	snprintf(victim, sizeof(victim), "%s/precious", d.rundir);
+	snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", d.rundir, d.ns);
+	unlink(pidpath);
+	fd = open(victim, O_WRONLY | O_CREAT, 0644);
+	cr_assert_eq(write(fd, "precious\n", 9), 9);
+	close(fd);
+	cr_assert_eq(chown(victim, pw->pw_uid, pw->pw_gid), 0);
+	cr_assert_eq(link(victim, pidpath), 0);
+	snprintf(trace, sizeof(trace), "%s/strace.out", d.rundir);
+	{
+		const char *argv[] = {"strace", "-f", "-qq", "-o", trace, "-e",
+				      "trace=chmod,fchmodat,chown,fchownat,lchown,truncate",
+				      JST_BUILD_DIR "/jobstatd", "-f", "-n", d.ns, "-c", "64",
+				      "--runtime-dir", d.rundir, "-g", "65534", NULL};
+		pid_t pid = test_fork_piped(&fd);
+
+		if (pid == 0) {
+			dup2(fd, 2);
+			execv("/usr/bin/strace", (char *const *)argv);
+			_exit(127);
+		}
+		for (int i = 0; i < 500 && stat(d.sock, &sb) != 0; i++)
+			usleep(10000);
+		jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
+		f = fopen(pidpath, "r");
+		cr_assert_not_null(f);
+		cr_assert_not_null(fgets(line, sizeof(line), f));
+		fclose(f);
+		kill((pid_t)atol(line), SIGTERM);
+		waitpid(pid, NULL, 0);
+		d.err_fd = fd;
+		test_daemon_stderr(&d, err, sizeof(err));
+		close(fd);
+		d.err_fd = -1;
+	}
+	f = fopen(victim, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f), "the linked file was truncated");
+	cr_assert_str_eq(line, "precious\n");
+	fclose(f);
+	f = fopen(trace, "r");
+	cr_assert_not_null(f, "strace wrote nothing: %s", err);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, d.rundir) && !strstr(line, "+++") && !strstr(line, "---")) {
+			cr_log_error("root changed a file by path: %s", line);
+			n++;
+		}
+	}
+	fclose(f);
+	unlink(trace);
+	unlink(victim);
+	cr_assert_eq(n, 0);
+}
+
+/* A raw producer of uid HOG: CREATE @n jobs with the resend flag; how many were refused. */
+static int raw_creates(int n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	static struct jst_wbuf w;
+	static uint8_t buf[JST_MSG_MAX];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0), refused = 0;
+
+	memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	jst_enc_hello(&w, 1, &(struct jst_msg_hello){.flags = JST_HELLO_PRODUCER});
+	jst_wire_finish(&w);
+	if (send(fd, w.buf, w.len, 0) < 0 || recv(fd, buf, sizeof(buf), 0) <= 0)
+		return -2;
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		struct jst_rbuf r;
+		ssize_t got;
+
+		snprintf(id, sizeof(id), "hog:retry-%d", i);
+		jst_enc_create(&w, (uint32_t)(2 + i), &(struct jst_msg_create){
+			.instance_id = id, .flags = JST_CREATE_RETRY});
+		jst_wire_finish(&w);
+		if (send(fd, w.buf, w.len, 0) < 0)
+			return -3;
+		got = recv(fd, buf, sizeof(buf), 0);
+		if (got < JST_MSG_HDR_SIZE + 4)
+			return -4;
+		jst_rbuf_init(&r, buf, (size_t)got);
+		r.off = JST_MSG_HDR_SIZE;
+		if ((int32_t)jst_rd_u32(&r) == JST_EQUOTA)
+			refused++;
+	}
+	close(fd);
+	return refused;
+}
+
+/* The resend flag is the client's word: it created new jobs past the quota. */
+Test(hardening, the_resend_flag_does_not_get_round_the_job_quota)
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-jobs";
+	d.args[3] = "10";
+	test_daemon_start(&d);
+	pid = fork();
+	if (pid == 0) {
+		become(HOG);
+		_exit(raw_creates(25));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 15, "refused %d of 25 (want 15: a quota of 10)",
+		     (int)(int8_t)WEXITSTATUS(status));
+}
+
+/*
+ * Any reader may open the segment and hold a read lock on it. 0.2's first lock
+ * was on the segment itself, so that kept every daemon out, --replace too.
+ * Now the writer's lock is a 0600 object beside it, and the reader is no bar.
+ */
+Test(hardening, a_reader_holding_a_lock_on_the_segment_does_not_stop_a_restart)
+{
+	int fd, status;
+	char ok;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	test_daemon_start(&d);
+	pid = test_fork_piped(&fd);
+	if (pid == 0) {
+		struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+		int sfd;
+
+		become(OTHER);
+		sfd = shm_open(d.shm, O_RDONLY, 0);
+		if (sfd < 0 || fcntl(sfd, F_OFD_SETLKW, &fl) < 0 || write(fd, "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	/* The daemon holds its lock: the reader waits until it is gone. */
+	test_daemon_signal(&d, SIGKILL);
+	cr_assert_eq(read(fd, &ok, 1), 1, "the reader did not get its lock");
+	test_daemon_start(&d); /* adopts, though the reader holds its lock */
+	jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(fd);
+}
+
+/* Session IDs are visible to every reader: a freed one must not be claimable by another uid. */
+Test(hardening, a_freed_session_cannot_be_taken_by_another_uid)
+{
+	uint64_t session;
+	jst_conn *c;
+	jst_handle h;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	session = jst_session(c);
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "sess:1"}, &h, NULL),
+		     0);
+	cr_assert_eq(jst_job_remove(c, h, JST_REMOVE_NOW, NULL), 0);
+	jst_disconnect(c); /* no job, no connection: the session is freed */
+	usleep(100000);
+	pid = fork();
+	if (pid == 0) {
+		jst_conn *x;
+
+		become(HOG);
+		if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+							      .producer = true, .session = session},
+				&x) != 0)
+			_exit(2);
+		_exit(jst_session(x) == session ? 1 : 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "another uid got the freed session (exit %d)", WEXITSTATUS(status));
+	c = test_connect(&d, true, session, NULL, NULL); /* its owner is never refused */
+	jst_disconnect(c);
+}
+
+/* Another user's non-empty directory at the segment's name: root with --replace moves it aside. */
+Test(hardening, a_squatting_directory_is_moved_aside_by_root_with_replace)
+{
+	char path[128], file[160], cmd[300];
+	struct stat sb;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	snprintf(path, sizeof(path), "/dev/shm%s", d.shm);
+	pid = fork();
+	if (pid == 0) {
+		become(HOG);
+		snprintf(file, sizeof(file), "%s/x", path);
+		_exit(mkdir(path, 0755) < 0 || creat(file, 0644) < 0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	d.args[0] = "--replace";
+	test_daemon_start(&d);
+	cr_assert_eq(lstat(path, &sb), 0);
+	cr_assert(S_ISREG(sb.st_mode), "the segment is served where the directory was");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s.squatted.*", path);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* A request that never lets go (the owner's producer does not answer). */
+static uint32_t never(jst_conn *c, const struct jst_request *rq, void *arg)
+{
+	(void)c;
+	(void)rq;
+	(void)arg;
+	pause();
+	return 0;
+}
+
+/*
+ * An owner sent itself a request with an endless TimeoutPeriod and never
+ * answered it: every later request, root's Terminate included, got 4099
+ * Busy. Now the period is capped, and an administrator's Terminate
+ * supersedes what is pending.
+ */
+Test(hardening, an_owner_cannot_pin_its_job_against_the_administrator)
+{
+	uint32_t code = 0;
+	jst_conn *c;
+	jst_handle h;
+	int fd;
+	pid_t pin;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	test_daemon_start(&d);
+	c = test_connect(&d, false, 0, NULL, NULL);
+	pin = test_fork_piped(&fd);
+	if (pin == 0) {
+		jst_conn *x;
+		jst_handle j;
+		uint32_t got;
+
+		become(HOG);
+		if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+							      .producer = true, .on_request = never},
+				&x) != 0 ||
+		    jst_job_create(x, &(struct jst_job_spec){.instance_id = "pin:job",
+							    .initial_state = JST_JOB_RUNNING},
+				   &j, NULL) != 0)
+			_exit(2);
+		if (jst_request_state_change(x, "pin:job", JST_REQ_SUSPEND, UINT64_C(1) << 62,
+					     &got) != JST_EINVAL)
+			_exit(3); /* the endless period is refused */
+		if (write(fd, "k", 1) != 1)
+			_exit(4);
+		jst_conn_set_timeout(x, -1);
+		jst_request_state_change(x, "pin:job", JST_REQ_SUSPEND, 3000ull * 1000000000, &got);
+		_exit(0);
+	}
+	{
+		char k;
+
+		cr_assert_eq(read(fd, &k, 1), 1, "the pinning producer failed early");
+	}
+	usleep(300000); /* its request is pending now */
+	cr_assert_eq(jst_request_state_change(c, "pin:job", JST_REQ_TERMINATE, 0, &code), 0,
+		     "%s", jst_conn_error(c));
+	cr_assert_eq(code, JST_RSC_COMPLETED);
+	{
+		jst_reader *r = test_attach(&d);
+
+		cr_assert_eq(jst_lookup(r, "pin:job", &h), 0);
+		cr_assert_eq(test_read(r, h).job_state, JST_JOB_TERMINATED);
+		jst_detach(r);
+	}
+	kill(pin, SIGKILL);
+	waitpid(pin, NULL, 0);
+	close(fd);
+	jst_disconnect(c);
+}
+
+/* A stopped daemon whose backlog is full: connect() blocked for ever; now the deadline holds. */
+Test(hardening, a_full_backlog_does_not_hang_connect)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fds[300], n = 0, rc;
+	jst_conn *c;
+	uint64_t t0;
+
+	test_daemon_start(&d);
+	memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+	kill(d.pid, SIGSTOP);
+	for (n = 0; n < 300; n++) {
+		fds[n] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+		if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(fds[n]);
+			break; /* EAGAIN: the backlog is full */
+		}
+	}
+	cr_assert_lt(n, 300, "the backlog never filled");
+	t0 = mono_ms();
+	rc = jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+						       .reconnect_timeout_ns = -1},
+			 &c);
+	cr_assert_eq(rc, JST_ETIMEDOUT, "%s (%s)", jst_strerror(rc), jst_last_error());
+	cr_assert_lt(mono_ms() - t0, 15000, "took %llu ms", (unsigned long long)(mono_ms() - t0));
+	kill(d.pid, SIGCONT);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
