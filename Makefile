@@ -75,7 +75,7 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     libclient/geterror.c libclient/render.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
-DAEMON_SRCS := daemon/jobstatd.c daemon/server.c
+DAEMON_SRCS := daemon/jobstatd.c daemon/config.c daemon/server.c
 CLI_SRCS  := cli/jobstat.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
@@ -130,7 +130,8 @@ $(BUILD)/jobstat.pc: jobstat.pc.in Makefile
 	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
+		$(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
