@@ -145,6 +145,14 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
 
+# The settings parser is tested on its own too: link it in.
+$(BUILD)/tests/test_config: tests/test_config.c $(BUILD)/obj/daemon/config.o $(PUBLIB) $(STLIB) \
+		$(BUILD)/jobstatd | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(BUILD)/obj/daemon/config.o $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(CRIT_LIBS) \
+		$(URCU_LIBS) $(BSD_LIBS)
+
 # The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
 $(BUILD)/libjstserver.a: $(BUILD)/obj/daemon/server.o
 	rm -f $@ && ar rcs $@ $^
