@@ -21,7 +21,7 @@
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 
-#include "jobstat-shm.h"
+#include "shm-atomic.h"
 #include "publish.h"
 #include "shm-check.h"
 #include "shm-status.h"

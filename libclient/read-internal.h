@@ -7,7 +7,7 @@
 #ifndef JOBSTAT_READ_INTERNAL_H
 #define JOBSTAT_READ_INTERNAL_H
 
-#include "jobstat-shm.h"
+#include "shm-atomic.h"
 #include "jobstat.h"
 
 /* How many times a read retries a version that was reused under it before JST_EAGAIN. */
