@@ -25,13 +25,24 @@ libdir     ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 mandir     ?= $(prefix)/share/man
 pkgconfigdir ?= $(libdir)/pkgconfig
+# /etc for a system install (PREFIX=/usr), else under the prefix.
+sysconfdir ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+tmpfilesdir ?= $(prefix)/lib/tmpfiles.d
 DESTDIR    ?=
+# Run by make install into the real root (no DESTDIR), as root.
+LDCONFIG   ?= ldconfig
+SYSUSERS   ?= systemd-sysusers
+TMPFILES   ?= systemd-tmpfiles
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
-# Debian packages the build and the tests need (make deps installs them).
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3
+# Debian packages the build and the tests need (make deps installs them); systemd for
+# systemd-analyze verify of the units, procps for their /bin/kill.
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
+	systemd procps
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -86,10 +97,12 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
+.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
 	format help
 
-all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc
+GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
+
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED)
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -124,10 +137,25 @@ $(STLIB): $(LIB_OBJS)
 $(PUBLIB): $(PUB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/jobstat.pc: jobstat.pc.in Makefile
+# Files that name install paths are made again whenever a path changes: `make` then
+# `make install PREFIX=/usr` must not install /usr/local paths. install-paths changes
+# (and so is newer than they are) only when the paths do.
+INSTALL_PATHS = prefix=$(prefix) libdir=$(libdir) includedir=$(includedir) \
+	sbindir=$(sbindir) sysconfdir=$(sysconfdir) version=$(VERSION)
+$(BUILD)/install-paths: FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
-	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' > $@
+
+SUBST_PATHS = sed -e 's|@prefix@|$(prefix)|g' -e 's|@libdir@|$(libdir)|g' \
+	-e 's|@includedir@|$(includedir)|g' -e 's|@sbindir@|$(sbindir)|g' \
+	-e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+$(BUILD)/jobstat.pc: jobstat.pc.in $(BUILD)/install-paths
+	$(SUBST_PATHS) $< > $@
+
+$(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-paths
+	@mkdir -p $(dir $@)
+	$(SUBST_PATHS) $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
@@ -183,6 +211,10 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
 	done; \
+	echo "== install: paths, ldconfig, pkg-config, README examples"; \
+	MAKE="$(MAKE)" EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/check-install.sh || fail=1; \
+	echo "== systemd units"; \
+	MAKE="$(MAKE)" sh tests/check-systemd.sh || fail=1; \
 	for t in $(FUZZ_TARGETS); do \
 		echo "== replay of fuzz inputs: $$t"; \
 		$(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || fail=1; \
@@ -287,6 +319,35 @@ install: all
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
 	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
+	install -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(sysconfdir)/jobstat
+	install -m 0644 $(BUILD)/systemd/jobstatd.service systemd/jobstatd.socket \
+		$(DESTDIR)$(systemdunitdir)/
+	install -m 0644 systemd/jobstat.sysusers $(DESTDIR)$(sysusersdir)/jobstat.conf
+	install -m 0644 systemd/jobstat.tmpfiles $(DESTDIR)$(tmpfilesdir)/jobstat.conf
+	@# An operator's configuration is never overwritten.
+	@if [ -e $(DESTDIR)$(sysconfdir)/jobstat/jobstatd.conf ]; then \
+		echo "make install: kept $(DESTDIR)$(sysconfdir)/jobstat/jobstatd.conf;" \
+		     "the default is daemon/jobstatd.conf"; \
+	else \
+		echo "install -m 0644 daemon/jobstatd.conf $(DESTDIR)$(sysconfdir)/jobstat/"; \
+		install -m 0644 daemon/jobstatd.conf $(DESTDIR)$(sysconfdir)/jobstat/; \
+	fi
+	@# Into the real root: the loader's cache, then the service user and /run/jobstat.
+	@if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "make install: not root: run ldconfig as root for $(libdir)"; \
+	else \
+		echo "$(LDCONFIG)"; $(LDCONFIG) || exit 1; \
+		if command -v $(firstword $(SYSUSERS)) >/dev/null 2>&1; then \
+			echo "$(SYSUSERS) $(sysusersdir)/jobstat.conf"; \
+			$(SYSUSERS) $(sysusersdir)/jobstat.conf || exit 1; \
+			echo "$(TMPFILES) --create $(tmpfilesdir)/jobstat.conf"; \
+			$(TMPFILES) --create $(tmpfilesdir)/jobstat.conf || exit 1; \
+		fi; \
+		echo "make install: to start it: systemctl daemon-reload &&" \
+		     "systemctl enable --now jobstatd.socket jobstatd.service"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
@@ -294,8 +355,11 @@ uninstall:
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
-	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(systemdunitdir)/jobstatd.service $(DESTDIR)$(systemdunitdir)/jobstatd.socket \
+	      $(DESTDIR)$(sysusersdir)/jobstat.conf $(DESTDIR)$(tmpfilesdir)/jobstat.conf
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
+	@# The configuration is the operator's: left in $(sysconfdir)/jobstat.
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
