@@ -66,8 +66,10 @@ group=$(sed -n 's/^group = //p' daemon/jobstatd.conf)
 [ "$(val "$socket" SocketUser)" = "$user" ] || fail "SocketUser= is not $user"
 [ "$(val "$socket" SocketGroup)" = "$group" ] || fail "SocketGroup= is not $group"
 [ "$(val "$service" SupplementaryGroups)" = "$group" ] || fail "the service is not in $group"
-[ "$(val "$socket" ListenStream)" = "%t/jobstat/default.sock" ] ||
-	fail "ListenStream= is not jobstatd's default socket under --runtime-dir %t/jobstat"
+# The protocol is SOCK_SEQPACKET: a ListenStream= socket would fail every client.
+[ -z "$(val "$socket" ListenStream)" ] || fail "ListenStream= makes a stream socket"
+[ "$(val "$socket" ListenSequentialPacket)" = "%t/jobstat/default.sock" ] ||
+	fail "ListenSequentialPacket= is not jobstatd's default socket under --runtime-dir %t/jobstat"
 case "$(val "$service" ExecStart)" in
 *"--runtime-dir %t/jobstat "*) ;;
 *) fail "ExecStart= does not put the runtime directory where the socket is" ;;
