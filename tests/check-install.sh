@@ -83,7 +83,7 @@ ok "make install into a DESTDIR runs none of them"
 mkdir -p "$work/pc"
 sed "s|^prefix=.*|prefix=$stage/usr|; s|^libdir=.*|libdir=$stage/usr/lib|; s|^includedir=.*|includedir=$stage/usr/include|" \
 	"$stage/usr/lib/pkgconfig/jobstat.pc" >"$work/pc/jobstat.pc"
-flags=$(PKG_CONFIG_LIBDIR="$work/pc" PKG_CONFIG_PATH= pkg-config --cflags --libs jobstat 2>&1) ||
+flags=$(PKG_CONFIG_LIBDIR="$work/pc" PKG_CONFIG_PATH='' pkg-config --cflags --libs jobstat 2>&1) ||
 	fail "pkg-config --cflags --libs jobstat without liburcu: $flags"
 ok "pkg-config --cflags --libs jobstat needs no liburcu: $flags"
 # Any urcu header reached from the installed headers stops the compiler.

@@ -29,7 +29,7 @@ $make -s install PREFIX="$prefix" LDCONFIG=true SYSUSERS=true TMPFILES=true >/de
 units=$prefix/lib/systemd/system
 service=$units/jobstatd.service
 socket=$units/jobstatd.socket
-[ -f "$service" ] && [ -f "$socket" ] || fail "make install put no units in $units"
+{ [ -f "$service" ] && [ -f "$socket" ]; } || fail "make install put no units in $units"
 [ -f "$prefix/lib/sysusers.d/jobstat.conf" ] || fail "no sysusers.d/jobstat.conf"
 [ -f "$prefix/lib/tmpfiles.d/jobstat.conf" ] || fail "no tmpfiles.d/jobstat.conf"
 
@@ -62,7 +62,7 @@ ok "Type=notify, -f, RuntimeDirectory=jobstat, RemoveIPC=no, no PrivateDevices/D
 # One user, one reader group, one socket path, wherever they are named.
 user=$(val "$service" User)
 group=$(sed -n 's/^group = //p' daemon/jobstatd.conf)
-[ -n "$user" ] && [ -n "$group" ] || fail "no User= in the unit or group = in jobstatd.conf"
+{ [ -n "$user" ] && [ -n "$group" ]; } || fail "no User= in the unit or group = in jobstatd.conf"
 [ "$(val "$socket" SocketUser)" = "$user" ] || fail "SocketUser= is not $user"
 [ "$(val "$socket" SocketGroup)" = "$group" ] || fail "SocketGroup= is not $group"
 [ "$(val "$service" SupplementaryGroups)" = "$group" ] || fail "the service is not in $group"
