@@ -86,7 +86,9 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     libclient/geterror.c libclient/render.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
-DAEMON_SRCS := daemon/jobstatd.c daemon/config.c daemon/server.c
+SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/log.c
+SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
+DAEMON_SRCS := daemon/jobstatd.c daemon/config.c $(SERVER_SRCS)
 CLI_SRCS  := cli/jobstat.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
@@ -158,8 +160,8 @@ $(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-
 	$(SUBST_PATHS) $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
-		$(BUILD)/obj/daemon/server.o $(PUBLIB) $(STLIB)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o $(SERVER_OBJS) \
+		$(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
@@ -182,7 +184,7 @@ $(BUILD)/tests/test_config: tests/test_config.c $(BUILD)/obj/daemon/config.o $(P
 		$(URCU_LIBS) $(BSD_LIBS)
 
 # The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
-$(BUILD)/libjstserver.a: $(BUILD)/obj/daemon/server.o
+$(BUILD)/libjstserver.a: $(SERVER_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libjstserver.a \
@@ -191,7 +193,7 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libjst
 	$(CC) $(ALL_CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
 		$(BUILD)/libjstserver.a $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS) $(BSD_LIBS)
 
-FUZZ_TARGETS := proto attach
+FUZZ_TARGETS := proto attach adopt
 REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 
 # The library used from threads, outside Criterion, for ThreadSanitizer.
@@ -249,11 +251,11 @@ stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/te
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(LIB_SRCS) $(PUB_SRCS)
-FUZZ_SRCS_proto := daemon/server.c
+FUZZ_SRCS_proto := $(SERVER_SRCS)
 fuzz-deps:
 	@sh .ci/deps.sh install $(FUZZ_PACKAGES)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) daemon/server.c | fuzz-deps deps-check
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(SERVER_SRCS) | fuzz-deps deps-check
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(INCLUDES) $(URCU_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(FUZZ_SRCS_$*) $(URCU_LIBS) $(BSD_LIBS)

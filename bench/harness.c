@@ -215,8 +215,8 @@ static void build_segment(void)
 		st.n_operational_status = 2;
 		st.operational_status[0] = JST_OPS_COMPLETED;
 		st.operational_status[1] = JST_OPS_ERROR;
-		jst_pub_set_status(p, handles[j], &st);
-		if (jst_pub_add_error(p, handles[j], &e) != 0)
+		jst_pub_publish(p, handles[j], &(struct jst_pub_change){.status = &st});
+		if (jst_pub_publish(p, handles[j], &(struct jst_pub_change){.error = &e}) != 0)
 			die("cannot add an error");
 	}
 	jst_pub_close(p, false); /* the daemon adopts it */
@@ -678,7 +678,7 @@ static double writer_rate(struct jst_pub *p, const jst_handle *hs, uint32_t n, d
 	while (now_ns() < until) {
 		for (int k = 0; k < 1000; k++, done++) {
 			st.percent_complete = (uint16_t)(done % 101);
-			jst_pub_set_status(p, hs[done % n], &st);
+			jst_pub_publish(p, hs[done % n], &(struct jst_pub_change){.status = &st});
 		}
 	}
 	return (double)done * 1e9 / (double)(now_ns() - t0);

@@ -91,7 +91,7 @@ static double publisher_alone(long n)
 		/* What the daemon does per update: read the current status, change, publish. */
 		jst_pub_status(p, hs[i % NJOBS], &st);
 		st.percent_complete = (uint16_t)(i % 101);
-		jst_pub_set_status(p, hs[i % NJOBS], &st);
+		jst_pub_publish(p, hs[i % NJOBS], &(struct jst_pub_change){.status = &st});
 	}
 	t0 = now_ns() - t0;
 	jst_pub_close(p, true);
@@ -141,7 +141,7 @@ static void wake_latency(int rounds)
 		usleep(2000);
 		t[2 * i] = now_ns();
 		st.percent_complete = (uint16_t)(i % 101);
-		jst_pub_set_status(p, h, &st);
+		jst_pub_publish(p, h, &(struct jst_pub_change){.status = &st});
 	}
 	waitpid(child, NULL, 0);
 	for (int i = 0; i < rounds; i++)

@@ -288,7 +288,7 @@ static void setup_error(void)
 	e.perceived_severity = 5;
 	e.probable_cause = 33;
 	e.cim_status_code = 1;
-	if (jst_pub_add_error(pub, handles[11], &e) < 0)
+	if (jst_pub_publish(pub, handles[11], &(struct jst_pub_change){.error = &e}) < 0)
 		exit(1);
 	memset(private_error, 'p', sizeof(private_error));
 }
@@ -380,7 +380,7 @@ static double publish_rate(double seconds)
 	do {
 		for (int k = 0; k < 10000; k++, n++) {
 			st.percent_complete = (uint16_t)(n % 101);
-			jst_pub_set_status(pub, handles[n % WRITER_JOBS], &st);
+			jst_pub_publish(pub, handles[n % WRITER_JOBS], &(struct jst_pub_change){.status = &st});
 		}
 		t = now_ns();
 	} while ((double)(t - t0) < seconds * 1e9);

@@ -35,7 +35,7 @@ static void usage(FILE *f)
 		"                         (default: detach and log to syslog)\n"
 		"  -n, --namespace NS     namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
 		"  -c, --capacity N       job slots of a new segment (default %u)\n"
-		"  -m, --mode MODE        octal mode of a new segment (default 0644; never o+w);\n"
+		"  -m, --mode MODE        octal mode of a new segment (default 0644; never g+w or o+w);\n"
 		"                         the socket gets the same bits with write for each\n"
 		"                         class that may read (0644 -> 0660), never o+w\n"
 		"  -g, --group GROUP      group of a new segment and of the socket\n"
@@ -161,9 +161,10 @@ static int apply(struct jstd_settings *st, int opt, const char *v, char *err, si
 		char *end;
 		unsigned long m = strtoul(v, &end, 8);
 
-		if (!*v || *end || m > 0777 || (m & 0002)) {
-			snprintf(err, en, "mode %s: need an octal mode without world write, "
-					  "e.g. 0640", v);
+		if (!*v || *end || m > 0777 || (m & 0022)) {
+			snprintf(err, en, "mode %s: need an octal mode that neither group nor "
+					  "others may write (the segment is the daemon's output "
+					  "alone), e.g. 0640 or 0644", v);
 			return -1;
 		}
 		st->pub.mode = (uint32_t)m;
@@ -456,7 +457,6 @@ int jstd_settings_parse(int argc, char **argv, struct jstd_settings *st, char *e
 	int c;
 
 	memset(st, 0, sizeof(*st));
-	st->pub.namespace_locked = true;
 	strlcpy(st->ns, jst_default_namespace(), sizeof(st->ns));
 	/* First pass: only --config, so the file goes under the command line. */
 	optind = 0;

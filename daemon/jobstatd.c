@@ -6,6 +6,7 @@
  * until SIGTERM or SIGINT; SIGHUP reloads what can change while running.
  */
 #include <bsd/libutil.h>
+#include <bsd/string.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -34,7 +35,13 @@
 #define HEARTBEAT_INTERVAL_NS (250 * 1000 * 1000) /* 4 Hz; readers allow 2 s */
 
 static volatile sig_atomic_t stop_signal, hup_signal;
-static bool use_syslog;
+
+/* The namespace's pidfile, watched while serving (watch_runtime()). */
+static struct pidfh *pfh;
+static char pidpath[PATH_MAX + 96];
+static char rundir_path[PATH_MAX];
+static struct stat pid_stat;
+static bool pid_lost;
 
 static void on_signal(int sig)
 {
@@ -42,21 +49,6 @@ static void on_signal(int sig)
 		hup_signal = 1;
 	else
 		stop_signal = sig;
-}
-
-void jst_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		fputs("jobstatd: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
 }
 
 static int g_argc;
@@ -119,14 +111,48 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * Every second while serving: is our pidfile still there? If the runtime
+ * directory was removed under us, make it and the pidfile again (the server
+ * then does the same for its socket). A second daemon cannot have taken
+ * over meanwhile: the segment's lock is ours whatever happens here.
+ */
+static void watch_runtime(void)
+{
+	struct stat sb;
+	struct pidfh *n;
+	pid_t other;
+
+	if (stat(pidpath, &sb) == 0 && sb.st_dev == pid_stat.st_dev && sb.st_ino == pid_stat.st_ino)
+		return;
+	if (mkdir(rundir_path, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
+		goto fail;
+	n = pidfile_open(pidpath, 0644, &other);
+	if (!n)
+		goto fail;
+	if (pidfile_write(n) < 0 || stat(pidpath, &pid_stat) < 0) {
+		pidfile_remove(n);
+		goto fail;
+	}
+	pidfile_close(pfh); /* the old one's lock, on a file nobody can find */
+	pfh = n;
+	jst_log(LOG_WARNING, "pidfile %s disappeared; made it again", pidpath);
+	pid_lost = false;
+	return;
+fail:
+	if (!pid_lost)
+		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again: %s; retrying",
+			pidpath, strerror(errno));
+	pid_lost = true;
+}
+
 int main(int argc, char **argv)
 {
 	static struct jstd_settings set;
-	char pidpath[PATH_MAX + 96], err[512];
+	char err[512], why[512];
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigset_t block, orig;
 	bool adopted;
-	struct pidfh *pfh;
 	struct jst_pub *pub;
 	struct jst_server *srv;
 	pid_t other;
@@ -170,6 +196,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobstatd: socket path too long or bad namespace \"%s\"\n", set.ns);
 		return 2;
 	}
+	strlcpy(rundir_path, set.rundir, sizeof(rundir_path));
 	if (mkdir(set.rundir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", set.rundir,
 			strerror(errno));
@@ -192,29 +219,40 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	set.pub.shm_name = set.shm_name;
+	set.pub.why = why;
+	set.pub.why_len = sizeof(why);
 	rc = jst_pub_adopt(&set.pub, &pub);
 	adopted = rc == 0;
-	if (rc == JST_ENOENT || (rc < 0 && set.replace))
+	if (rc == JST_EBUSY) {
+		/* A live writer holds the segment's lock, whatever became of its pidfile. */
+		fprintf(stderr, "jobstatd: namespace \"%s\" is already served: %s\n", set.ns, why);
+		pidfile_remove(pfh);
+		return 1;
+	}
+	if (rc == JST_ENOENT || (rc < 0 && set.replace)) {
+		if (rc != JST_ENOENT)
+			fprintf(stderr, "jobstatd: replacing %s: %s\n", set.shm_name, why);
 		rc = jst_pub_create(&set.pub, &pub);
-	else if (rc < 0) {
+	} else if (rc < 0) {
 		fprintf(stderr,
 			"jobstatd: cannot adopt %s: %s.\n"
-			"jobstatd: it was left by a daemon of another version, or is damaged; it is\n"
-			"jobstatd: left untouched. Restart with --replace to discard it and its jobs.\n",
-			set.shm_name, jst_strerror(rc));
+			"jobstatd: %s\n"
+			"jobstatd: it is left untouched. Restart with --replace to discard it and any\n"
+			"jobstatd: jobs in it.\n",
+			set.shm_name, jst_strerror(rc), why[0] ? why : jst_strerror(rc));
 		pidfile_remove(pfh);
 		return 1;
 	}
 	if (rc < 0) {
-		fprintf(stderr, "jobstatd: cannot create %s: %s%s%s\n", set.shm_name,
-			jst_strerror(rc), rc == JST_ESYS ? ": " : "",
-			rc == JST_ESYS ? strerror(errno) : "");
+		fprintf(stderr, "jobstatd: cannot create %s: %s\n", set.shm_name,
+			why[0] ? why : jst_strerror(rc));
 		pidfile_remove(pfh);
 		return 1;
 	}
 	raise_fd_limit();
 	set.srv.socket_path = set.socket;
-	rc = jst_server_create(pub, set.shm_name, &set.srv, &srv);
+	set.srv.watch = watch_runtime;
+	rc = jst_server_create(pub, &set.srv, &srv);
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),
 			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
@@ -232,10 +270,9 @@ int main(int argc, char **argv)
 	}
 	if (!set.foreground)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
-	use_syslog = set.want_syslog || !set.foreground;
-	if (use_syslog)
-		openlog("jobstatd", LOG_PID, LOG_DAEMON);
+	jst_log_init(set.want_syslog || !set.foreground);
 	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
+	stat(pidpath, &pid_stat);
 	if (drop_privileges() < 0) {
 		jst_log(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
 		jst_server_destroy(srv);

@@ -1,33 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * publish.c - the segment's only writer: creates the segment, writes every
- * new version of a job into a block no reader can be holding, publishes it
- * with one release store, and reuses retired blocks only after the grace
- * period (shm-layout/PROTOCOL.md is the protocol and its proof sketch).
+ * publish.c - the segment's only writer. It keeps the job table in private
+ * memory and decides from it alone; the segment is its output: every new
+ * version of a job goes into a block no reader can be holding, is published
+ * with one release store, and retired blocks are reused only after the grace
+ * period (shm-layout/PROTOCOL.md is the protocol, its proof sketch and the
+ * trust model). The segment is read back once, at adoption, as hostile input.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
-#include <stdint.h>
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
 
 #include "shm-atomic.h"
 #include "publish.h"
+#include "read-internal.h"
 #include "shm-check.h"
 #include "shm-status.h"
 
 /* Memory is committed (fallocated) to growing regions in chunks of this size. */
 #define COMMIT_CHUNK (1u << 20)
+
+/* Where POSIX shared memory lives on Linux: shm_open("/x") is /dev/shm/x. */
+#define SHM_DIR "/dev/shm"
 
 /*
  * A FIFO of retired indices with their retirement times: blocks and slots
@@ -45,17 +50,32 @@ struct pool_state {
 	uint32_t in_use;
 	uint64_t offset, block_size;
 	uint64_t committed;      /* bytes of the pool's region committed so far */
+	uint32_t *stamps;        /* [count]: each block's stamp, the writer's own copy */
 	struct reuse_queue retired;
+};
+
+/*
+ * The writer's private record of one job slot: the authority. The segment
+ * holds copies of these bytes for readers; nothing is ever read back from it.
+ * Invariant: gen is even exactly while a job occupies the slot, and then
+ * status is the version status_ref names, detail (or NULL) the one
+ * status.detail_ref names, and detail->error_refs[] the job's error blocks.
+ */
+struct pjob {
+	uint32_t gen;
+	uint32_t id_len;
+	uint64_t id_hash;
+	char id[JST_SHM_ID_MAX + 1];
+	jst_shm_ref status_ref;
+	struct jst_shm_status status;
+	struct jst_shm_detail *detail; /* malloc'd: header + used data bytes */
 };
 
 struct jst_pub {
 	char shm_name[JST_SHM_NAME_MAX];
-	char wait_name[JST_SHM_NAME_MAX + 8];
-	struct jst_shm_wait *wait; /* client-writable: read only as a hint */
-	bool need_fence;         /* membarrier registration failed: fence every publication */
 	char *base;
 	uint64_t size;
-	int fd;
+	int fd;                  /* holds the OFD write lock on byte 0 */
 	struct jst_shm_header *hdr;
 	uint64_t *refs;
 	struct jst_shm_job *jobs;
@@ -63,15 +83,21 @@ struct jst_pub {
 	uint64_t *log;
 	uint32_t capacity, index_mask, log_mask;
 	uint64_t grace_ns;
-	uint64_t seq;            /* == hdr->change_seq; the writer's own copy */
-	uint64_t index_gen;      /* == hdr->index_gen */
+	uint64_t generation;
+	uint64_t seq;            /* the last change published */
+	uint64_t woken_seq;      /* the last change jst_pub_flush() woke waiters for */
+	uint64_t index_gen;      /* the current index copy is index_gen & 1 */
+	uint64_t *pindex;        /* private mirror of the current index copy */
 	uint32_t index_live, index_tombs;
 	uint32_t slot_hwm;
 	uint64_t slots_committed;
 	bool index1_committed;
+	struct pjob *pj;         /* [capacity], touched lazily */
 	struct reuse_queue free_slots;
 	struct pool_state pools[JST_POOL_COUNT];
 	struct jst_pub_stats stats;
+	char *why;
+	size_t why_len;
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -94,6 +120,21 @@ static uint32_t pow2_at_least(uint64_t v)
 	while (p < v && p < (1u << 31))
 		p <<= 1;
 	return p;
+}
+
+/* Say why the call fails, when the caller gave room for it; returns @rc. */
+static int why(char *buf, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int why(char *buf, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf && n) {
+		va_start(ap, fmt);
+		vsnprintf(buf, n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }
 
 /* ---- reuse queues ---------------------------------------------------------------------- */
@@ -223,18 +264,19 @@ static void *block_addr(struct jst_pub *p, unsigned pool, uint32_t idx)
 }
 
 /*
- * Start rewriting a block: make its stamp odd before touching anything else
- * in it. Returns the stamp the new version will carry.
+ * Start rewriting block @idx of @pool: make its stamp odd before touching
+ * anything else in it. Returns the stamp the new version will carry. The
+ * stamp comes from the writer's private copy, never from the segment.
  */
-static uint32_t block_begin(void *blk)
+static uint32_t block_begin(struct jst_pub *p, unsigned pool, uint32_t idx, void *blk)
 {
 	uint32_t *stamp = blk;
 	/*
-	 * Only this thread writes stamps. Even unless a writer crashed in the
-	 * middle of rewriting this block: then it is odd already, and stays so
-	 * until this rewrite ends.
+	 * Even, unless a writer crashed in the middle of rewriting this block:
+	 * then it is odd already (adoption copied it), and stays so until this
+	 * rewrite ends.
 	 */
-	uint32_t odd = *stamp | 1;
+	uint32_t odd = p->pools[pool].stamps[idx] | 1;
 
 	uatomic_set(stamp, odd); /* "being rewritten": ordered before the bytes below */
 	/*
@@ -244,7 +286,9 @@ static uint32_t block_begin(void *blk)
 	 * changed.
 	 */
 	cmm_smp_wmb();
-	return odd + 1 ? odd + 1 : 2; /* stamps wrap, skipping 0: ref 0 must stay "none" */
+	odd = odd + 1 ? odd + 1 : 2; /* stamps wrap, skipping 0: ref 0 must stay "none" */
+	p->pools[pool].stamps[idx] = odd;
+	return odd;
 }
 
 /* Finish a block rewritten since block_begin(): give it its new (even) stamp. */
@@ -273,13 +317,14 @@ static void publish_ref(uint64_t *where, jst_shm_ref ref)
 	uatomic_set(where, ref);
 }
 
-/* ---- change log --------------------------------------------------------------------------- */
+/* ---- change log ---------------------------------------------------------------------------- */
 
-static uint64_t next_seq(struct jst_pub *p)
-{
-	return p->seq + 1;
-}
-
+/*
+ * Append change @seq of @slot and move change_seq to it. Waiters are woken
+ * by jst_pub_flush(), once for any number of changes: the futex word stored
+ * here is what their FUTEX_WAIT compares, so no change can slip between a
+ * waiter's check and its sleep (the kernel compares under its own lock).
+ */
 static void log_append(struct jst_pub *p, uint64_t seq, uint32_t slot)
 {
 	/* One store: the entry carries its own sequence, so readers detect a lap. */
@@ -290,69 +335,30 @@ static void log_append(struct jst_pub *p, uint64_t seq, uint32_t slot)
 	 */
 	cmm_smp_wmb();
 	uatomic_set(&p->hdr->change_seq, seq);
-	uatomic_set(&p->hdr->change_futex, (uint32_t)seq); /* the waiters' futex word */
 	/*
-	 * Order the futex word's store before the waiters load, so that either
-	 * we see a waiter and wake it, or it sees the new word and does not
-	 * sleep. Registered for global expedited membarrier, we need only a
-	 * compiler barrier: it pairs with the membarrier call a waiter makes
-	 * after its waiters increment (jst_wait_changes()), which runs a full
-	 * barrier on this CPU. Unregistered, a full barrier here pairs with
-	 * the waiter's own full barrier.
+	 * The futex word, after the sequence it mirrors (the waiter re-reads
+	 * change_seq after waking; FUTEX_WAKE in jst_pub_flush() is a full
+	 * barrier in the kernel, pairing with the waiter's FUTEX_WAIT compare).
 	 */
-	if (p->need_fence)
-		cmm_smp_mb(); /* pairs with the waiter's full barrier */
-	else
-		cmm_barrier(); /* pairs with the waiter's membarrier */
-	/* A hint only: clients write this count. */
-	if (uatomic_read(&p->wait->waiters) != 0) {
-		syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-		p->stats.wakes++;
-	}
+	uatomic_set(&p->hdr->change_futex, (uint32_t)seq);
 	p->seq = seq;
 }
 
-/* ---- validation of producer input -------------------------------------------------------- */
-
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
+void jst_pub_flush(struct jst_pub *p)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			k = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3F);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return false;
-		i += k + 1;
-	}
-	return true;
+	if (!p || p->woken_seq == p->seq)
+		return;
+	/*
+	 * Unconditional: the writer keeps no waiter count that a client could
+	 * falsify, so a waiter is never missed and a hostile client can make
+	 * this cost no more than one syscall per flush.
+	 */
+	syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	p->woken_seq = p->seq;
+	p->stats.wakes++;
 }
+
+/* ---- validation of producer input ---------------------------------------------------------- */
 
 static int check_str(const char *s, size_t max)
 {
@@ -363,29 +369,36 @@ static int check_str(const char *s, size_t max)
 	n = strnlen(s, max + 1);
 	if (n > max)
 		return JST_ETOOLONG;
-	return utf8_valid((const unsigned char *)s, n) ? 0 : JST_EUTF8;
+	return jst_utf8_valid(s, n) ? 0 : JST_EUTF8;
+}
+
+/* An InstanceID of @n bytes: UTF-8, "OrgID:LocalID", OrgID non-empty without a colon. */
+static int check_instance_id_n(const char *id, size_t n)
+{
+	const char *colon;
+
+	if (n == 0 || n > JST_ID_MAX)
+		return n ? JST_ETOOLONG : JST_EINSTANCEID;
+	if (!jst_utf8_valid(id, n) || memchr(id, '\0', n))
+		return JST_EUTF8;
+	colon = memchr(id, ':', n);
+	if (!colon || colon == id || colon == id + n - 1)
+		return JST_EINSTANCEID;
+	return 0;
 }
 
 static int check_instance_id(const char *id, size_t *ret_len)
 {
 	size_t n;
-	const char *colon;
 	int rc;
 
 	if (!id)
 		return JST_EINVAL;
 	n = strnlen(id, JST_ID_MAX + 1);
-	if (n > JST_ID_MAX)
-		return JST_ETOOLONG;
-	rc = check_str(id, JST_ID_MAX);
-	if (rc < 0)
-		return rc;
-	/* OrgID:LocalID: OrgID is non-empty and has no colon; LocalID is non-empty. */
-	colon = memchr(id, ':', n);
-	if (!colon || colon == id || colon == id + n - 1)
-		return JST_EINSTANCEID;
-	*ret_len = n;
-	return 0;
+	rc = check_instance_id_n(id, n);
+	if (rc == 0)
+		*ret_len = n;
+	return rc;
 }
 
 /* ---- string tables ------------------------------------------------------------------------ */
@@ -396,21 +409,18 @@ struct strtab {
 	uint32_t used, max;
 };
 
-static int strtab_add(struct strtab *t, const char *s, struct jst_shm_str *out)
+static void strtab_add(struct strtab *t, const char *s, struct jst_shm_str *out)
 {
 	size_t n;
 
 	if (!s) {
 		*out = (struct jst_shm_str){0, JST_SHM_STR_NULL};
-		return 0;
+		return;
 	}
-	n = strlen(s);
-	if (n + 1 > t->max - t->used)
-		return JST_ETOOLONG;
+	n = strlen(s); /* the caller checked that everything fits */
 	memcpy(t->data + t->used, s, n + 1);
 	*out = (struct jst_shm_str){t->used, (uint32_t)n};
 	t->used += (uint32_t)n + 1;
-	return 0;
 }
 
 /* The strings of a job, gathered in table order, with their limits. */
@@ -436,40 +446,99 @@ _Static_assert(JST_NAME_MAX + JST_JOB_STATUS_MAX + 2 * JST_TEXT_FIELD_MAX +
 		       JST_SHM_DETAIL_DATA_LARGE,
 	       "every job's strings at their limits fit a large detail block");
 
-/* ---- job slots ----------------------------------------------------------------------------- */
-
-static struct jst_shm_status *current_status(struct jst_pub *p, uint32_t slot)
+/* The limit of detail string @k (JST_DSTR_*). */
+static size_t dstr_max(unsigned k)
 {
-	jst_shm_ref ref = p->refs[slot]; /* the writer's own store: no ordering needed */
+	static const size_t max[JST_DSTR_STATUS_DESCRIPTIONS] = {
+		[JST_DSTR_NAME] = JST_NAME_MAX,
+		[JST_DSTR_JOB_STATUS] = JST_JOB_STATUS_MAX,
+		[JST_DSTR_ERROR_DESCRIPTION] = JST_TEXT_FIELD_MAX,
+		[JST_DSTR_OWNER] = JST_SHORT_FIELD_MAX,
+		[JST_DSTR_NOTIFY] = JST_SHORT_FIELD_MAX,
+		[JST_DSTR_ERROR_SUMMARY] = JST_TEXT_FIELD_MAX,
+		[JST_DSTR_OTHER_RECOVERY_ACTION] = JST_SHORT_FIELD_MAX,
+	};
 
-	if (ref == 0)
-		return NULL;
-	return block_addr(p, JST_POOL_STATUS, jst_shm_ref_index(ref));
+	return k < JST_DSTR_STATUS_DESCRIPTIONS ? max[k] : JST_SHORT_FIELD_MAX;
 }
 
-static struct jst_shm_status *live_status(struct jst_pub *p, jst_handle h)
+/*
+ * Build a private detail image for @job (or a copy of @old's strings when
+ * @job is NULL) carrying @errs. Checked before anything is allocated.
+ * Return: 0; JST_ETOOLONG; JST_EUTF8; JST_ENOMEM.
+ */
+static int detail_build(const struct jst_job *job, const struct jst_shm_detail *old,
+			const jst_shm_ref *errs, uint16_t n_errs, struct jst_shm_detail **ret)
 {
-	struct jst_shm_status *st;
+	const char *strs[JST_DSTR_COUNT];
+	size_t max[JST_DSTR_COUNT];
+	struct jst_shm_detail *d;
+	size_t need = 0;
+	struct strtab t;
+	int rc;
 
-	if (h.slot >= p->capacity)
-		return NULL;
-	st = current_status(p, h.slot);
-	return st && st->job_gen == h.gen ? st : NULL;
+	if (job) {
+		unsigned n;
+
+		if (job->n_status_descriptions > JST_SHM_OPSTATUS_MAX)
+			return JST_ETOOLONG;
+		n = job_strings(job, strs, max);
+		for (unsigned k = 0; k < n; k++) {
+			rc = check_str(strs[k], max[k]);
+			if (rc < 0)
+				return rc;
+			need += strs[k] ? strlen(strs[k]) + 1 : 0;
+		}
+	} else {
+		need = old ? old->used : 0;
+	}
+	d = malloc(sizeof(*d) + need);
+	if (!d)
+		return JST_ENOMEM;
+	memset(d, 0, sizeof(*d));
+	t = (struct strtab){d->data, 0, (uint32_t)need};
+	if (job) {
+		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
+			strtab_add(&t, strs[k], &d->str[k]);
+		d->n_status_descriptions = job->n_status_descriptions;
+	} else if (old) {
+		memcpy(d->data, old->data, old->used);
+		memcpy(d->str, old->str, sizeof(d->str));
+		d->n_status_descriptions = old->n_status_descriptions;
+		t.used = old->used;
+	} else {
+		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
+			d->str[k] = (struct jst_shm_str){0, JST_SHM_STR_NULL};
+	}
+	d->used = t.used;
+	if (n_errs)
+		memcpy(d->error_refs, errs, n_errs * sizeof(*errs));
+	d->n_errors = n_errs;
+	*ret = d;
+	return 0;
 }
 
-static struct jst_shm_detail *detail_addr(struct jst_pub *p, jst_shm_ref ref, unsigned *ret_pool,
-					  uint32_t *ret_idx)
+/* ---- the private table ---------------------------------------------------------------------- */
+
+static struct pjob *live_job(const struct jst_pub *p, jst_handle h)
+{
+	struct pjob *j;
+
+	if (!p || h.slot >= p->capacity)
+		return NULL;
+	j = &p->pj[h.slot];
+	return j->status_ref && j->gen == h.gen && (h.gen & 1) == 0 ? j : NULL;
+}
+
+static unsigned detail_pool(jst_shm_ref ref, uint32_t *ret_idx)
 {
 	uint32_t idx = jst_shm_ref_index(ref);
-	unsigned pool = idx & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE : JST_POOL_DETAIL_SMALL;
 
-	idx &= ~JST_SHM_REF_LARGE;
-	if (ret_pool)
-		*ret_pool = pool;
-	if (ret_idx)
-		*ret_idx = idx;
-	return block_addr(p, pool, idx);
+	*ret_idx = idx & ~JST_SHM_REF_LARGE;
+	return idx & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE : JST_POOL_DETAIL_SMALL;
 }
+
+/* ---- job slots ----------------------------------------------------------------------------- */
 
 /* Claim a slot for a new job: a free one whose grace is over, a fresh one, or the oldest free. */
 static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t hash,
@@ -477,6 +546,7 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 {
 	uint64_t now = p->free_slots.len ? now_ns(CLOCK_MONOTONIC_COARSE) : 0;
 	struct jst_shm_job *j;
+	struct pjob *pj;
 	uint32_t slot;
 	int rc;
 
@@ -494,8 +564,10 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 		}
 	}
 	j = &p->jobs[slot];
-	if ((j->gen & 1) == 0)
-		uatomic_set(&j->gen, j->gen + 1); /* a fresh slot: 0 -> 1, "free" */
+	pj = &p->pj[slot];
+	if ((pj->gen & 1) == 0)
+		pj->gen++; /* a fresh slot: 0 -> 1, "free" */
+	uatomic_set(&j->gen, pj->gen);
 	/*
 	 * gen is odd: order it before the identity is rewritten. Pairs with the
 	 * cmm_smp_rmb() in the reader's slot_matches()/read_identity() before
@@ -506,13 +578,18 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 	j->id_hash = hash;
 	memcpy(j->instance_id, id, len);
 	memset(j->instance_id + len, 0, sizeof(j->instance_id) - len);
+	pj->id_len = (uint32_t)len;
+	pj->id_hash = hash;
+	memcpy(pj->id, id, len);
+	pj->id[len] = '\0';
 	/*
 	 * Order the identity before the even gen that vouches for it. Pairs with
 	 * the cmm_smp_rmb() in slot_matches()/read_identity() after their first
 	 * gen load.
 	 */
 	cmm_smp_wmb();
-	uatomic_set(&j->gen, j->gen + 1);
+	pj->gen++;
+	uatomic_set(&j->gen, pj->gen);
 	if (slot == p->slot_hwm) {
 		p->slot_hwm++;
 		/* Readers bound iteration by slot_hwm; the slot's gen is set before it. */
@@ -525,26 +602,38 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 
 static void slot_release(struct jst_pub *p, uint32_t slot)
 {
-	struct jst_shm_job *j = &p->jobs[slot];
+	struct pjob *pj = &p->pj[slot];
 
 	/*
 	 * Odd gen: the slot is free. Its identity stays as it was until
 	 * slot_claim() reuses the slot after the grace period; lookups skip
 	 * odd slots. The ordering pairs as described in slot_claim().
 	 */
-	uatomic_set(&j->gen, j->gen + 1);
+	pj->gen |= 1;
+	uatomic_set(&p->jobs[slot].gen, pj->gen);
 	cmm_smp_wmb(); /* gen odd before any later rewrite; pairs with readers' gen re-check rmb */
+	pj->status_ref = 0;
+	free(pj->detail);
+	pj->detail = NULL;
 	rq_push(&p->free_slots, slot, now_ns(CLOCK_MONOTONIC_COARSE));
 }
 
 /* ---- the index --------------------------------------------------------------------------- */
 
-static void index_put(uint64_t *index, uint32_t mask, uint64_t hash, uint32_t slot)
+/*
+ * Put (hash, slot) into the private index and the same position of the
+ * segment's copy @shm (NULL while rebuilding the private one alone). The two
+ * have the same content, so the same probe finds the same position.
+ */
+static void index_put(struct jst_pub *p, uint64_t *shm, uint64_t hash, uint32_t slot)
 {
-	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
-		uint64_t e = index[i];
+	for (uint32_t i = (uint32_t)hash & p->index_mask;; i = (i + 1) & p->index_mask) {
+		uint64_t e = p->pindex[i];
 
 		if (e == JST_SHM_IDX_EMPTY || (uint32_t)e == JST_SHM_IDX_TOMB) {
+			p->pindex[i] = jst_shm_idx_make(hash, slot);
+			if (!shm)
+				return;
 			/*
 			 * One atomic store inserts the entry. The job it names is
 			 * already published (its status reference was release-stored
@@ -552,34 +641,34 @@ static void index_put(uint64_t *index, uint32_t mask, uint64_t hash, uint32_t sl
 			 * the job: pairs with the reader's gen/identity checks.
 			 */
 			cmm_smp_wmb();
-			uatomic_set(&index[i], jst_shm_idx_make(hash, slot));
+			uatomic_set(&shm[i], p->pindex[i]);
 			return;
 		}
 	}
 }
 
-static uint32_t *index_find(struct jst_pub *p, const char *id, size_t len, uint64_t hash)
+/* The private index position of the live job @id, or -1. */
+static int64_t index_find(const struct jst_pub *p, const char *id, size_t len, uint64_t hash)
 {
-	uint64_t *index = p->index[p->index_gen & 1];
-
 	for (uint32_t i = (uint32_t)hash & p->index_mask, n = 0; n <= p->index_mask;
 	     i = (i + 1) & p->index_mask, n++) {
-		uint64_t e = index[i];
+		uint64_t e = p->pindex[i];
 		uint32_t slot = (uint32_t)e;
 
 		if (e == JST_SHM_IDX_EMPTY)
-			return NULL;
-		if (slot == JST_SHM_IDX_TOMB || (e >> 32) != (hash >> 32))
+			return -1;
+		if (slot == JST_SHM_IDX_TOMB || (e >> 32) != (hash >> 32) || slot >= p->capacity)
 			continue;
-		if (p->jobs[slot].id_len == len && memcmp(p->jobs[slot].instance_id, id, len) == 0)
-			return (uint32_t *)&index[i];
+		if (p->pj[slot].id_len == len && memcmp(p->pj[slot].id, id, len) == 0)
+			return i;
 	}
-	return NULL;
+	return -1;
 }
 
 /*
- * Rebuild the index without tombstones into the other copy, then switch
- * readers to it with one release store of index_gen.
+ * Rebuild the index without tombstones: the private one from the private
+ * table, then the segment's other copy from it, then switch readers to that
+ * copy with one release store of index_gen.
  */
 static int index_rebuild(struct jst_pub *p)
 {
@@ -594,6 +683,10 @@ static int index_rebuild(struct jst_pub *p)
 			return rc;
 		p->index1_committed = true;
 	}
+	memset(p->pindex, 0, bytes);
+	for (uint32_t s = 0; s < p->slot_hwm; s++)
+		if (p->pj[s].status_ref)
+			index_put(p, NULL, p->pj[s].id_hash, s);
 	/*
 	 * The current index_gen is visible before we rewrite the other copy: a
 	 * reader still searching that copy (from two rebuilds ago) re-checks
@@ -602,10 +695,7 @@ static int index_rebuild(struct jst_pub *p)
 	 */
 	cmm_smp_wmb();
 	for (uint32_t i = 0; i <= p->index_mask; i++) /* single stores: readers may probe it */
-		uatomic_set(&dst[i], JST_SHM_IDX_EMPTY);
-	for (uint32_t s = 0; s < p->slot_hwm; s++)
-		if (p->refs[s])
-			index_put(dst, p->index_mask, p->jobs[s].id_hash, s);
+		uatomic_set(&dst[i], p->pindex[i]);
 	/*
 	 * Order the whole new copy before the index_gen that selects it. Pairs
 	 * with the cmm_smp_rmb() after the reader's index_gen load.
@@ -618,29 +708,170 @@ static int index_rebuild(struct jst_pub *p)
 	return 0;
 }
 
-/* ---- creating the segment ----------------------------------------------------------------- */
+/* ---- the segment's file: opening, checking, locking --------------------------------------- */
 
-/* Is the segment at @name owned by a live daemon? Reads it the way a client would. */
-static bool segment_live(const char *name)
+static int errno_rc(int e)
 {
-	struct jst_shm_header h;
-	struct stat st;
-	bool live = false;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= sizeof(h) &&
-	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == JST_SHM_MAGIC &&
-	    h.state == JST_SHM_STATE_READY && h.daemon_pid > 0 && h.daemon_pid != (uint64_t)getpid())
-		live = kill((pid_t)h.daemon_pid, 0) == 0 || errno == EPERM;
-	close(fd);
-	return live;
+	switch (e) {
+	case EACCES:
+	case EPERM:
+		return JST_EACCES;
+	case ENOENT:
+		return JST_ENOENT;
+	case ENOSPC:
+		return JST_ENOSPC;
+	case ENOMEM:
+		return JST_ENOMEM;
+	default:
+		return JST_ESYS;
+	}
 }
 
-static int set_geometry(struct jst_pub *p, const struct jst_pub_config *cfg)
+static const char *file_kind(mode_t m)
 {
-	struct jst_shm_header *h = p->hdr;
+	switch (m & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFLNK:
+		return "a symbolic link";
+	}
+	return "not a regular file";
+}
+
+/*
+ * Open the segment at @name without following a link and without blocking
+ * (a FIFO there must not hang us), and check that what we opened is ours to
+ * trust: a regular file, owned by our effective uid, writable by nobody else.
+ */
+static int open_checked(const char *name, int flags, struct stat *st, char *w, size_t wn)
+{
+	int fd = shm_open(name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		int e = errno;
+		struct stat lst;
+		char path[sizeof(SHM_DIR) + JST_SHM_NAME_MAX];
+
+		snprintf(path, sizeof(path), SHM_DIR "%s", name);
+		if (e == ELOOP || (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode)))
+			return why(w, wn, JST_ENOTREG, "%s is %s, not a jobstat segment", path,
+				   e == ELOOP ? "a symbolic link" : file_kind(lst.st_mode));
+		if (e == ENOENT)
+			return JST_ENOENT;
+		return why(w, wn, errno_rc(e), "cannot open %s: %s", path, strerror(e));
+	}
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return why(w, wn, JST_ESYS, "cannot fstat " SHM_DIR "%s: %s", name, strerror(e));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return why(w, wn, JST_ENOTREG, SHM_DIR "%s is %s, not a jobstat segment", name,
+			   file_kind(st->st_mode));
+	}
+	if (st->st_uid != geteuid()) {
+		close(fd);
+		return why(w, wn, JST_EOWNER,
+			   SHM_DIR "%s belongs to uid %ld, not to this daemon's uid %ld: another "
+			   "user may have planted it", name, (long)st->st_uid, (long)geteuid());
+	}
+	if (st->st_mode & 022) {
+		close(fd);
+		return why(w, wn, JST_EUNSAFE,
+			   SHM_DIR "%s has mode %04o: group or others may write it", name,
+			   (unsigned)(st->st_mode & 07777));
+	}
+	return fd;
+}
+
+/*
+ * The writer's lock: an OFD write lock on byte 0 of the segment, held for
+ * the publisher's life. It belongs to the open file, not to a path, so no
+ * runtime directory's fate can release it; it survives fork() and dies with
+ * the last descriptor, so a killed writer leaves no stale lock. Readers open
+ * the file read-only and cannot take a write lock.
+ */
+static struct flock writer_lock(short type)
+{
+	return (struct flock){.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+}
+
+/* Who holds a lock that conflicts with a writer's on @fd: 1 a writer, -1 something else, 0 none. */
+static int lock_conflict(int fd)
+{
+	struct flock fl = writer_lock(F_WRLCK);
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return fl.l_type == F_WRLCK ? 1 : -1;
+}
+
+/* The pid a segment's header names, for messages only. */
+static long header_pid(int fd)
+{
+	uint64_t pid = 0;
+
+	if (pread(fd, &pid, sizeof(pid), offsetof(struct jst_shm_header, daemon_pid)) !=
+	    (ssize_t)sizeof(pid))
+		return 0;
+	return pid > 0 && pid < INT32_MAX ? (long)pid : 0;
+}
+
+long jst_pub_locked_by(const char *shm_name)
+{
+	int fd = shm_open(shm_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+	long rc = 0;
+	int c;
+
+	if (fd < 0)
+		return 0;
+	c = lock_conflict(fd);
+	if (c > 0) {
+		rc = header_pid(fd);
+		if (rc <= 0)
+			rc = 1;
+	} else if (c < 0) {
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+static int take_lock(int fd, const char *name, char *w, size_t wn)
+{
+	struct flock fl = writer_lock(F_WRLCK);
+	int c;
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES)
+		return why(w, wn, JST_ESYS, "cannot lock " SHM_DIR "%s: %s", name, strerror(errno));
+	c = lock_conflict(fd);
+	if (c < 0)
+		return why(w, wn, JST_EBUSY,
+			   SHM_DIR "%s is locked by a process that is not a jobstatd (a reader "
+			   "interfering?): fuser -v " SHM_DIR "%s names it; --replace makes a new "
+			   "segment", name, name);
+	return why(w, wn, JST_EBUSY, SHM_DIR "%s is written by a live jobstatd (pid %ld)", name,
+		   header_pid(fd));
+}
+
+/* ---- geometry and private state -------------------------------------------------------------- */
+
+static int set_geometry(struct jst_shm_header *h, const struct jst_pub_config *cfg)
+{
 	uint32_t cap = cfg->capacity ? cfg->capacity : JST_PUB_DEFAULT_CAPACITY;
 	uint32_t counts[JST_POOL_COUNT];
 	const uint32_t sizes[JST_POOL_COUNT] = {JST_SHM_STATUS_SIZE, JST_SHM_DETAIL_SMALL,
@@ -650,6 +881,8 @@ static int set_geometry(struct jst_pub *p, const struct jst_pub_config *cfg)
 	if (cap >= (1u << 30))
 		return JST_EINVAL;
 	spare = cfg->status_spare ? cfg->status_spare : (cap / 4 > 262144 ? cap / 4 : 262144);
+	if (1 + (uint64_t)cap + spare >= JST_SHM_REF_LARGE)
+		return JST_EINVAL;
 	counts[JST_POOL_STATUS] = (uint32_t)(1 + cap + spare);
 	counts[JST_POOL_DETAIL_SMALL] = 1 + (cfg->detail_small ? cfg->detail_small
 							       : cap + cap / 4 + 4096);
@@ -687,32 +920,58 @@ static int set_geometry(struct jst_pub *p, const struct jst_pub_config *cfg)
 /* Unmap and free everything a publisher holds; each part may be missing. */
 static void pub_free(struct jst_pub *p)
 {
-	if (p->wait)
-		munmap(p->wait, JST_SHM_WAIT_SIZE);
 	if (p->base)
 		munmap(p->base, p->size);
 	if (p->fd >= 0)
-		close(p->fd);
+		close(p->fd); /* releases the writer's lock */
+	if (p->pj) {
+		for (uint32_t s = 0; s < p->slot_hwm; s++)
+			free(p->pj[s].detail);
+		free(p->pj);
+	}
+	free(p->pindex);
 	rq_free(&p->free_slots);
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
+	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
 		rq_free(&p->pools[i].retired);
+		free(p->pools[i].stamps);
+	}
 	free(p);
 }
 
-static int setup_private(struct jst_pub *p)
+static struct jst_pub *pub_new(const struct jst_pub_config *cfg)
 {
-	struct jst_shm_header *h = p->hdr;
+	struct jst_pub *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->fd = -1;
+	strcpy(p->shm_name, cfg->shm_name);
+	p->why = cfg->why;
+	p->why_len = cfg->why_len;
+	if (p->why && p->why_len)
+		p->why[0] = '\0';
+	return p;
+}
+
+/* The private state for geometry @h (validated): tables, queues, stamps, pointers. */
+static int setup_private(struct jst_pub *p, const struct jst_shm_header *h)
+{
 	int rc;
 
 	p->capacity = h->capacity;
 	p->index_mask = h->index_size - 1;
 	p->log_mask = h->log_size - 1;
-	p->grace_ns = h->grace_ns;
+	p->grace_ns = h->grace_ns ? h->grace_ns : JST_PUB_DEFAULT_GRACE_NS;
 	p->refs = (uint64_t *)(p->base + h->refs_offset);
 	p->jobs = (struct jst_shm_job *)(p->base + h->jobs_offset);
 	p->index[0] = (uint64_t *)(p->base + h->index_offset[0]);
 	p->index[1] = (uint64_t *)(p->base + h->index_offset[1]);
 	p->log = (uint64_t *)(p->base + h->log_offset);
+	/* calloc: large tables come from mmap, backed only as slots are touched. */
+	p->pj = calloc(p->capacity, sizeof(*p->pj));
+	p->pindex = calloc((size_t)h->index_size, sizeof(*p->pindex));
+	if (!p->pj || !p->pindex)
+		return JST_ENOMEM;
 	rc = rq_init(&p->free_slots, p->capacity);
 	for (unsigned i = 0; rc == 0 && i < JST_POOL_COUNT; i++) {
 		struct pool_state *ps = &p->pools[i];
@@ -721,105 +980,29 @@ static int setup_private(struct jst_pub *p)
 		ps->offset = h->pools[i].offset;
 		ps->block_size = h->pools[i].block_size;
 		ps->fresh = 1;
-		rc = rq_init(&ps->retired, ps->count);
+		ps->stamps = calloc(ps->count, sizeof(*ps->stamps));
+		rc = ps->stamps ? rq_init(&ps->retired, ps->count) : JST_ENOMEM;
 	}
 	return rc;
 }
 
-/* Register for membarrier: waiters' membarrier then stands in for our fence (log_append()). */
-static void wait_register(struct jst_pub *p)
+/* Remove whatever is at @name so a new segment can take it, unless a live writer holds it. */
+static int clear_name(struct jst_pub *p)
 {
-	p->need_fence = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0;
-}
+	char path[sizeof(SHM_DIR) + JST_SHM_NAME_MAX];
+	long holder = jst_pub_locked_by(p->shm_name);
 
-static int errno_rc(int e)
-{
-	switch (e) {
-	case EACCES:
-	case EPERM:
-		return JST_EACCES;
-	case ENOSPC:
-		return JST_ENOSPC;
-	case ENOMEM:
-		return JST_ENOMEM;
-	default:
-		return JST_ESYS;
-	}
-}
-
-/*
- * The wait object: writable by everyone who may read the segment (its mode
- * is the segment's plus a write bit wherever there is a read bit), since a
- * reader must register as a waiter. It holds no job data.
- */
-static int wait_create(struct jst_pub *p, mode_t mode, const struct jst_pub_config *cfg)
-{
-	/*
-	 * Writable by the owner and, when the segment is group-readable, the group:
-	 * never by others (they can still wait, polling in 1 ms slices).
-	 */
-	mode_t wmode = (mode | ((mode & 0440) >> 1)) & ~(mode_t)0002;
-	void *m;
-	int fd;
-
-	snprintf(p->wait_name, sizeof(p->wait_name), "%s.wait", p->shm_name);
-	shm_unlink(p->wait_name); /* a dead daemon's, like the segment */
-	fd = shm_open(p->wait_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, wmode);
-	if (fd < 0)
-		return errno_rc(errno);
-	if (fchmod(fd, wmode) < 0 ||
-	    (cfg->set_group && fchown(fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
-	    ftruncate(fd, JST_SHM_WAIT_SIZE) < 0 || fallocate(fd, 0, 0, JST_SHM_WAIT_SIZE) < 0) {
-		int rc = errno_rc(errno);
-
-		close(fd);
-		shm_unlink(p->wait_name);
-		return rc;
-	}
-	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED) {
-		shm_unlink(p->wait_name);
-		return errno_rc(errno);
-	}
-	p->wait = m;
-	p->wait->magic = JST_SHM_WAIT_MAGIC;
-	p->wait->generation = 1;
-	wait_register(p);
+	if (holder > 0)
+		return why(p->why, p->why_len, JST_EBUSY,
+			   SHM_DIR "%s is written by a live jobstatd (pid %ld)", p->shm_name, holder);
+	snprintf(path, sizeof(path), SHM_DIR "%s", p->shm_name);
+	if (shm_unlink(p->shm_name) < 0 && errno == EISDIR)
+		rmdir(path);
+	/* A 0.1.0 daemon's wait object: clients no longer write anything. */
+	snprintf(path, sizeof(path), "%s.wait", p->shm_name);
+	shm_unlink(path);
 	return 0;
 }
-
-/*
- * Map an existing wait object (adoption): monitors attached before the
- * crash hold it mapped, and their registrations must keep reaching us.
- */
-static int wait_open(struct jst_pub *p)
-{
-	struct stat st;
-	void *m;
-	int fd;
-
-	snprintf(p->wait_name, sizeof(p->wait_name), "%s.wait", p->shm_name);
-	fd = shm_open(p->wait_name, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < JST_SHM_WAIT_SIZE) {
-		close(fd);
-		return -1;
-	}
-	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return -1;
-	if (((struct jst_shm_wait *)m)->magic != JST_SHM_WAIT_MAGIC) {
-		munmap(m, JST_SHM_WAIT_SIZE);
-		return -1;
-	}
-	p->wait = m;
-	wait_register(p);
-	return 0;
-}
-
 
 int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 {
@@ -831,32 +1014,40 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	if (!cfg || !cfg->shm_name || !ret_pub || strlen(cfg->shm_name) >= JST_SHM_NAME_MAX)
 		return JST_EINVAL;
 	mode = cfg->mode ? (mode_t)cfg->mode : 0644;
-	if (mode & 0002)
-		return JST_EINVAL; /* never world-writable */
-	p = calloc(1, sizeof(*p));
+	if (mode & 022)
+		return why(cfg->why, cfg->why_len, JST_EUNSAFE,
+			   "segment mode %04o lets group or others write it: readers must not "
+			   "write the segment (use 0644 or 0640)", (unsigned)mode);
+	if (mode & ~(mode_t)0777)
+		return why(cfg->why, cfg->why_len, JST_EINVAL, "segment mode %04o has bits "
+			   "beyond 0777", (unsigned)mode);
+	rc = set_geometry(&geo, cfg);
+	if (rc < 0)
+		return why(cfg->why, cfg->why_len, rc, "segment geometry out of range");
+	p = pub_new(cfg);
 	if (!p)
 		return JST_ENOMEM;
-	p->fd = -1;
-	strcpy(p->shm_name, cfg->shm_name);
-	p->hdr = &geo;
-	rc = set_geometry(p, cfg);
+	rc = clear_name(p);
 	if (rc < 0)
 		goto fail;
-
-	if (!cfg->namespace_locked && segment_live(p->shm_name)) {
-		rc = JST_EBUSY;
-		goto fail;
-	}
-	shm_unlink(p->shm_name); /* a dead daemon's segment (adoption arrives with jobstatd) */
-	p->fd = shm_open(p->shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	p->fd = shm_open(p->shm_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (p->fd < 0) {
-		rc = errno == EEXIST ? JST_EBUSY : errno_rc(errno);
+		rc = errno == EEXIST ? why(p->why, p->why_len, JST_EBUSY,
+					   SHM_DIR "%s exists and cannot be removed (another "
+					   "user's?)", p->shm_name)
+				     : why(p->why, p->why_len, errno_rc(errno),
+					   "cannot create " SHM_DIR "%s: %s", p->shm_name,
+					   strerror(errno));
 		goto fail;
 	}
+	rc = take_lock(p->fd, p->shm_name, p->why, p->why_len);
+	if (rc < 0)
+		goto fail_unlink;
 	if (fchmod(p->fd, mode) < 0 ||
 	    (cfg->set_group && fchown(p->fd, (uid_t)-1, (gid_t)cfg->gid) < 0) ||
 	    ftruncate(p->fd, (off_t)geo.segment_size) < 0) {
-		rc = errno_rc(errno);
+		rc = why(p->why, p->why_len, errno_rc(errno), "cannot set up " SHM_DIR "%s: %s",
+			 p->shm_name, strerror(errno));
 		goto fail_unlink;
 	}
 	p->size = geo.segment_size;
@@ -880,19 +1071,17 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p->hdr->daemon_pid = (uint64_t)getpid();
 	p->hdr->daemon_birth_ns = now_ns(CLOCK_REALTIME);
 	p->hdr->created_ns = p->hdr->daemon_birth_ns;
-	p->hdr->generation = 1;
+	p->hdr->generation = p->generation = 1;
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
-	rc = setup_private(p);
-	if (rc == 0)
-		rc = wait_create(p, mode, cfg);
+	rc = setup_private(p, &geo);
 	if (rc < 0)
 		goto fail_unlink;
 	/* The regions every publication writes into, committed now (PROTOCOL.md, "Memory"). */
-	rc = commit(p, p->hdr->refs_offset, (uint64_t)p->capacity * sizeof(uint64_t));
+	rc = commit(p, geo.refs_offset, (uint64_t)p->capacity * sizeof(uint64_t));
 	if (rc == 0)
-		rc = commit(p, p->hdr->index_offset[0], (uint64_t)p->hdr->index_size * 8);
+		rc = commit(p, geo.index_offset[0], (uint64_t)geo.index_size * 8);
 	if (rc == 0)
-		rc = commit(p, p->hdr->log_offset, (uint64_t)p->hdr->log_size * 8);
+		rc = commit(p, geo.log_offset, (uint64_t)geo.log_size * 8);
 	if (rc < 0)
 		goto fail_unlink;
 	/*
@@ -907,49 +1096,163 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 
 fail_unlink:
 	shm_unlink(p->shm_name);
-	if (p->wait)
-		shm_unlink(p->wait_name);
 fail:
 	pub_free(p);
 	return rc;
 }
 
-/* ---- adopting a dead daemon's segment ---------------------------------------------------- */
+/* ---- adopting a dead daemon's segment: the one time the segment is read ------------------- */
 
-/* Mark block @idx of @pool in use while rebuilding; false if out of range or taken twice. */
-static bool adopt_mark(struct jst_pub *p, uint8_t **used, unsigned pool, uint32_t idx)
+/*
+ * Everything below reads the segment as hostile input (a fuzzer's target:
+ * tests/fuzz/fuzz_adopt.c). Each block is copied to private memory first and
+ * the copy is checked, so nothing can change between check and use; every
+ * index is range-checked before it names an address; each block may belong
+ * to one version of one job only.
+ */
+struct adopt {
+	struct jst_pub *p;
+	uint8_t *used[JST_POOL_COUNT];
+	char *scratch;           /* one error block's data */
+	char *w;
+	size_t wn;
+};
+
+static int bad(struct adopt *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(struct adopt *a, const char *fmt, ...)
 {
-	if (idx == 0 || idx >= p->pools[pool].count || used[pool][idx])
-		return false;
-	used[pool][idx] = 1;
-	p->pools[pool].in_use++;
-	return true;
+	va_list ap;
+	char msg[200];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return why(a->w, a->wn, JST_ECORRUPT, SHM_DIR "%s is damaged: %s", a->p->shm_name, msg);
 }
 
-/* Claim the blocks of the live job in @slot; false if its references are inconsistent. */
-static bool adopt_job(struct jst_pub *p, uint8_t **used, uint32_t slot)
+/*
+ * Claim block @idx of @pool for slot @slot and copy its first @n bytes into
+ * @out; check its stamp against @ref's. The caller checks the owner.
+ */
+static int adopt_block(struct adopt *a, unsigned pool, uint32_t idx, jst_shm_ref ref,
+		       uint32_t slot, void *out, size_t n)
 {
-	jst_shm_ref ref = p->refs[slot];
-	struct jst_shm_status *st;
-	struct jst_shm_detail *d;
+	struct pool_state *ps = &a->p->pools[pool];
+	uint32_t hdr[4]; /* stamp, used or slot, ... : every block starts with the stamp */
+
+	if (idx == 0 || idx >= ps->count)
+		return bad(a, "slot %u names block %u of pool %u, which has %u", slot, idx, pool,
+			   ps->count);
+	if (a->used[pool][idx])
+		return bad(a, "block %u of pool %u is named twice", idx, pool);
+	a->used[pool][idx] = 1;
+	ps->in_use++;
+	memcpy(out, block_addr(a->p, pool, idx), n);
+	memcpy(hdr, out, sizeof(hdr));
+	if (hdr[0] != jst_shm_ref_stamp(ref) || (hdr[0] & 1) || hdr[0] == 0)
+		return bad(a, "block %u of pool %u has stamp %u, its reference says %u", idx, pool,
+			   hdr[0], jst_shm_ref_stamp(ref));
+	return 0;
+}
+
+static int adopt_strings(struct adopt *a, uint32_t slot, const struct jst_shm_detail *d)
+{
+	for (unsigned k = 0; k < JST_DSTR_COUNT; k++) {
+		const struct jst_shm_str *s = &d->str[k];
+
+		if (!jst_shm_str_ok(s, d->data, d->used))
+			return bad(a, "slot %u: string %u lies outside its block", slot, k);
+		if (s->len != JST_SHM_STR_NULL &&
+		    (s->len > dstr_max(k) || !jst_utf8_valid(d->data + s->off, s->len)))
+			return bad(a, "slot %u: string %u is too long or not UTF-8", slot, k);
+	}
+	return 0;
+}
+
+static int adopt_error(struct adopt *a, uint32_t slot, uint32_t gen, jst_shm_ref ref)
+{
+	struct jst_shm_error e;
+	uint32_t idx = jst_shm_ref_index(ref);
+	int rc = adopt_block(a, JST_POOL_ERROR, idx, ref, slot, &e, sizeof(e));
+
+	if (rc < 0)
+		return rc;
+	if (e.slot != slot || e.job_gen != gen)
+		return bad(a, "error block %u belongs to slot %u/%u, not %u/%u", idx, e.slot,
+			   e.job_gen, slot, gen);
+	if (e.used > JST_SHM_ERROR_DATA || e.n_message_arguments > JST_SHM_ERROR_ARGS_MAX ||
+	    e.n_recommended_actions > JST_SHM_ERROR_ARGS_MAX)
+		return bad(a, "error block %u: sizes out of range", idx);
+	memcpy(a->scratch, (char *)block_addr(a->p, JST_POOL_ERROR, idx) + sizeof(e), e.used);
+	for (unsigned k = 0; k < JST_ESTR_COUNT; k++)
+		if (!jst_shm_str_ok(&e.str[k], a->scratch, e.used) ||
+		    (e.str[k].len != JST_SHM_STR_NULL &&
+		     !jst_utf8_valid(a->scratch + e.str[k].off, e.str[k].len)))
+			return bad(a, "error block %u: string %u is damaged", idx, k);
+	if (e.str[JST_ESTR_MESSAGE_ID].len == JST_SHM_STR_NULL)
+		return bad(a, "error block %u has no MessageID", idx);
+	return 0;
+}
+
+/* The live job in @slot: identity, status, detail and errors, each checked, made private. */
+static int adopt_job(struct adopt *a, uint32_t slot, jst_shm_ref ref, const struct jst_shm_job *jc)
+{
+	struct jst_pub *p = a->p;
+	struct pjob *pj = &p->pj[slot];
+	struct jst_shm_status *st = &pj->status;
+	struct jst_shm_detail dh, *d;
 	unsigned dpool;
 	uint32_t didx;
+	int rc;
 
-	if (!adopt_mark(p, used, JST_POOL_STATUS, jst_shm_ref_index(ref)))
-		return false;
-	st = block_addr(p, JST_POOL_STATUS, jst_shm_ref_index(ref));
-	if (st->stamp != jst_shm_ref_stamp(ref) || st->slot != slot ||
-	    st->job_gen != p->jobs[slot].gen || (st->job_gen & 1))
-		return false;
-	if (!st->detail_ref)
-		return true;
-	d = detail_addr(p, st->detail_ref, &dpool, &didx);
-	if (!adopt_mark(p, used, dpool, didx) || d->n_errors > JST_SHM_ERRORS_KEPT)
-		return false;
-	for (unsigned k = 0; k < d->n_errors; k++)
-		if (!adopt_mark(p, used, JST_POOL_ERROR, jst_shm_ref_index(d->error_refs[k])))
-			return false;
-	return true;
+	if (jc->gen & 1)
+		return bad(a, "slot %u has a status but a free generation", slot);
+	if (jc->id_len == 0 || jc->id_len > JST_SHM_ID_MAX || jc->instance_id[jc->id_len] != '\0' ||
+	    check_instance_id_n(jc->instance_id, jc->id_len) < 0)
+		return bad(a, "slot %u: the InstanceID is not valid", slot);
+	if (jc->id_hash != jst_shm_hash(jc->instance_id, jc->id_len))
+		return bad(a, "slot %u: the InstanceID's hash is wrong", slot);
+	rc = adopt_block(a, JST_POOL_STATUS, jst_shm_ref_index(ref), ref, slot, st, sizeof(*st));
+	if (rc < 0)
+		return rc;
+	if (st->slot != slot || st->job_gen != jc->gen)
+		return bad(a, "slot %u's status belongs to slot %u/%u", slot, st->slot, st->job_gen);
+	if (st->n_op_status > JST_SHM_OPSTATUS_MAX || st->n_errors > JST_SHM_ERRORS_KEPT ||
+	    st->percent_complete > 101 || st->errors_total < st->n_errors ||
+	    (st->flags & ~(JST_SHM_F_DELETE_ON_COMPLETION | JST_SHM_F_CANCELLABLE |
+			   JST_SHM_F_DO_ERROR)))
+		return bad(a, "slot %u's status has counts or flags out of range", slot);
+	pj->gen = jc->gen;
+	pj->id_len = jc->id_len;
+	pj->id_hash = jc->id_hash;
+	memcpy(pj->id, jc->instance_id, jc->id_len + 1);
+	pj->status_ref = ref;
+	if (!st->detail_ref) {
+		if (st->n_errors)
+			return bad(a, "slot %u counts errors but has no detail", slot);
+		return 0;
+	}
+	dpool = detail_pool(st->detail_ref, &didx);
+	rc = adopt_block(a, dpool, didx, st->detail_ref & ~(jst_shm_ref)JST_SHM_REF_LARGE, slot,
+			 &dh, sizeof(dh));
+	if (rc < 0)
+		return rc;
+	if (dh.slot != slot || dh.job_gen != jc->gen)
+		return bad(a, "slot %u's detail belongs to slot %u/%u", slot, dh.slot, dh.job_gen);
+	if (dh.used > p->pools[dpool].block_size - sizeof(dh) || dh.n_errors != st->n_errors ||
+	    dh.n_status_descriptions > JST_SHM_OPSTATUS_MAX)
+		return bad(a, "slot %u's detail has sizes out of range", slot);
+	d = malloc(sizeof(*d) + dh.used);
+	if (!d)
+		return JST_ENOMEM;
+	memcpy(d, &dh, sizeof(dh));
+	memcpy(d->data, (char *)block_addr(p, dpool, didx) + sizeof(dh), dh.used);
+	pj->detail = d; /* freed with the table whatever follows */
+	rc = adopt_strings(a, slot, d);
+	for (unsigned k = 0; rc == 0 && k < d->n_errors; k++)
+		rc = adopt_error(a, slot, jc->gen, d->error_refs[k]);
+	return rc;
 }
 
 /*
@@ -958,93 +1261,108 @@ static bool adopt_job(struct jst_pub *p, uint8_t **used, uint32_t slot)
  * high-water mark, and every other slot, is treated as retired now, so a
  * reader still inside a version the dead writer retired keeps its grace.
  */
-static int adopt_rebuild(struct jst_pub *p)
+static int adopt_rebuild(struct jst_pub *p, const struct jst_shm_header *h)
 {
-	struct jst_shm_header *h = p->hdr;
 	uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
-	uint8_t *used[JST_POOL_COUNT] = {0};
+	struct adopt a = {.p = p, .w = p->why, .wn = p->why_len};
 	int rc = 0;
 
-	p->slot_hwm = h->slot_hwm <= p->capacity ? h->slot_hwm : p->capacity;
-	p->seq = h->change_seq;
+	if (h->slot_hwm > p->capacity)
+		return bad(&a, "slot_hwm %u is beyond its capacity %u", h->slot_hwm, p->capacity);
+	p->slot_hwm = h->slot_hwm;
+	p->seq = p->woken_seq = h->change_seq;
 	p->index_gen = h->index_gen;
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
-		used[i] = calloc(p->pools[i].count, 1);
-		if (!used[i]) {
+	a.scratch = malloc(JST_SHM_ERROR_DATA);
+	rc = a.scratch ? 0 : JST_ENOMEM;
+	for (unsigned i = 0; rc == 0 && i < JST_POOL_COUNT; i++) {
+		a.used[i] = calloc(p->pools[i].count, 1);
+		if (!a.used[i])
 			rc = JST_ENOMEM;
-			goto out;
-		}
 	}
-	for (uint32_t s = 0; s < p->slot_hwm; s++) {
-		struct jst_shm_job *j = &p->jobs[s];
+	for (uint32_t s = 0; rc == 0 && s < p->slot_hwm; s++) {
+		struct jst_shm_job jc;
+		jst_shm_ref ref = uatomic_read(&p->refs[s]);
 
-		if (p->refs[s] && !adopt_job(p, used, s)) {
-			rc = JST_ECORRUPT;
-			goto out;
-		}
-		if (p->refs[s]) {
-			p->index_live++;
+		memcpy(&jc, &p->jobs[s], sizeof(jc));
+		if (ref) {
+			rc = adopt_job(&a, s, ref, &jc);
+			if (rc == 0 && index_find(p, p->pj[s].id, p->pj[s].id_len, p->pj[s].id_hash) >= 0)
+				rc = bad(&a, "two jobs have the InstanceID %s", p->pj[s].id);
+			if (rc == 0) {
+				index_put(p, NULL, p->pj[s].id_hash, s);
+				p->index_live++;
+			}
 			continue;
 		}
 		/* Free, or claimed by a create the crash interrupted: free it. */
-		if ((j->gen & 1) == 0)
-			uatomic_set(&j->gen, j->gen + 1); /* odd: lookups skip it */
+		p->pj[s].gen = jc.gen | 1;
+		uatomic_set(&p->jobs[s].gen, p->pj[s].gen); /* odd: lookups skip it */
 		rq_push(&p->free_slots, s, now);
 	}
-	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
+	for (unsigned i = 0; rc == 0 && i < JST_POOL_COUNT; i++) {
 		struct pool_state *ps = &p->pools[i];
 		uint32_t hwm = h->pool_used[i];
 
 		if (hwm < 1 || hwm > ps->count)
 			hwm = ps->count; /* unknown: every block may have been used */
 		for (uint32_t b = hwm; b < ps->count; b++)
-			if (used[i][b])
+			if (a.used[i][b])
 				hwm = b + 1; /* a live block above the mark: trust the block */
 		ps->fresh = hwm;
 		/* The dead writer committed what it used, in whole chunks. */
 		ps->committed = align_up((uint64_t)hwm * ps->block_size, COMMIT_CHUNK);
 		if (ps->committed > (uint64_t)ps->count * ps->block_size)
 			ps->committed = (uint64_t)ps->count * ps->block_size;
-		for (uint32_t b = 1; b < hwm; b++)
-			if (!used[i][b])
+		for (uint32_t b = 1; b < hwm; b++) {
+			/* The block's stamp as it stands, odd if a rewrite was cut short. */
+			ps->stamps[b] = uatomic_read((uint32_t *)block_addr(p, i, b));
+			if (!a.used[i][b])
 				rq_push(&ps->retired, b, now);
+		}
 		p->stats.touched[i] = hwm - 1;
 	}
 	p->slots_committed = align_up((uint64_t)p->slot_hwm * JST_SHM_JOB_SIZE, COMMIT_CHUNK);
 	/* A fresh index without the dead writer's tombstones or half-done inserts. */
-	rc = index_rebuild(p);
-out:
+	if (rc == 0)
+		rc = index_rebuild(p);
 	for (unsigned i = 0; i < JST_POOL_COUNT; i++)
-		free(used[i]);
+		free(a.used[i]);
+	free(a.scratch);
 	return rc;
 }
 
 int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 {
+	struct jst_shm_header h;
 	struct stat st;
 	struct jst_pub *p;
 	int rc;
 
 	if (!cfg || !cfg->shm_name || !ret_pub || strlen(cfg->shm_name) >= JST_SHM_NAME_MAX)
 		return JST_EINVAL;
-	if (!cfg->namespace_locked && segment_live(cfg->shm_name))
-		return JST_EBUSY;
-	p = calloc(1, sizeof(*p));
+	p = pub_new(cfg);
 	if (!p)
 		return JST_ENOMEM;
-	p->fd = -1;
-	strcpy(p->shm_name, cfg->shm_name);
-	p->fd = shm_open(p->shm_name, O_RDWR | O_CLOEXEC, 0);
-	if (p->fd < 0) {
-		rc = errno == ENOENT ? JST_ENOENT : errno_rc(errno);
+	rc = open_checked(p->shm_name, O_RDWR, &st, p->why, p->why_len);
+	if (rc < 0)
 		goto fail;
-	}
-	if (fstat(p->fd, &st) < 0) {
-		rc = errno_rc(errno);
+	p->fd = rc;
+	rc = take_lock(p->fd, p->shm_name, p->why, p->why_len);
+	if (rc < 0)
 		goto fail;
-	}
 	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
-		rc = JST_ETRUNCATED;
+		rc = why(p->why, p->why_len, JST_ETRUNCATED, SHM_DIR "%s is smaller than a header",
+			 p->shm_name);
+		goto fail;
+	}
+	if (pread(p->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		rc = why(p->why, p->why_len, JST_ESYS, "cannot read " SHM_DIR "%s", p->shm_name);
+		goto fail;
+	}
+	/* The checks a client makes, on our private copy of the header. */
+	rc = jst_shm_check(&h, (uint64_t)st.st_size);
+	if (rc < 0) {
+		why(p->why, p->why_len, rc, SHM_DIR "%s: %s", p->shm_name, jst_strerror(rc));
 		goto fail;
 	}
 	p->size = (uint64_t)st.st_size;
@@ -1054,17 +1372,11 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 		rc = errno_rc(errno);
 		goto fail;
 	}
-	/* The checks a client makes: a segment it would refuse, we refuse to adopt. */
-	rc = jst_shm_check(p->base, p->size);
-	if (rc < 0)
-		goto fail;
 	p->hdr = (struct jst_shm_header *)p->base;
 	p->stats.committed_bytes = (uint64_t)st.st_blocks * 512;
-	rc = setup_private(p);
+	rc = setup_private(p, &h);
 	if (rc == 0)
-		rc = adopt_rebuild(p);
-	if (rc == 0 && wait_open(p) != 0)
-		rc = wait_create(p, st.st_mode & 0777, cfg);
+		rc = adopt_rebuild(p, &h);
 	if (rc < 0)
 		goto fail;
 	/*
@@ -1074,19 +1386,19 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	 */
 	p->seq += (uint64_t)p->log_mask + 2;
 	uatomic_set(&p->hdr->change_seq, p->seq);
-	uatomic_set(&p->hdr->change_futex, (uint32_t)p->seq); /* wakes below */
+	uatomic_set(&p->hdr->change_futex, (uint32_t)p->seq); /* flushed below */
 	/* A new daemon identity; readers keep their mapping and read on throughout. */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_INIT);
 	cmm_smp_wmb(); /* INIT before the identity changes; pairs with attach's state check */
+	p->generation = h.generation + 1;
 	p->hdr->daemon_pid = (uint64_t)getpid();
 	p->hdr->daemon_birth_ns = now_ns(CLOCK_REALTIME);
-	p->hdr->generation++;
-	p->wait->generation = p->hdr->generation;
+	p->hdr->generation = p->generation;
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	cmm_smp_wmb(); /* the identity before READY; pairs with attach's state check */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_READY);
 	/* Waiters from before the crash: the sequence moved, let them see it. */
-	syscall(SYS_futex, &p->hdr->change_futex, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	jst_pub_flush(p);
 	*ret_pub = p;
 	return 0;
 fail:
@@ -1098,13 +1410,12 @@ void jst_pub_close(struct jst_pub *p, bool unlink)
 {
 	if (!p)
 		return;
+	jst_pub_flush(p);
 	/* Readers see CLOSED: the data stays valid, the daemon is gone. */
 	cmm_smp_wmb(); /* every publication before CLOSED; pairs with jst_daemon_alive()'s state load */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_CLOSED);
-	if (unlink) {
+	if (unlink)
 		shm_unlink(p->shm_name);
-		shm_unlink(p->wait_name);
-	}
 	pub_free(p);
 }
 
@@ -1112,7 +1423,6 @@ void jst_pub_reown(struct jst_pub *p)
 {
 	/* One word; readers use it for display and liveness only. */
 	uatomic_set(&p->hdr->daemon_pid, (uint64_t)getpid());
-	wait_register(p); /* a forked process is a new address space to register */
 }
 
 void jst_pub_heartbeat(struct jst_pub *p)
@@ -1130,104 +1440,27 @@ void jst_pub_stats(const struct jst_pub *p, struct jst_pub_stats *o)
 
 /* ---- publishing ----------------------------------------------------------------------------- */
 
-/*
- * Publish a new status version of @slot: @pub gives the producer's fields
- * (or NULL to keep the current ones); the other arguments the writer's own.
- */
-static int status_publish(struct jst_pub *p, uint32_t slot, uint32_t gen,
-			  const struct jst_status *pub, jst_shm_ref detail_ref, uint16_t n_errors,
-			  uint32_t errors_total)
+/* Copy the private detail @d of @slot into a fresh block and give it a reference. */
+static int detail_emit(struct jst_pub *p, uint32_t slot, uint32_t gen, struct jst_shm_detail *d,
+		       jst_shm_ref *ret_ref)
 {
-	jst_shm_ref old_ref = p->refs[slot]; /* the writer's own store: no ordering needed */
-	struct jst_shm_status *old = current_status(p, slot), *st;
-	uint64_t seq = next_seq(p);
+	unsigned pool = d->used <= JST_SHM_DETAIL_DATA_SMALL ? JST_POOL_DETAIL_SMALL
+							    : JST_POOL_DETAIL_LARGE;
+	struct jst_shm_detail *b;
 	uint32_t idx, stamp;
-	int rc = block_alloc(p, JST_POOL_STATUS, &idx);
+	int rc = block_alloc(p, pool, &idx);
 
 	if (rc < 0)
 		return rc;
-	st = block_addr(p, JST_POOL_STATUS, idx);
-	stamp = block_begin(st);
-	/* Bytes after the stamp: a plain copy, no reader holds a reference to this block. */
-	if (old)
-		memcpy((char *)st + 4, (char *)old + 4, sizeof(*st) - 4);
-	else
-		memset((char *)st + 4, 0, sizeof(*st) - 4);
-	if (pub)
-		jst_shm_status_from_public(st, pub);
-	st->slot = slot;
-	st->job_gen = gen;
-	st->change_seq = seq;
-	st->detail_ref = detail_ref;
-	st->n_errors = n_errors;
-	st->errors_total = errors_total;
-	publish_ref(&p->refs[slot], block_end(st, stamp, idx));
-	if (old)
-		block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(old_ref));
-	log_append(p, seq, slot);
-	p->stats.publishes++;
-	return 0;
-}
-
-/*
- * Write a detail version for @slot with the strings of @job (or those of
- * @old when @job is NULL) and the error references @errs.
- */
-static int detail_write(struct jst_pub *p, uint32_t slot, uint32_t gen, const struct jst_job *job,
-			const struct jst_shm_detail *old, const jst_shm_ref *errs, uint16_t n_errs,
-			jst_shm_ref *ret_ref)
-{
-	const char *strs[JST_DSTR_COUNT];
-	size_t max[JST_DSTR_COUNT];
-	size_t need = 0;
-	unsigned pool;
-	struct jst_shm_detail *d;
-	struct strtab t;
-	uint32_t idx, stamp;
-	int rc;
-
-	if (job) {
-		unsigned n = job_strings(job, strs, max);
-
-		if (job->n_status_descriptions > JST_SHM_OPSTATUS_MAX)
-			return JST_ETOOLONG;
-		for (unsigned k = 0; k < n; k++) {
-			rc = check_str(strs[k], max[k]);
-			if (rc < 0)
-				return rc;
-			need += strs[k] ? strlen(strs[k]) + 1 : 0;
-		}
-	} else {
-		need = old ? old->used : 0;
-	}
-	pool = need <= JST_SHM_DETAIL_DATA_SMALL ? JST_POOL_DETAIL_SMALL : JST_POOL_DETAIL_LARGE;
-	rc = block_alloc(p, pool, &idx);
-	if (rc < 0)
-		return rc;
-	d = block_addr(p, pool, idx);
-	stamp = block_begin(d);
-	memset((char *)d + 4, 0, sizeof(*d) - 4);
+	b = block_addr(p, pool, idx);
+	stamp = block_begin(p, pool, idx, b);
 	d->slot = slot;
 	d->job_gen = gen;
-	t = (struct strtab){d->data, 0, (uint32_t)(p->pools[pool].block_size - sizeof(*d))};
-	if (job) {
-		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
-			strtab_add(&t, strs[k], &d->str[k]); /* sizes checked above */
-		d->n_status_descriptions = job->n_status_descriptions;
-	} else if (old) {
-		memcpy(d->data, old->data, old->used);
-		memcpy(d->str, old->str, sizeof(d->str));
-		d->n_status_descriptions = old->n_status_descriptions;
-		t.used = old->used;
-	} else {
-		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
-			d->str[k] = (struct jst_shm_str){0, JST_SHM_STR_NULL};
-	}
-	d->used = t.used;
-	if (n_errs)
-		memcpy(d->error_refs, errs, n_errs * sizeof(*errs));
-	d->n_errors = n_errs;
-	*ret_ref = block_end(d, stamp, idx) | (pool == JST_POOL_DETAIL_LARGE ? JST_SHM_REF_LARGE : 0);
+	d->stamp = stamp;
+	/* Bytes after the stamp: a plain copy, no reader holds a reference to this block. */
+	memcpy((char *)b + 4, (char *)d + 4, sizeof(*d) - 4 + d->used);
+	*ret_ref = block_end(b, stamp, idx) | (pool == JST_POOL_DETAIL_LARGE ? JST_SHM_REF_LARGE : 0);
+	p->stats.publishes++;
 	return 0;
 }
 
@@ -1238,111 +1471,49 @@ static void detail_retire(struct jst_pub *p, jst_shm_ref ref)
 
 	if (!ref)
 		return;
-	detail_addr(p, ref, &pool, &idx);
+	pool = detail_pool(ref, &idx);
 	block_retire(p, pool, idx);
 }
 
-int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct jst_status *st,
-		       const struct jst_job *job, jst_handle *ret_handle)
+/*
+ * Publish @st as the new status version of @slot, in a fresh block, and
+ * append the change to the log. @st becomes the private record.
+ */
+static int status_emit(struct jst_pub *p, uint32_t slot, struct jst_shm_status *st)
 {
-	jst_shm_ref dref = 0;
-	uint64_t hash;
-	size_t len;
-	uint32_t slot, gen;
-	int rc;
+	struct pjob *pj = &p->pj[slot];
+	struct jst_shm_status *b;
+	uint64_t seq = p->seq + 1;
+	uint32_t idx, stamp;
+	int rc = block_alloc(p, JST_POOL_STATUS, &idx);
 
-	if (!p || !st || !ret_handle)
-		return JST_EINVAL;
-	rc = check_instance_id(instance_id, &len);
 	if (rc < 0)
 		return rc;
-	hash = jst_shm_hash(instance_id, len);
-	if (index_find(p, instance_id, len, hash))
-		return JST_EEXIST;
-	if (p->index_live + p->index_tombs + 1 > (p->index_mask + 1) / 4 * 3) {
-		/* Tombstones would fill the table: probe chains must stay short and end. */
-		rc = index_rebuild(p);
-		if (rc < 0)
-			return rc;
-	}
-	rc = slot_claim(p, instance_id, len, hash, &slot);
-	if (rc < 0)
-		return rc;
-	gen = p->jobs[slot].gen;
-	rc = detail_write(p, slot, gen, job, NULL, NULL, 0, &dref);
-	if (rc == 0)
-		rc = status_publish(p, slot, gen, st, dref, 0, 0);
-	if (rc < 0) {
-		detail_retire(p, dref);
-		slot_release(p, slot);
-		return rc;
-	}
-	index_put(p->index[p->index_gen & 1], p->index_mask, hash, slot);
-	p->index_live++;
-	uatomic_set(&p->hdr->njobs, p->index_live); /* informational; no ordering */
-	ret_handle->slot = slot;
-	ret_handle->gen = gen;
+	b = block_addr(p, JST_POOL_STATUS, idx);
+	stamp = block_begin(p, JST_POOL_STATUS, idx, b);
+	st->stamp = stamp;
+	st->slot = slot;
+	st->job_gen = pj->gen;
+	st->change_seq = seq;
+	memcpy((char *)b + 4, (char *)st + 4, sizeof(*st) - 4);
+	publish_ref(&p->refs[slot], block_end(b, stamp, idx));
+	if (pj->status_ref)
+		block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(pj->status_ref));
+	pj->status_ref = jst_shm_ref_make(stamp, idx);
+	pj->status = *st;
+	log_append(p, seq, slot);
+	p->stats.publishes++;
 	return 0;
 }
 
-int jst_pub_set_status(struct jst_pub *p, jst_handle h, const struct jst_status *st)
-{
-	struct jst_shm_status *cur;
-
-	if (!p || !st)
-		return JST_EINVAL;
-	cur = live_status(p, h);
-	if (!cur)
-		return JST_ESTALE;
-	return status_publish(p, h.slot, h.gen, st, cur->detail_ref, cur->n_errors,
-			      cur->errors_total);
-}
-
-int jst_pub_set_strings(struct jst_pub *p, jst_handle h, const struct jst_job *job)
-{
-	return jst_pub_update(p, h, NULL, job);
-}
-
-int jst_pub_update(struct jst_pub *p, jst_handle h, const struct jst_status *st,
-		   const struct jst_job *job)
-{
-	struct jst_shm_status *cur;
-	struct jst_shm_detail *old;
-	jst_shm_ref dref, old_ref;
-	int rc;
-
-	if (!p || !job)
-		return JST_EINVAL;
-	cur = live_status(p, h);
-	if (!cur)
-		return JST_ESTALE;
-	old_ref = cur->detail_ref;
-	old = old_ref ? detail_addr(p, old_ref, NULL, NULL) : NULL;
-	rc = detail_write(p, h.slot, h.gen, job, NULL, old ? old->error_refs : NULL,
-			  old ? old->n_errors : 0, &dref);
-	if (rc < 0)
-		return rc;
-	rc = status_publish(p, h.slot, h.gen, st, dref, cur->n_errors, cur->errors_total);
-	if (rc < 0) {
-		detail_retire(p, dref);
-		return rc;
-	}
-	detail_retire(p, old_ref);
-	return 0;
-}
-
-static int error_write(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t sequence,
-		       uint16_t job_state, const struct jst_error *e, jst_shm_ref *ret_ref)
+static int error_size(const struct jst_error *e, size_t *ret_need)
 {
 	const char *scalars[JST_ESTR_MESSAGE_ARGUMENTS] = {
 		e->other_error_type, e->owning_entity, e->message_id, e->message,
 		e->probable_cause_description, e->error_source, e->other_error_source_format,
 		e->cim_status_code_description, e->file,
 	};
-	struct jst_shm_error *b;
-	struct strtab t;
 	size_t need = 0;
-	uint32_t idx, stamp;
 	int rc;
 
 	if (!e->message_id)
@@ -1370,11 +1541,28 @@ static int error_write(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t 
 	}
 	if (need > JST_SHM_ERROR_DATA)
 		return JST_ETOOLONG;
-	rc = block_alloc(p, JST_POOL_ERROR, &idx);
+	*ret_need = need;
+	return 0;
+}
+
+/* Write error @e (checked by error_size()) into a fresh block. */
+static int error_emit(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t sequence,
+		      uint16_t job_state, const struct jst_error *e, jst_shm_ref *ret_ref)
+{
+	const char *scalars[JST_ESTR_MESSAGE_ARGUMENTS] = {
+		e->other_error_type, e->owning_entity, e->message_id, e->message,
+		e->probable_cause_description, e->error_source, e->other_error_source_format,
+		e->cim_status_code_description, e->file,
+	};
+	struct jst_shm_error *b;
+	struct strtab t;
+	uint32_t idx, stamp;
+	int rc = block_alloc(p, JST_POOL_ERROR, &idx);
+
 	if (rc < 0)
 		return rc;
 	b = block_addr(p, JST_POOL_ERROR, idx);
-	stamp = block_begin(b);
+	stamp = block_begin(p, JST_POOL_ERROR, idx, b);
 	memset((char *)b + 4, 0, sizeof(*b) - 4);
 	b->slot = slot;
 	b->job_gen = gen;
@@ -1401,80 +1589,155 @@ static int error_write(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t 
 		strtab_add(&t, e->recommended_actions[k], &b->str[JST_ESTR_RECOMMENDED_ACTIONS + k]);
 	b->used = t.used;
 	*ret_ref = block_end(b, stamp, idx);
+	p->stats.publishes++;
 	return 0;
 }
 
-int jst_pub_add_error(struct jst_pub *p, jst_handle h, const struct jst_error *e)
+int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct jst_status *st,
+		       const struct jst_job *job, jst_handle *ret_handle)
 {
-	return jst_pub_add_error_with(p, h, e, NULL, NULL);
-}
-
-int jst_pub_add_error_with(struct jst_pub *p, jst_handle h, const struct jst_error *e,
-			   const struct jst_status *st, const struct jst_job *job)
-{
-	jst_shm_ref errs[JST_SHM_ERRORS_KEPT], eref, dref, old_ref, dropped = 0;
-	struct jst_shm_status *cur;
-	struct jst_shm_detail *old;
-	uint16_t n = 0;
+	struct jst_shm_detail *d = NULL;
+	struct jst_shm_status s = {0};
+	jst_shm_ref dref = 0;
+	struct pjob *pj;
+	uint64_t hash;
+	size_t len = 0;
+	uint32_t slot;
 	int rc;
 
-	if (!p || !e)
+	if (!p || !st || !ret_handle)
 		return JST_EINVAL;
-	cur = live_status(p, h);
-	if (!cur)
-		return JST_ESTALE;
-	old_ref = cur->detail_ref;
-	old = old_ref ? detail_addr(p, old_ref, NULL, NULL) : NULL;
-	rc = error_write(p, h.slot, h.gen, cur->errors_total + 1, cur->job_state, e, &eref);
+	rc = check_instance_id(instance_id, &len);
 	if (rc < 0)
 		return rc;
-	if (old) {
-		n = old->n_errors;
-		memcpy(errs, old->error_refs, n * sizeof(*errs));
-	}
-	if (n == JST_SHM_ERRORS_KEPT) {
-		dropped = errs[0];
-		memmove(errs, errs + 1, (n - 1) * sizeof(*errs));
-		n--;
-	}
-	errs[n++] = eref;
-	rc = detail_write(p, h.slot, h.gen, job, old, errs, n, &dref);
-	if (rc == 0) {
-		rc = status_publish(p, h.slot, h.gen, st, dref, n, cur->errors_total + 1);
+	hash = jst_shm_hash(instance_id, len);
+	if (index_find(p, instance_id, len, hash) >= 0)
+		return JST_EEXIST;
+	rc = detail_build(job, NULL, NULL, 0, &d);
+	if (rc < 0)
+		return rc;
+	if (p->index_live + p->index_tombs + 1 > (p->index_mask + 1) / 4 * 3) {
+		/* Tombstones would fill the table: probe chains must stay short and end. */
+		rc = index_rebuild(p);
 		if (rc < 0)
-			detail_retire(p, dref);
+			goto fail;
+	}
+	rc = slot_claim(p, instance_id, len, hash, &slot);
+	if (rc < 0)
+		goto fail;
+	pj = &p->pj[slot];
+	rc = detail_emit(p, slot, pj->gen, d, &dref);
+	if (rc == 0) {
+		jst_shm_status_from_public(&s, st);
+		s.detail_ref = dref;
+		rc = status_emit(p, slot, &s);
 	}
 	if (rc < 0) {
-		block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(eref));
-		return rc;
+		detail_retire(p, dref);
+		slot_release(p, slot);
+		goto fail;
 	}
-	detail_retire(p, old_ref);
+	pj->detail = d;
+	index_put(p, p->index[p->index_gen & 1], hash, slot);
+	p->index_live++;
+	uatomic_set(&p->hdr->njobs, p->index_live); /* informational; no ordering */
+	ret_handle->slot = slot;
+	ret_handle->gen = pj->gen;
+	return 0;
+fail:
+	free(d);
+	return rc;
+}
+
+int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change *c)
+{
+	struct pjob *pj = live_job(p, h);
+	struct jst_shm_detail *old, *d = NULL;
+	struct jst_shm_status s;
+	jst_shm_ref errs[JST_SHM_ERRORS_KEPT], eref = 0, dref = 0, dropped = 0, old_dref;
+	uint16_t n = 0;
+	size_t need;
+	int rc;
+
+	if (!p || !c)
+		return JST_EINVAL;
+	if (!pj)
+		return JST_ESTALE;
+	old = pj->detail;
+	old_dref = pj->status.detail_ref;
+	s = pj->status;
+	if (c->status)
+		jst_shm_status_from_public(&s, c->status);
+	if (c->error) {
+		rc = error_size(c->error, &need);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->strings || c->error) {
+		if (old) {
+			n = old->n_errors;
+			memcpy(errs, old->error_refs, n * sizeof(*errs));
+		}
+		if (c->error && n == JST_SHM_ERRORS_KEPT) {
+			dropped = errs[0];
+			memmove(errs, errs + 1, (n - 1) * sizeof(*errs));
+			n--;
+		}
+		/* Errors first in the new detail's list; the new one is appended below. */
+		rc = detail_build(c->strings, old, errs, n, &d);
+		if (rc < 0)
+			return rc;
+		if (c->error) {
+			/* The JobState the job was in when the error was reported. */
+			rc = error_emit(p, h.slot, h.gen, s.errors_total + 1, pj->status.job_state,
+					c->error, &eref);
+			if (rc < 0)
+				goto fail;
+			d->error_refs[d->n_errors++] = eref;
+			s.n_errors = d->n_errors;
+			s.errors_total++;
+		}
+		rc = detail_emit(p, h.slot, h.gen, d, &dref);
+		if (rc < 0)
+			goto fail;
+		s.detail_ref = dref;
+	}
+	rc = status_emit(p, h.slot, &s);
+	if (rc < 0)
+		goto fail;
+	if (d) {
+		detail_retire(p, old_dref);
+		pj->detail = d;
+		free(old);
+	}
 	if (dropped)
 		block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(dropped));
 	return 0;
+fail:
+	detail_retire(p, dref);
+	if (eref)
+		block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(eref));
+	free(d);
+	return rc;
 }
 
 int jst_pub_remove(struct jst_pub *p, jst_handle h)
 {
-	struct jst_shm_status *cur;
-	struct jst_shm_job *j;
-	uint32_t *entry;
-	jst_shm_ref ref;
+	struct pjob *pj = live_job(p, h);
+	int64_t at;
 
 	if (!p)
 		return JST_EINVAL;
-	cur = live_status(p, h);
-	if (!cur)
+	if (!pj)
 		return JST_ESTALE;
-	j = &p->jobs[h.slot];
-	entry = index_find(p, j->instance_id, j->id_len, j->id_hash);
-	if (entry) {
+	at = index_find(p, pj->id, pj->id_len, pj->id_hash);
+	if (at >= 0) {
 		/* One store makes the entry a tombstone; probe chains through it stay intact. */
-		uatomic_set((uint64_t *)entry, (uint64_t)JST_SHM_IDX_TOMB);
+		p->pindex[at] = (uint64_t)JST_SHM_IDX_TOMB;
+		uatomic_set(&p->index[p->index_gen & 1][at], (uint64_t)JST_SHM_IDX_TOMB);
 		p->index_live--;
 		p->index_tombs++;
 	}
-	ref = p->refs[h.slot];
 	/*
 	 * The slot reads "removed" from here: readers that load 0 stop; readers
 	 * that loaded the old reference still copy a valid version, reused only
@@ -1482,29 +1745,113 @@ int jst_pub_remove(struct jst_pub *p, jst_handle h)
 	 * nothing before it needs ordering for the reader.
 	 */
 	uatomic_set(&p->refs[h.slot], 0);
-	if (cur->detail_ref) {
-		struct jst_shm_detail *d = detail_addr(p, cur->detail_ref, NULL, NULL);
-
-		for (unsigned k = 0; k < d->n_errors; k++)
-			block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(d->error_refs[k]));
-		detail_retire(p, cur->detail_ref);
+	if (pj->detail) {
+		for (unsigned k = 0; k < pj->detail->n_errors; k++)
+			block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(pj->detail->error_refs[k]));
+		detail_retire(p, pj->status.detail_ref);
 	}
-	block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(ref));
+	block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(pj->status_ref));
 	slot_release(p, h.slot);
-	log_append(p, next_seq(p), h.slot);
+	log_append(p, p->seq + 1, h.slot);
 	uatomic_set(&p->hdr->njobs, p->index_live); /* informational; no ordering */
 	return 0;
 }
 
-int jst_pub_status(struct jst_pub *p, jst_handle h, struct jst_status *o)
+/* ---- the writer's own questions, from private memory ---------------------------------------- */
+
+int jst_pub_status(const struct jst_pub *p, jst_handle h, struct jst_status *o)
 {
-	struct jst_shm_status *s;
+	const struct pjob *pj = live_job(p, h);
 
 	if (!p || !o)
 		return JST_EINVAL;
-	s = live_status(p, h);
-	if (!s)
+	if (!pj)
 		return JST_ESTALE;
-	jst_shm_status_to_public(s, o);
+	jst_shm_status_to_public(&pj->status, o);
 	return 0;
+}
+
+static const char *dstr(const struct jst_shm_detail *d, unsigned k)
+{
+	if (!d || d->str[k].len == JST_SHM_STR_NULL)
+		return NULL;
+	return d->data + d->str[k].off;
+}
+
+int jst_pub_job(const struct jst_pub *p, jst_handle h, struct jst_job *o)
+{
+	const struct pjob *pj = live_job(p, h);
+	const struct jst_shm_detail *d;
+
+	if (!p || !o)
+		return JST_EINVAL;
+	if (!pj)
+		return JST_ESTALE;
+	d = pj->detail;
+	memset(o, 0, offsetof(struct jst_job, text));
+	jst_shm_status_to_public(&pj->status, &o->status);
+	o->instance_id = pj->id;
+	o->name = dstr(d, JST_DSTR_NAME);
+	o->job_status = dstr(d, JST_DSTR_JOB_STATUS);
+	o->error_description = dstr(d, JST_DSTR_ERROR_DESCRIPTION);
+	o->owner = dstr(d, JST_DSTR_OWNER);
+	o->notify = dstr(d, JST_DSTR_NOTIFY);
+	o->error_summary_description = dstr(d, JST_DSTR_ERROR_SUMMARY);
+	o->other_recovery_action = dstr(d, JST_DSTR_OTHER_RECOVERY_ACTION);
+	o->n_status_descriptions = d ? d->n_status_descriptions : 0;
+	for (unsigned k = 0; k < o->n_status_descriptions; k++)
+		o->status_descriptions[k] = dstr(d, JST_DSTR_STATUS_DESCRIPTIONS + k);
+	return 0;
+}
+
+int jst_pub_lookup(const struct jst_pub *p, const char *instance_id, jst_handle *ret_handle)
+{
+	int64_t at;
+	size_t len;
+	uint32_t slot;
+
+	if (!p || !instance_id || !ret_handle)
+		return JST_EINVAL;
+	len = strnlen(instance_id, JST_ID_MAX + 1);
+	if (len > JST_ID_MAX)
+		return JST_ENOJOB;
+	at = index_find(p, instance_id, len, jst_shm_hash(instance_id, len));
+	if (at < 0)
+		return JST_ENOJOB;
+	slot = (uint32_t)p->pindex[at];
+	ret_handle->slot = slot;
+	ret_handle->gen = p->pj[slot].gen;
+	return 0;
+}
+
+int jst_pub_next(const struct jst_pub *p, uint32_t *pos, struct jst_status *o)
+{
+	if (!p || !pos || !o)
+		return JST_EINVAL;
+	for (uint32_t s = *pos; s < p->slot_hwm; s++) {
+		if (!p->pj[s].status_ref)
+			continue;
+		jst_shm_status_to_public(&p->pj[s].status, o);
+		*pos = s + 1;
+		return 0;
+	}
+	*pos = p->slot_hwm;
+	return JST_ENOJOB;
+}
+
+uint32_t jst_pub_capacity(const struct jst_pub *p)
+{
+	return p ? p->capacity : 0;
+}
+
+uint64_t jst_pub_generation(const struct jst_pub *p)
+{
+	return p ? p->generation : 0;
+}
+
+int jst_pub_reader(const struct jst_pub *p, jst_reader **ret_reader)
+{
+	if (!p || !ret_reader)
+		return JST_EINVAL;
+	return jst__attach_mapping(p->base, p->size, ret_reader);
 }

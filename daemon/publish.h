@@ -23,8 +23,8 @@
 #define JST_PUB_DEFAULT_GRACE_NS (50ull * 1000 * 1000)
 
 /*
- * struct jst_pub_config - how to create a segment. Zero means "default" for
- * every number.
+ * struct jst_pub_config - how to create or adopt a segment. Zero means
+ * "default" for every number.
  */
 struct jst_pub_config {
 	const char *shm_name;    /* "/jobstat.NS" (jst_shm_name()) */
@@ -38,12 +38,12 @@ struct jst_pub_config {
 	uint32_t log_size;       /* change log entries (rounded up to a power of two);
 				    default >= max(capacity, 65536) */
 	uint64_t grace_ns;       /* reuse delay of retired versions; default 50 ms */
-	uint32_t mode;           /* file mode of the segment; default 0644 */
-	bool set_group;          /* give the segment (and wait object) group gid; false
-				    keeps the creator's group */
+	uint32_t mode;           /* file mode of the segment; default 0644; never writable
+				    by group or others (JST_EUNSAFE) */
+	bool set_group;          /* give the segment group gid; false keeps the creator's */
 	uint32_t gid;
-	bool namespace_locked;   /* the caller holds the namespace's lock (jobstatd's pidfile):
-				    skip the pid-based liveness check, which pid reuse can fool */
+	char *why;               /* NULL, or room for a sentence saying why a call failed */
+	size_t why_len;
 };
 
 /* What the publisher has done, for tests and `jobstat info`. */
@@ -60,35 +60,40 @@ struct jst_pub_stats {
 struct jst_pub;
 
 /**
- * jst_pub_create() - create a new segment and map it, replacing a dead
- * daemon's segment (and its jobs: jst_pub_adopt() keeps them). A segment
- * whose daemon is alive is left alone.
+ * jst_pub_create() - create a new segment, map it and lock it (an OFD write
+ * lock on its first byte, held as long as the publisher lives). Whatever
+ * else is at the name is removed first, unless a live writer holds the lock.
  *
- * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_EBUSY (a live daemon owns it);
- * JST_EACCES; JST_ENOSPC (no memory for the segment); JST_ENOMEM; JST_ESYS.
+ * Return: 0; JST_EINVAL; JST_EUNSAFE (a mode writable by group or others);
+ * JST_EBUSY (a live writer holds the segment); JST_EACCES; JST_ENOSPC (no
+ * memory for the segment); JST_ENOMEM; JST_ESYS. @cfg->why says more.
  */
 int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub);
 
 /**
  * jst_pub_adopt() - take over the segment of a daemon that died or stopped,
- * keeping every job it published. Validates the segment as a client would,
- * rebuilds the writer's state from it (blocks not in use wait out a grace
- * period as if retired now), rebuilds the index, bumps the generation, and
- * moves the change sequence a whole log ahead so monitors rescan. Readers
- * attached before keep their mapping and read on. The geometry is the
- * segment's: @cfg gives only the name and the wait object's group.
+ * keeping every job it published. The segment is hostile input: it must be
+ * a regular file owned by our effective uid, writable by nobody else, of the
+ * size its header claims, not locked by a live writer; every index, offset,
+ * count and length in it is range-checked, and the private job table is
+ * rebuilt only from content that passed. Then blocks not in use wait out a
+ * grace period as if retired now, the index is rebuilt, the generation
+ * bumped and the change sequence moved a whole log ahead so monitors rescan.
+ * Readers attached before keep their mapping and read on. The geometry is
+ * the segment's: @cfg gives only the name and the message buffer.
  *
- * Return: 0; JST_EINVAL; JST_ENOENT (no segment: create one); JST_EBUSY (its
- * daemon is alive); JST_EACCES; the attach errors of jst_attach() for a
- * segment of another format (JST_EVERSION, JST_ELAYOUT, ...): replace it
- * with jst_pub_create(); JST_ECORRUPT when its job table is inconsistent;
- * JST_ENOMEM; JST_ESYS.
+ * Return: 0; JST_EINVAL; JST_ENOENT (no segment: create one); JST_EBUSY (a
+ * live writer holds it); JST_ENOTREG (not a regular file); JST_EOWNER;
+ * JST_EUNSAFE (its mode); JST_EACCES; the attach errors of jst_attach() for
+ * a segment of another format (JST_EVERSION, JST_ELAYOUT, ...);
+ * JST_ECORRUPT when its content fails a check; JST_ENOMEM; JST_ESYS.
+ * @cfg->why names the problem.
  */
 int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub);
 
 /**
- * jst_pub_close() - mark the segment CLOSED, unmap it, and unlink it when
- * @unlink is true. Accepts NULL.
+ * jst_pub_close() - mark the segment CLOSED, unmap it, release its lock, and
+ * unlink it when @unlink is true. Accepts NULL.
  */
 void jst_pub_close(struct jst_pub *p, bool unlink);
 
@@ -105,45 +110,26 @@ void jst_pub_close(struct jst_pub *p, bool unlink);
 int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct jst_status *st,
 		       const struct jst_job *job, jst_handle *ret_handle);
 
-/**
- * jst_pub_set_status() - publish a new status version of a job; its strings
- * and errors are kept. Fields that are not producer-settable (handle,
- * change_seq, n_errors, errors_total) are ignored.
- * Return: 0; JST_EINVAL; JST_ESTALE; JST_ENOSPC.
+/*
+ * struct jst_pub_change - what one publication changes. Each member left NULL
+ * keeps what the job has: a reader sees all of a change or none of it.
  */
-int jst_pub_set_status(struct jst_pub *p, jst_handle h, const struct jst_status *st);
+struct jst_pub_change {
+	const struct jst_status *status; /* the producer-settable fields (not handle,
+					    change_seq, n_errors, errors_total) */
+	const struct jst_job *strings;   /* every string of the job (status and
+					    instance_id in it are ignored) */
+	const struct jst_error *error;   /* a CIM_Error to append (MessageID required);
+					    the oldest is dropped beyond JST_ERRORS_KEPT */
+};
 
 /**
- * jst_pub_set_strings() - publish a job's new strings (name, job status,
- * descriptions, ...) from @job; the status is republished pointing at them.
+ * jst_pub_publish() - publish a new version of job @h with @c applied.
+ * Validation happens before anything is written: a refused change leaves the
+ * job as it was.
  * Return: 0; JST_EINVAL; JST_ESTALE; JST_EUTF8; JST_ETOOLONG; JST_ENOSPC.
  */
-int jst_pub_set_strings(struct jst_pub *p, jst_handle h, const struct jst_job *job);
-
-/**
- * jst_pub_update() - publish a job's new status (@st, or the current one
- * when NULL) and new strings (@job) as one status version: a reader sees
- * both changes or neither.
- * Return: as jst_pub_set_strings().
- */
-int jst_pub_update(struct jst_pub *p, jst_handle h, const struct jst_status *st,
-		   const struct jst_job *job);
-
-/**
- * jst_pub_add_error() - append a CIM_Error to a job (its oldest is dropped
- * beyond JST_ERRORS_KEPT) and republish its status with n_errors and
- * errors_total updated. MessageID must be non-NULL (CIM requires it).
- * Return: 0; JST_EINVAL; JST_ESTALE; JST_EUTF8; JST_ETOOLONG; JST_ENOSPC.
- */
-int jst_pub_add_error(struct jst_pub *p, jst_handle h, const struct jst_error *e);
-
-/**
- * jst_pub_add_error_with() - jst_pub_add_error() that also publishes a new
- * status (@st) and new strings (@job) in the same version, each when non-NULL:
- * a job that fails shows its error, its state and its ErrorDescription at once.
- */
-int jst_pub_add_error_with(struct jst_pub *p, jst_handle h, const struct jst_error *e,
-			   const struct jst_status *st, const struct jst_job *job);
+int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change *c);
 
 /**
  * jst_pub_remove() - remove a job: readers holding its handle see JST_ESTALE
@@ -152,16 +138,59 @@ int jst_pub_add_error_with(struct jst_pub *p, jst_handle h, const struct jst_err
  */
 int jst_pub_remove(struct jst_pub *p, jst_handle h);
 
-/**
- * jst_pub_status() - the job's current status as the writer knows it.
- * Return: 0; JST_EINVAL; JST_ESTALE.
+/*
+ * The writer's own questions, answered from its private table: the segment is
+ * its output, never read back to decide anything.
  */
-int jst_pub_status(struct jst_pub *p, jst_handle h, struct jst_status *ret_status);
+
+/** jst_pub_status() - the job's current status. Return: 0; JST_EINVAL; JST_ESTALE. */
+int jst_pub_status(const struct jst_pub *p, jst_handle h, struct jst_status *ret_status);
+
+/**
+ * jst_pub_job() - the job's status, InstanceID and strings. The strings point
+ * into the publisher's private memory and stay valid until the job's next
+ * publication or removal. Return: 0; JST_EINVAL; JST_ESTALE.
+ */
+int jst_pub_job(const struct jst_pub *p, jst_handle h, struct jst_job *ret_job);
+
+/** jst_pub_lookup() - the live job with this InstanceID. Return: 0; JST_EINVAL; JST_ENOJOB. */
+int jst_pub_lookup(const struct jst_pub *p, const char *instance_id, jst_handle *ret_handle);
+
+/**
+ * jst_pub_next() - iterate the live jobs: *@pos starts at 0.
+ * Return: 0 with @ret_status set and *@pos advanced; JST_ENOJOB at the end.
+ */
+int jst_pub_next(const struct jst_pub *p, uint32_t *pos, struct jst_status *ret_status);
+
+/**
+ * jst_pub_capacity() - the number of job slots (handles' slots are below it).
+ */
+uint32_t jst_pub_capacity(const struct jst_pub *p);
+
+/**
+ * jst_pub_generation() - the segment's generation: 1 at creation, +1 per adoption.
+ */
+uint64_t jst_pub_generation(const struct jst_pub *p);
+
+/**
+ * jst_pub_reader() - a read-only reader over the publisher's own mapping, for
+ * serving reads over the socket to clients that cannot map the segment.
+ * Nothing the daemon decides may come from it. Free with jst_detach().
+ * Return: 0; JST_ENOMEM.
+ */
+int jst_pub_reader(const struct jst_pub *p, jst_reader **ret_reader);
+
+/**
+ * jst_pub_flush() - wake every jst_wait_changes() caller if anything was
+ * published since the last flush: one syscall per call at most, whatever
+ * the number of changes. The daemon calls it once per event-loop turn.
+ */
+void jst_pub_flush(struct jst_pub *p);
 
 /**
  * jst_pub_reown() - after fork() (daemon(3)), make the calling process the
- * segment's daemon: its pid goes into the header, and the membarrier
- * registration the waiter protocol relies on is made for it.
+ * segment's daemon: its pid goes into the header. The segment's lock is an
+ * OFD lock and stays with the open file, so it survives the fork.
  */
 void jst_pub_reown(struct jst_pub *p);
 
@@ -170,5 +199,13 @@ void jst_pub_heartbeat(struct jst_pub *p);
 
 /** jst_pub_stats() - copy the publisher's counters. */
 void jst_pub_stats(const struct jst_pub *p, struct jst_pub_stats *ret_stats);
+
+/**
+ * jst_pub_locked_by() - is a live writer holding the lock of the segment at
+ * @shm_name? Return: its pid as the segment's header names it (> 0), 0 when
+ * nobody writes it (or there is no segment), -1 when something other than a
+ * writer holds a lock on it (a reader interfering).
+ */
+long jst_pub_locked_by(const char *shm_name);
 
 #endif /* JOBSTAT_PUBLISH_H */

@@ -28,6 +28,8 @@ struct jst_server_config {
 	gid_t admin_gid;
 	uint64_t lost_grace_ns;  /* disconnect -> Lost Communication; default 10 s */
 	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
+	void (*watch)(void);     /* called every second: the daemon checks its own runtime
+				    files (the pidfile) before the server checks its socket */
 };
 
 /* Settings SIGHUP may change on a running server. */
@@ -39,21 +41,20 @@ struct jst_server_reload {
 
 struct jst_server;
 
-/*
- * The daemon's logger (jobstatd.c): syslog priorities. The server logs what
- * an operator needs (clients refused, garbage received), rate-limited per
- * connection.
- */
+/* The daemon's log (log.c): to syslog when @syslog, else to standard error. */
+void jst_log_init(bool syslog);
+
+/* Log a line at syslog priority @prio. */
 void jst_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
  * jst_server_create() - bind the control socket and take over the jobs
- * already in @pub's segment (sessions, removal timers, lost communication).
- * @shm_name: the segment, attached read-only to read back job strings.
+ * already in @pub's private table (sessions, removal timers, lost
+ * communication).
  * Return: 0; JST_ETOOLONG (socket path); JST_EACCES; JST_ENOMEM; JST_ESYS.
  */
-int jst_server_create(struct jst_pub *pub, const char *shm_name,
-		      const struct jst_server_config *cfg, struct jst_server **ret_srv);
+int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
+		      struct jst_server **ret_srv);
 
 /**
  * jst_server_run() - serve until *@stop becomes non-zero, refreshing the

@@ -210,6 +210,7 @@ static int hello(jst_conn *c)
 {
 	struct jst_msg_hello m = {.flags = c->producer ? JST_HELLO_PRODUCER : 0,
 				  .session = c->session};
+	struct jst_msg_hello_reply rep;
 	struct jst_wbuf *w = malloc(sizeof(*w));
 	struct jst_rbuf r;
 	uint32_t id = ++c->next_id;
@@ -229,8 +230,10 @@ static int hello(jst_conn *c)
 		return rc;
 	if (res < 0)
 		return res;
-	c->session = jst_rd_u64(&r);
-	c->generation = jst_rd_u64(&r);
+	if (jst_dec_reply_hello(&r, &rep) < 0)
+		return JST_EPROTO;
+	c->session = rep.session;
+	c->generation = rep.generation;
 	return 0;
 }
 
@@ -498,8 +501,7 @@ int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret
 	char genid[64];
 	struct jst_rbuf r;
 	bool resent = false;
-	jst_handle h;
-	const char *id;
+	struct jst_msg_create_reply rep;
 	int rc, res;
 
 	if (!c || !ret_handle)
@@ -540,14 +542,11 @@ int jst_job_create(jst_conn *c, const struct jst_job_spec *spec, jst_handle *ret
 	}
 	if (res < 0)
 		return res;
-	h.slot = jst_rd_u32(&r);
-	h.gen = jst_rd_u32(&r);
-	id = jst_rd_str(&r);
-	if (r.bad || !id)
+	if (jst_dec_reply_create(&r, &rep) < 0)
 		return JST_EPROTO;
-	*ret_handle = h;
+	*ret_handle = rep.handle;
 	if (ret_instance_id)
-		snprintf(ret_instance_id, JST_ID_MAX + 1, "%s", id);
+		snprintf(ret_instance_id, JST_ID_MAX + 1, "%s", rep.instance_id);
 	return 0;
 }
 
@@ -581,8 +580,8 @@ int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_resul
 	}
 	while (i < n) {
 		size_t used = JST_MSG_HDR_SIZE + 4, count = 0, j;
+		struct jst_msg_update_reply reply, *rep = &reply;
 		struct jst_rbuf r;
-		uint32_t got;
 		int rc, res;
 
 		while (i + count < n && count < JST_BATCH_MAX &&
@@ -603,19 +602,16 @@ int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_resul
 			return res; /* the whole message was refused */
 		if (res == 0)
 			jst_rd_str(&r); /* no explanation (a failure's was taken into c->err) */
-		got = jst_rd_u32(&r);
-		if (r.bad || got != count)
+		if (jst_dec_reply_update(&r, rep) < 0 || rep->n != count)
 			return JST_EPROTO;
 		for (j = 0; j < count; j++) {
-			int code = (int16_t)jst_rd_u16(&r);
+			int code = rep->codes[j];
 
 			if (ret_results)
 				ret_results[i + j] = code;
 			if (code < 0 && !first)
 				first = code;
 		}
-		if (r.bad)
-			return JST_EPROTO;
 		i += count;
 	}
 	return first;
@@ -663,9 +659,9 @@ int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, b
 int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns)
 {
 	struct jst_msg_remove m = {.handle = h, .flags = flags};
+	struct jst_msg_remove_reply rep;
 	struct jst_rbuf r;
 	bool resent = false;
-	uint64_t when;
 	int rc, res;
 
 	if (!c)
@@ -678,9 +674,10 @@ int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when
 		res = 0; /* removed by the first copy, before the daemon was lost */
 	if (res < 0)
 		return res;
-	when = jst_rd_u64(&r);
+	if (jst_dec_reply_remove(&r, &rep) < 0)
+		return JST_EPROTO;
 	if (ret_when_ns)
-		*ret_when_ns = r.bad ? 0 : when;
+		*ret_when_ns = rep.when;
 	return 0;
 }
 
@@ -700,12 +697,7 @@ int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
 		return rc;
 	if (res < 0)
 		return res;
-	st.connections = jst_rd_u32(&r);
-	st.sessions = jst_rd_u32(&r);
-	st.timers = jst_rd_u32(&r);
-	st.pending = jst_rd_u32(&r);
-	st.heap_bytes = jst_rd_u64(&r);
-	if (r.bad)
+	if (jst_dec_reply_stats(&r, &st) < 0)
 		return JST_EPROTO;
 	*ret_stats = st;
 	return 0;
@@ -737,6 +729,7 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 			     uint64_t timeout_ns, uint32_t *ret_code)
 {
 	struct jst_msg_request m = {instance_id, requested_state, timeout_ns};
+	struct jst_msg_request_reply rep;
 	struct jst_wbuf *w;
 	struct jst_msg_hdr h;
 	struct jst_rbuf r;
@@ -788,6 +781,8 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 		*ret_code = rsc_code_of(res);
 		return res;
 	}
-	*ret_code = jst_rd_u32(&r);
-	return r.bad ? JST_EPROTO : 0;
+	if (jst_dec_reply_request(&r, &rep) < 0)
+		return JST_EPROTO;
+	*ret_code = rep.cim;
+	return 0;
 }

@@ -65,7 +65,10 @@ extern "C" {
 	XX(EPENDING, -34, "a state change request for this job is already pending")           \
 	XX(ENOTFINISHED, -35, "the job has not finished (terminate it, or remove it now)")    \
 	XX(ENOTSUP, -36, "not supported for this job")                                         \
-	XX(ELIMIT, -37, "a daemon limit was reached (connections, pending requests)")
+	XX(ELIMIT, -37, "a daemon limit was reached (connections, pending requests)")           \
+	XX(ENOTREG, -38, "the jobstat segment's name is not a regular file (FIFO, directory, ...)")\
+	XX(EOWNER, -39, "the jobstat segment belongs to a user jobstat does not trust")        \
+	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")
 
 enum jst_errno {
 	JST_OK = 0,
@@ -254,11 +257,15 @@ JST_EXPORT const char *jst_default_namespace(void);
  * @ret_reader: set on success; untouched on failure.
  *
  * The only call of the read API that makes syscalls (and the only one that
- * allocates). Everything after it until jst_detach() makes none.
+ * allocates). Everything after it until jst_detach() makes none. It never
+ * blocks and trusts only a regular file owned by root, by the "jobstat"
+ * service user or by the caller, writable by its owner alone.
  *
- * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_ENOENT; JST_EACCES; JST_EBADMAGIC;
- * JST_EENDIAN; JST_EVERSION; JST_ELAYOUT; JST_ETRUNCATED; JST_ENOTREADY;
- * JST_ECORRUPT; JST_ENOMEM; JST_ESYS.
+ * Return: 0; JST_EINVAL; JST_ENAMESPACE; JST_ENOENT; JST_EACCES; JST_ENOTREG
+ * (a FIFO, directory, symlink... at the name); JST_EOWNER (another user's);
+ * JST_EUNSAFE (writable by group or others); JST_EBADMAGIC; JST_EENDIAN;
+ * JST_EVERSION; JST_ELAYOUT; JST_ETRUNCATED; JST_ENOTREADY; JST_ECORRUPT;
+ * JST_ENOMEM; JST_ESYS. jst_attach_error() says what was wrong.
  */
 JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
 
@@ -267,6 +274,14 @@ JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
  * ("/jobstat.NAMESPACE" is what jst_attach() uses).
  */
 JST_EXPORT int jst_attach_shm(const char *shm_name, jst_reader **ret_reader);
+
+/**
+ * jst_attach_error() - why this thread's last failed jst_attach() or
+ * jst_attach_shm() failed, for a person: the object's path and what is wrong
+ * with it (its kind, its owner, its mode, or the system call and errno text).
+ * Return: a thread-local string, "" after a success.
+ */
+JST_EXPORT const char *jst_attach_error(void);
 
 /**
  * jst_detach() - unmap and free. Accepts NULL.

@@ -7,6 +7,8 @@
 #ifndef JOBSTAT_READ_INTERNAL_H
 #define JOBSTAT_READ_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "shm-atomic.h"
 #include "jobstat.h"
 
@@ -30,9 +32,8 @@ struct jst_reader {
 	uint32_t log_mask;
 	struct jst_shm_pool pools[JST_POOL_COUNT];
 	const char *status_blocks;  /* the status pool's first block, for the hot path */
-	struct jst_shm_wait *wait;  /* NULL when the wait object could not be opened */
-	int wait_error;             /* why, for jst_wait_changes() */
 	uint32_t status_count;
+	bool borrowed;              /* the mapping belongs to the caller (jst__attach_mapping()) */
 };
 
 /*
@@ -52,5 +53,18 @@ struct jst_reader {
  */
 int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
 		   size_t hdr_size, char *data, size_t data_max);
+
+/*
+ * jst__attach_mapping() - a reader over a mapping the caller owns and keeps
+ * (jobstatd's own, for serving reads over its socket). @base must have passed
+ * jst_shm_check(); jst_detach() frees the reader but leaves the mapping.
+ * Return: 0; JST_ECORRUPT; JST_ENOMEM.
+ */
+int jst__attach_mapping(const void *base, uint64_t size, jst_reader **ret_reader);
+
+/* The service user whose segments clients trust, besides root's and their own. */
+#ifndef JST_SERVICE_USER
+#define JST_SERVICE_USER "jobstat"
+#endif
 
 #endif /* JOBSTAT_READ_INTERNAL_H */

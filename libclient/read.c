@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
-#include <linux/membarrier.h>
 #include <sys/syscall.h>
 
 #include "read-internal.h"
@@ -43,84 +44,70 @@ static int errno_to_jst(int e)
 	}
 }
 
-/*
- * Map the wait object read-write. Reading works without it, so failure is
- * remembered for jst_wait_changes() rather than failing the attach.
- */
-static void attach_wait(struct jst_reader *r, const char *shm_name)
-{
-	char name[JST_SHM_NAME_MAX + 8];
-	struct stat st;
-	void *m;
-	int fd;
+/* Why the last jst_attach() of this thread failed, for a person (jst_attach_error()). */
+static __thread char attach_why[256];
 
-	if ((size_t)snprintf(name, sizeof(name), "%s.wait", shm_name) >= sizeof(name)) {
-		r->wait_error = JST_EINVAL;
-		return;
-	}
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0) {
-		r->wait_error = errno_to_jst(errno);
-		return;
-	}
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < JST_SHM_WAIT_SIZE) {
-		close(fd);
-		r->wait_error = JST_ETRUNCATED;
-		return;
-	}
-	m = mmap(NULL, JST_SHM_WAIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	r->wait_error = m == MAP_FAILED ? errno_to_jst(errno) : 0;
-	close(fd);
-	if (m == MAP_FAILED)
-		return;
-	if (((struct jst_shm_wait *)m)->magic != JST_SHM_WAIT_MAGIC) {
-		munmap(m, JST_SHM_WAIT_SIZE);
-		r->wait_error = JST_EBADMAGIC;
-		return;
-	}
-	r->wait = m;
+static int attach_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int attach_fail(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(attach_why, sizeof(attach_why), fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
-int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
+const char *jst_attach_error(void)
 {
-	struct jst_reader *r;
-	struct stat st;
-	void *base;
-	int fd, rc;
+	return attach_why;
+}
 
-	if (!shm_name || !ret_reader)
-		return JST_EINVAL;
-	fd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno_to_jst(errno);
-	if (fstat(fd, &st) < 0) {
-		rc = errno_to_jst(errno);
-		close(fd);
-		return rc;
+static const char *file_kind(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFLNK:
+		return "a symbolic link";
 	}
-	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
-		close(fd);
-		return JST_ETRUNCATED;
-	}
-	/*
-	 * Map exactly the file's size, never more: a page past EOF would raise
-	 * SIGBUS. jst_shm_check() refuses a header that claims more than this.
-	 */
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
-	rc = errno_to_jst(errno);
-	close(fd);
-	if (base == MAP_FAILED)
-		return rc;
-	rc = jst_shm_check(base, (uint64_t)st.st_size);
-	if (rc < 0)
-		goto fail;
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		rc = JST_ENOMEM;
-		goto fail;
-	}
+	return "not a regular file";
+}
+
+/*
+ * Whose segment a client trusts: one written by root, by jobstat's service
+ * user (JST_SERVICE_USER), or by the client's own uid. Anything else may
+ * have been planted by another user to feed it false job states.
+ */
+static bool trusted_owner(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	return getpwnam_r(JST_SERVICE_USER, &pw, buf, sizeof(buf), &res) == 0 && res &&
+	       pw.pw_uid == uid;
+}
+
+/* A reader over a mapping @base of @size bytes already checked by jst_shm_check(). */
+static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
+{
+	struct jst_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return JST_ENOMEM;
 	r->base = base;
-	r->size = (uint64_t)st.st_size;
+	r->size = size;
 	r->hdr = base;
 	/* Geometry is immutable while the segment is READY; keep our own validated copy. */
 	r->capacity = r->hdr->capacity;
@@ -134,17 +121,94 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
 	r->status_blocks = r->base + r->pools[JST_POOL_STATUS].offset;
 	r->status_count = r->pools[JST_POOL_STATUS].count;
-	if (jst_shm_geometry_check(r->hdr) < 0) { /* the header changed since the check */
+	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size) {
+		/* the header changed since the check */
 		free(r);
-		rc = JST_ECORRUPT;
-		goto fail;
+		return JST_ECORRUPT;
 	}
-	attach_wait(r, shm_name);
 	*ret_reader = r;
 	return 0;
-fail:
-	munmap(base, (size_t)st.st_size);
+}
+
+int jst__attach_mapping(const void *base, uint64_t size, jst_reader **ret_reader)
+{
+	struct jst_reader *r;
+	int rc = reader_new(base, size, &r);
+
+	if (rc == 0) {
+		r->borrowed = true; /* the mapping is the caller's */
+		*ret_reader = r;
+	}
 	return rc;
+}
+
+int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
+{
+	struct stat st;
+	void *base;
+	int fd, rc, e;
+
+	attach_why[0] = '\0';
+	if (!shm_name || !ret_reader)
+		return attach_fail(JST_EINVAL, "no segment name or no place for the reader");
+	/*
+	 * Never follow a link (glibc's shm_open adds O_NOFOLLOW) and never block:
+	 * a FIFO at the name would otherwise hang us until someone opens it.
+	 */
+	fd = shm_open(shm_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		e = errno;
+		if (e == ELOOP)
+			return attach_fail(JST_ENOTREG, "/dev/shm%s is a symbolic link, not a "
+					   "jobstat segment", shm_name);
+		return attach_fail(errno_to_jst(e), "cannot open /dev/shm%s: %s", shm_name,
+				   strerror(e));
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return attach_fail(JST_ESYS, "cannot fstat /dev/shm%s: %s", shm_name, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return attach_fail(JST_ENOTREG, "/dev/shm%s is %s, not a jobstat segment", shm_name,
+				   file_kind(st.st_mode));
+	}
+	if (!trusted_owner(st.st_uid)) {
+		close(fd);
+		return attach_fail(JST_EOWNER, "/dev/shm%s belongs to uid %ld, which is neither root, "
+				   "the " JST_SERVICE_USER " user nor you: another user may have "
+				   "planted it", shm_name, (long)st.st_uid);
+	}
+	if (st.st_mode & 022) {
+		close(fd);
+		return attach_fail(JST_EUNSAFE, "/dev/shm%s has mode %04o: others than its owner "
+				   "could rewrite what you read", shm_name,
+				   (unsigned)(st.st_mode & 07777));
+	}
+	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
+		close(fd);
+		return attach_fail(JST_ETRUNCATED, "/dev/shm%s has %lld bytes, less than a header",
+				   shm_name, (long long)st.st_size);
+	}
+	/*
+	 * Map exactly the file's size, never more: a page past EOF would raise
+	 * SIGBUS. jst_shm_check() refuses a header that claims more than this.
+	 */
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	e = errno;
+	close(fd);
+	if (base == MAP_FAILED)
+		return attach_fail(errno_to_jst(e), "cannot map /dev/shm%s: %s", shm_name,
+				   strerror(e));
+	rc = jst_shm_check(base, (uint64_t)st.st_size);
+	if (rc == 0)
+		rc = reader_new(base, (uint64_t)st.st_size, ret_reader);
+	if (rc < 0) {
+		munmap(base, (size_t)st.st_size);
+		return attach_fail(rc, "/dev/shm%s: %s", shm_name, jst_strerror(rc));
+	}
+	return 0;
 }
 
 int jst_attach(const char *ns, jst_reader **ret_reader)
@@ -153,7 +217,8 @@ int jst_attach(const char *ns, jst_reader **ret_reader)
 	int rc = jst_shm_name(ns ? ns : jst_default_namespace(), name, sizeof(name));
 
 	if (rc < 0)
-		return rc;
+		return attach_fail(rc, "namespace \"%s\": %s", ns ? ns : jst_default_namespace(),
+				   jst_strerror(rc));
 	return jst_attach_shm(name, ret_reader);
 }
 
@@ -161,9 +226,8 @@ void jst_detach(jst_reader *r)
 {
 	if (!r)
 		return;
-	munmap((void *)r->base, (size_t)r->size);
-	if (r->wait)
-		munmap(r->wait, JST_SHM_WAIT_SIZE);
+	if (!r->borrowed)
+		munmap((void *)r->base, (size_t)r->size);
 	free(r);
 }
 
@@ -733,12 +797,9 @@ overrun:
 	return JST_EOVERRUN;
 }
 
-#define JST_WAIT_SLICE_NS (1000 * 1000) /* when a wake cannot be relied on */
-
 int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 {
 	const uint32_t *word;
-	bool reliable;
 	uint64_t start;
 	struct timespec ts;
 
@@ -749,33 +810,15 @@ int jst_wait_changes(jst_reader *r, uint64_t cursor, int64_t timeout_ns)
 	if (timeout_ns == 0)
 		return JST_ETIMEDOUT;
 	word = &r->hdr->change_futex;
-	if (!r->wait) {
-		/*
-		 * No wait object we may write (others than the segment's owner and
-		 * group), or none at all: unregistered, so nobody wakes us; sleep
-		 * on the word in 1 ms slices. The sequence, re-read each slice,
-		 * decides; no ordering is needed for a poll.
-		 */
-		reliable = false;
-		goto wait;
-	}
-	uatomic_inc(&r->wait->waiters); /* register; ordered by the barriers below */
-	/*
-	 * Order the waiters increment before the futex word re-check. The full
-	 * barrier pairs with the writer's fallback cmm_smp_mb() in log_append();
-	 * the membarrier pairs with its compiler barrier when it is registered:
-	 * it runs a full barrier on every CPU that runs the writer. If the
-	 * membarrier fails (a kernel or sandbox without it), a wake may be
-	 * missed, so sleep in short slices instead of trusting one.
-	 */
-	cmm_smp_mb();
-	reliable = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0;
-wait:
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	/* Re-checked after registering: the barriers above order it after the increment. */
+	/*
+	 * No registration: the writer wakes the word after every batch of
+	 * changes whether or not anyone waits (jst_pub_flush()), so nothing a
+	 * client writes, or fails to write, decides whether another is woken.
+	 */
 	while (uatomic_read(&r->hdr->change_seq) == cursor) {
-		uint64_t now, left = UINT64_MAX, slice;
+		uint64_t now, left = UINT64_MAX;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -784,20 +827,20 @@ wait:
 				break;
 			left = (uint64_t)timeout_ns - (now - start);
 		}
-		slice = reliable ? left : (left < JST_WAIT_SLICE_NS ? left : JST_WAIT_SLICE_NS);
-		ts.tv_sec = (time_t)(slice / 1000000000u);
-		ts.tv_nsec = (long)(slice % 1000000000u);
+		ts.tv_sec = (time_t)(left / 1000000000u);
+		ts.tv_nsec = (long)(left % 1000000000u);
 		/*
-		 * Sleeps only while the word still holds the cursor's low half: a
-		 * change published after the re-check makes the kernel return at
-		 * once (EAGAIN). Not FUTEX_PRIVATE: the word is shared with the
-		 * daemon's process. EINTR and ETIMEDOUT: the loop decides.
+		 * Sleeps only while the word still holds the cursor's low half: the
+		 * kernel compares it under the futex bucket lock that the writer's
+		 * FUTEX_WAKE takes after storing the word (log_append(), then
+		 * jst_pub_flush()), so a change published after our check above
+		 * either makes this return at once (EAGAIN) or wakes it. Not
+		 * FUTEX_PRIVATE: the word is shared with the daemon's process.
+		 * EINTR, ETIMEDOUT, spurious wakes: the loop decides.
 		 */
 		syscall(SYS_futex, word, FUTEX_WAIT, (uint32_t)cursor,
-			slice == UINT64_MAX ? NULL : &ts, NULL, 0);
+			left == UINT64_MAX ? NULL : &ts, NULL, 0);
 	}
-	if (r->wait)
-		uatomic_dec(&r->wait->waiters); /* deregister: at worst one spurious wake */
 	/* Whatever woke us, the sequence decides. */
 	return uatomic_read(&r->hdr->change_seq) != cursor ? 0 : JST_ETIMEDOUT;
 }

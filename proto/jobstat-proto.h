@@ -127,6 +127,28 @@ struct jst_msg_event_reply {
 };
 
 /*
+ * Replies. Every reply is the request's type | JST_MSG_REPLY with its id, an
+ * i32 result code, and then: for a failure, a string saying what was wrong
+ * (jst_enc_fail()) and nothing else; for a success, the body below. UPDATE's
+ * reply is the exception: whatever the code, the explanation (NULL on
+ * success) and a result per record follow. The decoders take a buffer
+ * positioned after the code (and after the explanation, for UPDATE, which
+ * the reader of the code consumes).
+ */
+struct jst_msg_update_reply {
+	uint32_t n;              /* records */
+	int16_t codes[JST_BATCH_MAX]; /* each record's result */
+};
+
+struct jst_msg_remove_reply {
+	uint64_t when;           /* CLOCK_REALTIME of the removal */
+};
+
+struct jst_msg_request_reply {
+	uint32_t cim;            /* the RequestStateChange return code */
+};
+
+/*
  * The read messages exist for clients that cannot map the segment and for the
  * benchmark's syscall route: GET carries u32 n and n (slot, gen) pairs, and
  * its reply u32 n and, per handle, an i32 code and the 128 status bytes;
@@ -178,6 +200,22 @@ void jst_enc_event_reply(struct jst_wbuf *w, const struct jst_msg_event_reply *m
 /* A failed reply: the code and what was wrong. */
 void jst_enc_fail(struct jst_wbuf *w, uint16_t type, uint32_t id, int rc, const char *detail);
 
+/* Successful replies (code 0 and a body); see "Replies" above. */
+void jst_enc_reply_ok(struct jst_wbuf *w, uint16_t type, uint32_t id); /* no body (ERROR) */
+void jst_enc_reply_hello(struct jst_wbuf *w, uint32_t id, const struct jst_msg_hello_reply *m);
+void jst_enc_reply_create(struct jst_wbuf *w, uint32_t id, const struct jst_msg_create_reply *m);
+/* UPDATE: @rc the first failure (or 0), @why what it was (NULL when 0). */
+void jst_enc_reply_update(struct jst_wbuf *w, uint32_t id, int rc, const char *why,
+			  const struct jst_msg_update_reply *m);
+void jst_enc_reply_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove_reply *m);
+void jst_enc_reply_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request_reply *m);
+void jst_enc_reply_stats(struct jst_wbuf *w, uint32_t id, const struct jst_daemon_stats *m);
+/* GET: the count, then jst_enc_reply_get_item() that many times. */
+void jst_enc_reply_get(struct jst_wbuf *w, uint32_t id, uint32_t n);
+void jst_enc_reply_get_item(struct jst_wbuf *w, int rc, const struct jst_status *st);
+void jst_enc_reply_get_by_id(struct jst_wbuf *w, uint32_t id, const struct jst_status *st);
+void jst_enc_reply_get_error(struct jst_wbuf *w, uint32_t id, const struct jst_error *e);
+
 /* ---- decoding ---- */
 /*
  * jst_wire_check() - validate a received packet's header.
@@ -211,6 +249,18 @@ int jst_dec_remove(struct jst_rbuf *r, struct jst_msg_remove *m);
 int jst_dec_request(struct jst_rbuf *r, struct jst_msg_request *m);
 int jst_dec_event(struct jst_rbuf *r, struct jst_msg_event *m);
 int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m);
+
+/* Reply bodies; each returns 0 or JST_EPROTO (truncated, trailing bytes, counts). */
+int jst_dec_reply_hello(struct jst_rbuf *r, struct jst_msg_hello_reply *m);
+int jst_dec_reply_create(struct jst_rbuf *r, struct jst_msg_create_reply *m);
+int jst_dec_reply_update(struct jst_rbuf *r, struct jst_msg_update_reply *m);
+int jst_dec_reply_remove(struct jst_rbuf *r, struct jst_msg_remove_reply *m);
+int jst_dec_reply_request(struct jst_rbuf *r, struct jst_msg_request_reply *m);
+int jst_dec_reply_stats(struct jst_rbuf *r, struct jst_daemon_stats *m);
+/* GET: the count (1..JST_GET_MAX), then jst_dec_reply_get_item() that many times. */
+int jst_dec_reply_get(struct jst_rbuf *r, uint32_t *ret_n);
+int jst_dec_reply_get_item(struct jst_rbuf *r, int *ret_rc, struct jst_status *st);
+int jst_dec_reply_get_by_id(struct jst_rbuf *r, struct jst_status *st);
 
 /* The fields of a CIM_Error, as ERROR and GET_ERROR's reply carry them. */
 void jst_enc_error_body(struct jst_wbuf *w, const struct jst_error *e);

@@ -222,6 +222,96 @@ void jst_enc_fail(struct jst_wbuf *w, uint16_t type, uint32_t id, int rc, const 
 	jst_wire_str(w, d);
 }
 
+/* ---- replies ---- */
+
+static void reply_begin(struct jst_wbuf *w, uint16_t type, uint32_t id)
+{
+	jst_wire_begin(w, (uint16_t)(type | JST_MSG_REPLY), id);
+	jst_wire_u32(w, 0);
+}
+
+void jst_enc_reply_ok(struct jst_wbuf *w, uint16_t type, uint32_t id)
+{
+	reply_begin(w, type, id);
+}
+
+void jst_enc_reply_hello(struct jst_wbuf *w, uint32_t id, const struct jst_msg_hello_reply *m)
+{
+	reply_begin(w, JST_MSG_HELLO, id);
+	jst_wire_u64(w, m->session);
+	jst_wire_u64(w, m->generation);
+	jst_wire_u32(w, m->reclaimed);
+	jst_wire_u32(w, m->uid);
+}
+
+void jst_enc_reply_create(struct jst_wbuf *w, uint32_t id, const struct jst_msg_create_reply *m)
+{
+	reply_begin(w, JST_MSG_CREATE, id);
+	jst_wire_u32(w, m->handle.slot);
+	jst_wire_u32(w, m->handle.gen);
+	jst_wire_str(w, m->instance_id);
+}
+
+void jst_enc_reply_update(struct jst_wbuf *w, uint32_t id, int rc, const char *why,
+			  const struct jst_msg_update_reply *m)
+{
+	jst_wire_begin(w, (uint16_t)(JST_MSG_UPDATE | JST_MSG_REPLY), id);
+	jst_wire_u32(w, (uint32_t)rc);
+	jst_wire_str(w, rc ? why : NULL);
+	jst_wire_u32(w, m->n);
+	for (uint32_t i = 0; i < m->n && i < JST_BATCH_MAX; i++)
+		jst_wire_u16(w, (uint16_t)m->codes[i]);
+}
+
+void jst_enc_reply_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove_reply *m)
+{
+	reply_begin(w, JST_MSG_REMOVE, id);
+	jst_wire_u64(w, m->when);
+}
+
+void jst_enc_reply_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request_reply *m)
+{
+	reply_begin(w, JST_MSG_REQUEST, id);
+	jst_wire_u32(w, m->cim);
+}
+
+void jst_enc_reply_stats(struct jst_wbuf *w, uint32_t id, const struct jst_daemon_stats *m)
+{
+	reply_begin(w, JST_MSG_STATS, id);
+	jst_wire_u32(w, m->connections);
+	jst_wire_u32(w, m->sessions);
+	jst_wire_u32(w, m->timers);
+	jst_wire_u32(w, m->pending);
+	jst_wire_u64(w, m->heap_bytes);
+}
+
+void jst_enc_reply_get(struct jst_wbuf *w, uint32_t id, uint32_t n)
+{
+	reply_begin(w, JST_MSG_GET, id);
+	jst_wire_str(w, NULL); /* the explanation slot UPDATE's reply also has */
+	jst_wire_u32(w, n);
+}
+
+void jst_enc_reply_get_item(struct jst_wbuf *w, int rc, const struct jst_status *st)
+{
+	static const struct jst_status none;
+
+	jst_wire_u32(w, (uint32_t)rc);
+	jst_wire_bytes(w, rc < 0 ? &none : st, sizeof(*st)); /* raw: both ends are this machine */
+}
+
+void jst_enc_reply_get_by_id(struct jst_wbuf *w, uint32_t id, const struct jst_status *st)
+{
+	reply_begin(w, JST_MSG_GET_BY_ID, id);
+	jst_wire_bytes(w, st, sizeof(*st));
+}
+
+void jst_enc_reply_get_error(struct jst_wbuf *w, uint32_t id, const struct jst_error *e)
+{
+	reply_begin(w, JST_MSG_GET_ERROR, id);
+	jst_enc_error_body(w, e);
+}
+
 /* ---- decoding ---- */
 
 int jst_wire_check(const uint8_t *pkt, size_t n, bool truncated, struct jst_msg_hdr *ret_hdr)
@@ -452,6 +542,93 @@ int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m)
 {
 	m->event_id = jst_rd_u32(r);
 	m->cim = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+/* ---- reply bodies ---- */
+
+static int take_bytes(struct jst_rbuf *r, void *out, size_t n)
+{
+	if (r->bad || n > r->len - r->off) {
+		r->bad = true;
+		return JST_EPROTO;
+	}
+	memcpy(out, r->p + r->off, n);
+	r->off += n;
+	return 0;
+}
+
+int jst_dec_reply_hello(struct jst_rbuf *r, struct jst_msg_hello_reply *m)
+{
+	m->session = jst_rd_u64(r);
+	m->generation = jst_rd_u64(r);
+	m->reclaimed = jst_rd_u32(r);
+	m->uid = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_reply_create(struct jst_rbuf *r, struct jst_msg_create_reply *m)
+{
+	m->handle.slot = jst_rd_u32(r);
+	m->handle.gen = jst_rd_u32(r);
+	m->instance_id = jst_rd_str(r);
+	return jst_rd_end(r) == 0 && m->instance_id ? 0 : JST_EPROTO;
+}
+
+int jst_dec_reply_update(struct jst_rbuf *r, struct jst_msg_update_reply *m)
+{
+	m->n = jst_rd_u32(r);
+	if (r->bad || m->n == 0 || m->n > JST_BATCH_MAX)
+		return JST_EPROTO;
+	for (uint32_t i = 0; i < m->n; i++)
+		m->codes[i] = (int16_t)jst_rd_u16(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_reply_remove(struct jst_rbuf *r, struct jst_msg_remove_reply *m)
+{
+	m->when = jst_rd_u64(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_reply_request(struct jst_rbuf *r, struct jst_msg_request_reply *m)
+{
+	m->cim = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_reply_stats(struct jst_rbuf *r, struct jst_daemon_stats *m)
+{
+	m->connections = jst_rd_u32(r);
+	m->sessions = jst_rd_u32(r);
+	m->timers = jst_rd_u32(r);
+	m->pending = jst_rd_u32(r);
+	m->heap_bytes = jst_rd_u64(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_reply_get(struct jst_rbuf *r, uint32_t *ret_n)
+{
+	uint32_t n;
+
+	jst_rd_str(r); /* the explanation slot, NULL for GET */
+	n = jst_rd_u32(r);
+	if (r->bad || n == 0 || n > JST_GET_MAX)
+		return JST_EPROTO;
+	*ret_n = n;
+	return 0;
+}
+
+int jst_dec_reply_get_item(struct jst_rbuf *r, int *ret_rc, struct jst_status *st)
+{
+	*ret_rc = (int32_t)jst_rd_u32(r);
+	return take_bytes(r, st, sizeof(*st));
+}
+
+int jst_dec_reply_get_by_id(struct jst_rbuf *r, struct jst_status *st)
+{
+	if (take_bytes(r, st, sizeof(*st)) < 0)
+		return JST_EPROTO;
 	return jst_rd_end(r);
 }
 

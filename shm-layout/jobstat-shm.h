@@ -27,7 +27,7 @@
 #define JST_SHM_MAGIC         UINT64_C(0x4A53544154534547) /* "JSTATSEG" big-end first */
 #define JST_SHM_MAGIC_SWAPPED UINT64_C(0x474553544154534A) /* bswap64(JST_SHM_MAGIC) */
 #define JST_SHM_VERSION_MAJOR 1 /* bumped by any change a v1 reader would misread */
-#define JST_SHM_VERSION_MINOR 1 /* bumped by compatible additions (reserved bytes used) */
+#define JST_SHM_VERSION_MINOR 2 /* bumped by compatible additions (reserved bytes used) */
 
 /* The ready/state word (header.state), written last by the daemon. */
 #define JST_SHM_STATE_INIT   0u /* being created: nothing else may be trusted */
@@ -291,27 +291,6 @@ struct jst_shm_error {
 			sizeof(struct jst_shm_error)),                                         \
 		offsetof(struct jst_shm_header, change_seq) << 16 |                            \
 			offsetof(struct jst_shm_status, detail_ref))
-
-/*
- * The wait object, "/jobstat.NS.wait": the only memory clients write. It
- * holds the number of clients blocked in jst_wait_changes(), so the writer
- * makes a wake syscall only when someone waits. The writer treats the count
- * as a hint: any value a client leaves there costs at most a spurious wake
- * or a wake missed until the waiter's timeout, never job data.
- */
-#define JST_SHM_WAIT_MAGIC UINT64_C(0x4A53544154574149) /* "JSTATWAI" */
-#define JST_SHM_WAIT_SIZE  4096u
-
-struct jst_shm_wait {
-	uint64_t magic;          /* JST_SHM_WAIT_MAGIC; written by the daemon */
-	uint64_t generation;     /* the data segment's generation at creation */
-	uint8_t pad[48];
-	uint32_t waiters __attribute__((aligned(64))); /* clients: atomic inc/dec around a wait */
-	uint8_t reserved[JST_SHM_WAIT_SIZE - 68];
-};
-
-_Static_assert(sizeof(struct jst_shm_wait) == JST_SHM_WAIT_SIZE, "wait object size frozen");
-_Static_assert(offsetof(struct jst_shm_wait, waiters) == 64, "frozen");
 
 /* ---- protocol primitives, used by both sides ---------------------------------------- */
 

@@ -7,6 +7,7 @@
 #ifndef JOBSTAT_SHM_CHECK_H
 #define JOBSTAT_SHM_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,17 @@ int jst_shm_check(const void *base, uint64_t file_size);
  * header the caller has copied. Return: 0 or JST_ECORRUPT.
  */
 int jst_shm_geometry_check(const struct jst_shm_header *h);
+
+/*
+ * jst_utf8_valid() - strict UTF-8: no overlongs, no surrogates, nothing above
+ * U+10FFFF. The one validator for producer strings and adopted segments.
+ */
+bool jst_utf8_valid(const char *s, size_t n);
+
+/*
+ * jst_shm_str_ok() - does string @s of a block lie inside its @used data
+ * bytes, NUL-terminated there? A NULL value (JST_SHM_STR_NULL) is fine.
+ */
+bool jst_shm_str_ok(const struct jst_shm_str *s, const char *data, uint32_t used);
 
 #endif /* JOBSTAT_SHM_CHECK_H */

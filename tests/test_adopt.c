@@ -81,17 +81,17 @@ static void writer_main(const char *shm, unsigned cycle, int fd)
 		struct ack a = {.job = i, .c = c};
 
 		test_status_fill(&st, c);
-		if (jst_pub_set_status(pub, hs[i], &st) != 0)
+		if (jst_pub_publish(pub, hs[i], &(struct jst_pub_change){.status = &st}) != 0)
 			_exit(15);
 		if (c % 8 == 0) {
 			strings_for(&job, sbuf, sizeof(sbuf), c);
-			if (jst_pub_set_strings(pub, hs[i], &job) != 0)
+			if (jst_pub_publish(pub, hs[i], &(struct jst_pub_change){.strings = &job}) != 0)
 				_exit(16);
 		}
 		if (c % 32 == 0) {
 			snprintf(ebuf, sizeof(ebuf), "err-%" PRIu64, c);
 			err.message = ebuf;
-			if (jst_pub_add_error(pub, hs[i], &err) != 0)
+			if (jst_pub_publish(pub, hs[i], &(struct jst_pub_change){.error = &err}) != 0)
 				_exit(17);
 		}
 		if (c % 1024 == 0)

@@ -129,7 +129,7 @@ Test(config, every_syntax_error_is_named_with_file_and_line)
 		{"capacity = \"\"\n", ":1: \"capacity\" needs a value"},
 		{"foreground = yes\n", ":1: \"foreground\" takes no value"},
 		{"capacity = 0\n", ":1: capacity 0 is too small"},
-		{"mode = 0666\n", ":1: mode 0666: need an octal mode without world write"},
+		{"mode = 0666\n", ":1: mode 0666: need an octal mode that neither group nor"},
 		{"namespace = a/b\n", ":1: namespace a/b: need 1-64 of"},
 	};
 
@@ -331,8 +331,8 @@ Test(config, an_option_error_is_one_line_and_a_hint_not_the_usage)
 		{{"-c"}, "jobstatd: option -c needs a value\n"},
 		{{"--foreground=yes"}, "jobstatd: option --foreground takes no value\n"},
 		{{"-c", "0"}, "jobstatd: --capacity 0 is too small (1..1073741823)\n"},
-		{{"--mode", "0777"}, "jobstatd: --mode 0777: need an octal mode without world "
-				     "write, e.g. 0640\n"},
+		{{"--mode", "0777"}, "jobstatd: --mode 0777: need an octal mode that neither "
+				     "group nor others may write"},
 		{{"-n", ".hidden"}, "jobstatd: --namespace .hidden: need 1-64 of A-Z a-z 0-9 . _ "
 				    "-, not starting with a dot\n"},
 		{{"--socket", "/run/" "0123456789012345678901234567890123456789"

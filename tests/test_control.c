@@ -422,17 +422,21 @@ static void mode_is(const char *path, mode_t mode, gid_t gid)
 		     mode);
 	cr_assert_eq(sb.st_gid, gid, "%s: group %u, want %u", path, sb.st_gid, gid);
 	cr_assert_eq(sb.st_mode & 0002, 0, "%s is world-writable", path);
+	if (strstr(path, "/dev/shm"))
+		cr_assert_eq(sb.st_mode & 0022, 0, "%s is writable by group or others", path);
 }
 
-Test(control, segment_wait_object_and_socket_get_the_configured_group_and_mode)
+/* Nothing clients could write: the segment is read-only to all but the daemon, no wait object. */
+Test(control, segment_and_socket_get_the_configured_group_and_mode)
 {
 	char seg[128], wait[140];
+	struct stat sb;
 
 	snprintf(seg, sizeof(seg), "/dev/shm%s", d.shm);
 	snprintf(wait, sizeof(wait), "%s.wait", seg);
 	test_daemon_start(&d); /* the defaults */
 	mode_is(seg, 0644, getegid());
-	mode_is(wait, 0664, getegid());
+	cr_assert_eq(stat(wait, &sb), -1, "no client-writable wait object");
 	mode_is(d.sock, 0660, getegid());
 	test_daemon_signal(&d, SIGTERM);
 	shm_unlink(d.shm);
@@ -444,7 +448,7 @@ Test(control, segment_wait_object_and_socket_get_the_configured_group_and_mode)
 	d.args[3] = "65534";
 	test_daemon_start(&d);
 	mode_is(seg, 0640, 65534);
-	mode_is(wait, 0660, 65534);
+	cr_assert_eq(stat(wait, &sb), -1, "no client-writable wait object");
 	mode_is(d.sock, 0660, 65534);
 }
 

@@ -226,8 +226,20 @@ Test(daemon, bad_arguments_are_named)
 
 	status = wait_exit(a);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	cr_assert_not_null(strstr(drain(efd, err, sizeof(err)), "world write"), "stderr: %s", err);
+	cr_assert_not_null(strstr(drain(efd, err, sizeof(err)), "neither group nor others may write"),
+			   "stderr: %s", err);
 	close(efd);
+	/* Group-writable is refused too: every group member could rewrite the jobs. */
+	for (unsigned i = 0; i < 2; i++) {
+		err[0] = 0;
+		a = start(&efd, "--mode", i ? "0620" : "0660");
+		status = wait_exit(a);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "mode %s accepted",
+			  i ? "0620" : "0660");
+		cr_assert_not_null(strstr(drain(efd, err, sizeof(err)), "neither group nor others"),
+				   "stderr: %s", err);
+		close(efd);
+	}
 	err[0] = 0;
 	a = start(&efd, "--group", "no-such-group-jst");
 	status = wait_exit(a);

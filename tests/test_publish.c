@@ -67,7 +67,7 @@ Test(publish, update_is_seen_and_handle_survives_it)
 
 	for (uint64_t c = 2; c < 5000; c++) {
 		test_status_fill(&st, c);
-		cr_assert_eq(jst_pub_set_status(seg.pub, h, &st), 0);
+		cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.status = &st}), 0);
 		cr_assert_eq(jst_status(rd, h, &st), 0);
 		cr_assert_eq(test_status_check(&st), c);
 	}
@@ -84,7 +84,7 @@ Test(publish, strings_round_trip_and_null_differs_from_empty)
 	in.n_status_descriptions = 2;
 	in.status_descriptions[0] = "OK";
 	in.status_descriptions[1] = "Copying";
-	cr_assert_eq(jst_pub_set_strings(seg.pub, h, &in), 0);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.strings = &in}), 0);
 	cr_assert_eq(jst_job(rd, h, &out), 0);
 	cr_assert_str_eq(out.instance_id, "org:s");
 	cr_assert_str_eq(out.name, in.name);
@@ -105,13 +105,13 @@ Test(publish, long_strings_use_a_large_block)
 	memset(name, 'n', JST_NAME_MAX);
 	in.name = name;
 	in.error_description = name;
-	cr_assert_eq(jst_pub_set_strings(seg.pub, h, &in), 0);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.strings = &in}), 0);
 	cr_assert_eq(jst_job(rd, h, &out), 0);
 	cr_assert_eq(strlen(out.name), JST_NAME_MAX);
 	cr_assert_eq(strlen(out.error_description), JST_NAME_MAX);
 	memset(big, 'b', JST_NAME_MAX + 1);
 	in.name = big;
-	cr_assert_eq(jst_pub_set_strings(seg.pub, h, &in), JST_ETOOLONG);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.strings = &in}), JST_ETOOLONG);
 	cr_assert_eq(jst_job(rd, h, &out), 0, "a refused update loses nothing");
 	cr_assert_eq(strlen(out.name), JST_NAME_MAX);
 }
@@ -140,7 +140,7 @@ Test(publish, bad_input_gets_named_errors)
 	cr_assert_eq(jst_pub_job_create(seg.pub, id, &st, NULL, &h), 0, "255 bytes is allowed");
 	cr_assert_eq(jst_pub_job_create(seg.pub, id, &st, NULL, &h), JST_EEXIST);
 	in.name = "bad \x80 byte";
-	cr_assert_eq(jst_pub_set_strings(seg.pub, h, &in), JST_EUTF8);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.strings = &in}), JST_EUTF8);
 	cr_assert_eq(jst_pub_job_create(seg.pub, "org:x", &st, &in, &h), JST_EUTF8);
 	cr_assert_eq(jst_lookup(rd, "org:x", &h), JST_ENOJOB, "a refused create leaves nothing");
 }
@@ -176,7 +176,7 @@ Test(publish, errors_keep_the_last_eight_oldest_first)
 	cr_assert_eq(jst_error_read(rd, h, 0, &out), JST_ENOERROR);
 	for (unsigned i = 1; i <= 11; i++) {
 		fill_error(&e, i, msg, sizeof(msg));
-		cr_assert_eq(jst_pub_add_error(seg.pub, h, &e), 0);
+		cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.error = &e}), 0);
 	}
 	cr_assert_eq(jst_status(rd, h, &st), 0);
 	cr_assert_eq(st.n_errors, JST_ERRORS_KEPT);
@@ -199,7 +199,7 @@ Test(publish, errors_keep_the_last_eight_oldest_first)
 	}
 	cr_assert_eq(jst_error_read(rd, h, JST_ERRORS_KEPT, &out), JST_ENOERROR);
 	e.message_id = NULL;
-	cr_assert_eq(jst_pub_add_error(seg.pub, h, &e), JST_EINVAL, "MessageID is required");
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.error = &e}), JST_EINVAL, "MessageID is required");
 }
 
 Test(publish, an_error_carries_16_kib_of_text)
@@ -212,12 +212,12 @@ Test(publish, an_error_carries_16_kib_of_text)
 	memset(&e, 0, sizeof(e));
 	e.message_id = "X";
 	e.message = big;
-	cr_assert_eq(jst_pub_add_error(seg.pub, h, &e), 0);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.error = &e}), 0);
 	cr_assert_eq(jst_error_read(rd, h, 0, &out), 0);
 	cr_assert_eq(strlen(out.message), 16384);
 	memset(bigger, 'm', sizeof(bigger) - 1);
 	e.message = bigger;
-	cr_assert_eq(jst_pub_add_error(seg.pub, h, &e), JST_ETOOLONG);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.error = &e}), JST_ETOOLONG);
 }
 
 Test(publish, iteration_sees_each_live_job_once)
@@ -352,7 +352,7 @@ Test(publish, change_log_reports_changes_and_overrun)
 	test_status_fill(&st, 1);
 	cr_assert_eq(jst_pub_job_create(s2.pub, "org:a", &st, NULL, &a), 0);
 	cr_assert_eq(jst_pub_job_create(s2.pub, "org:b", &st, NULL, &b), 0);
-	cr_assert_eq(jst_pub_set_status(s2.pub, a, &st), 0);
+	cr_assert_eq(jst_pub_publish(s2.pub, a, &(struct jst_pub_change){.status = &st}), 0);
 	cr_assert_eq(jst_changes(r2, &cursor, got, 64, &n), 0);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(got[0].slot, a.slot);
@@ -362,7 +362,7 @@ Test(publish, change_log_reports_changes_and_overrun)
 	cr_assert_eq(jst_changes(r2, &cursor, got, 64, &n), 0);
 	cr_assert_eq(n, 0, "caught up");
 	/* A bounded batch leaves the cursor where the caller stopped. */
-	cr_assert_eq(jst_pub_set_status(s2.pub, b, &st), 0);
+	cr_assert_eq(jst_pub_publish(s2.pub, b, &(struct jst_pub_change){.status = &st}), 0);
 	cr_assert_eq(jst_pub_remove(s2.pub, a), 0);
 	cr_assert_eq(jst_changes(r2, &cursor, got, 1, &n), 0);
 	cr_assert_eq(n, 1);
@@ -372,7 +372,7 @@ Test(publish, change_log_reports_changes_and_overrun)
 	cr_assert_eq(jst_status(r2, got[0], &st), JST_ESTALE, "the removal is a change too");
 	/* Lapping the ring is reported, with the cursor moved to the head. */
 	for (unsigned i = 0; i < 40; i++)
-		cr_assert_eq(jst_pub_set_status(s2.pub, b, &st), 0);
+		cr_assert_eq(jst_pub_publish(s2.pub, b, &(struct jst_pub_change){.status = &st}), 0);
 	cr_assert_eq(jst_changes(r2, &cursor, got, 64, &n), JST_EOVERRUN);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(cursor, jst_change_seq(r2));
@@ -399,7 +399,7 @@ Test(publish, changed_gives_each_changed_jobs_status)
 	/* Every third job changes again, then one is removed. */
 	for (unsigned i = 0; i < N; i += 3) {
 		test_status_fill(&st, 5000 + i);
-		cr_assert_eq(jst_pub_set_status(seg.pub, h[i], &st), 0);
+		cr_assert_eq(jst_pub_publish(seg.pub, h[i], &(struct jst_pub_change){.status = &st}), 0);
 	}
 	cr_assert_eq(jst_pub_remove(seg.pub, h[1]), 0);
 	cr_assert_eq(jst_changed(rd, &cursor, out, 4 * N, &n), 0);
@@ -422,7 +422,7 @@ Test(publish, changed_gives_each_changed_jobs_status)
 	cr_assert_eq(n, 0, "caught up");
 	/* A bounded call stops where asked, and the next goes on from there. */
 	for (unsigned i = 0; i < 40; i++)
-		cr_assert_eq(jst_pub_set_status(seg.pub, h[2], &st), 0);
+		cr_assert_eq(jst_pub_publish(seg.pub, h[2], &(struct jst_pub_change){.status = &st}), 0);
 	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
 	cr_assert_eq(n, 33);
 	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
@@ -454,7 +454,7 @@ Test(publish, stalled_reader_detects_reclaimed_version)
 	/* Six status blocks in all: a dozen updates must recycle the reader's block. */
 	for (uint64_t c = 2; c < 13; c++) {
 		test_status_fill(&st, c);
-		cr_assert_eq(jst_pub_set_status(s2.pub, h, &st), 0);
+		cr_assert_eq(jst_pub_publish(s2.pub, h, &(struct jst_pub_change){.status = &st}), 0);
 	}
 	cr_assert_eq(jst_read_block(r2, ref, JST_POOL_STATUS, &copy, sizeof(copy), NULL, 0),
 		     JST_EAGAIN);

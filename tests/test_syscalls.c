@@ -188,14 +188,14 @@ Test(syscalls, read_path_runs_under_seccomp_strict)
 		snprintf(ids[i], sizeof(ids[i]), "jobstat:seccomp-%u", i);
 		test_status_fill(&st, i);
 		cr_assert_eq(jst_pub_job_create(seg.pub, ids[i], &st, &names, &hs[i]), 0);
-		cr_assert_eq(jst_pub_add_error(seg.pub, hs[i], &e), 0);
+		cr_assert_eq(jst_pub_publish(seg.pub, hs[i], &(struct jst_pub_change){.error = &e}), 0);
 	}
 	pid = sandboxed(seg.ns, enter_strict, read_everything_body, &res, sizeof(res), &fd);
 	/* Keep publishing until the child is done: its reads race with real updates. */
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		for (unsigned k = 0; k < 1000; k++, c++) {
 			test_status_fill(&st, c);
-			cr_assert_eq(jst_pub_set_status(seg.pub, hs[c % NJOBS], &st), 0);
+			cr_assert_eq(jst_pub_publish(seg.pub, hs[c % NJOBS], &(struct jst_pub_change){.status = &st}), 0);
 		}
 		jst_pub_heartbeat(seg.pub);
 	}

@@ -219,14 +219,14 @@ static uint64_t write_for(struct jst_pub *pub, const jst_handle *hs, double seco
 		jst_handle h = hs[c % NJOBS];
 
 		test_status_fill(&st, c);
-		cr_assert_eq(jst_pub_set_status(pub, h, &st), 0);
+		cr_assert_eq(jst_pub_publish(pub, h, &(struct jst_pub_change){.status = &st}), 0);
 		if (c % 8 == 0) {
 			make_strings(&job, sbuf, c);
-			cr_assert_eq(jst_pub_set_strings(pub, h, &job), 0);
+			cr_assert_eq(jst_pub_publish(pub, h, &(struct jst_pub_change){.strings = &job}), 0);
 		}
 		if (c % 16 == 0) {
 			make_error(&err, ebuf, c);
-			cr_assert_eq(jst_pub_add_error(pub, h, &err), 0);
+			cr_assert_eq(jst_pub_publish(pub, h, &(struct jst_pub_change){.error = &err}), 0);
 		}
 		if (rate > 0 && c % 256 == 0) {
 			uint64_t now = mono_ns();
@@ -268,7 +268,7 @@ static void setup_jobs(struct test_seg *seg, const struct jst_pub_config *cfg, c
 		make_strings(&job, sbuf, i);
 		cr_assert_eq(jst_pub_job_create(seg->pub, ids[i], &st, &job, &hs[i]), 0);
 		make_error(&err, ebuf, i);
-		cr_assert_eq(jst_pub_add_error(seg->pub, hs[i], &err), 0);
+		cr_assert_eq(jst_pub_publish(seg->pub, hs[i], &(struct jst_pub_change){.error = &err}), 0);
 	}
 }
 
@@ -435,7 +435,7 @@ static double flat_rate(struct jst_pub *pub, const jst_handle *hs, double secs)
 		for (int k = 0; k < 4096; k++, c++) {
 			/* Whole versions from one counter: the monitor checks every one it reads. */
 			test_status_fill(&st, NJOBS + c);
-			jst_pub_set_status(pub, hs[c % NJOBS], &st);
+			jst_pub_publish(pub, hs[c % NJOBS], &(struct jst_pub_change){.status = &st});
 		}
 	} while (mono_ns() < until);
 	return (double)c * 1e9 / (double)(mono_ns() - t0);

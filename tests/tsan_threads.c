@@ -158,14 +158,14 @@ static pid_t writer(void)
 
 			snprintf(id, sizeof(id), "tsan:%d", i);
 			jst_pub_job_create(p, id, &st, &job, &hs[i]);
-			jst_pub_add_error(p, hs[i], &e);
+			jst_pub_publish(p, hs[i], &(struct jst_pub_change){.error = &e});
 		}
 		if (write(fds[1], "r", 1) != 1)
 			_exit(3);
 		for (uint32_t c = 0;; c++) {
 			st.priority = c;
 			st.percent_complete = (uint16_t)(c % 101);
-			jst_pub_set_status(p, hs[c % NJOBS], &st);
+			jst_pub_publish(p, hs[c % NJOBS], &(struct jst_pub_change){.status = &st});
 			if (c % 1024 == 0)
 				usleep(100);
 		}

@@ -64,7 +64,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		st.transfer_state = (uint16_t)(i == 3 ? JST_BG_ERROR + 1 : 0);
 		st.flags = i == 3 ? JST_STATUS_DO_ERROR : 0;
 		jst_pub_job_create(p, id, &st, &job, &h);
-		jst_pub_add_error(p, h, &e);
+		jst_pub_publish(p, h, &(struct jst_pub_change){.error = &e});
 		if (i == 2)
 			jst_pub_remove(p, h);
 	}

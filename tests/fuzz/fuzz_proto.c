@@ -38,18 +38,14 @@ void jst_log(int prio, const char *fmt, ...)
 
 static void cleanup(void)
 {
-	char p[128];
-
 	jst_server_destroy(srv);
 	jst_pub_close(pub, true);
-	snprintf(p, sizeof(p), "%s.wait", shm);
-	shm_unlink(p);
 	rmdir(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct jst_pub_config cfg = {.capacity = 64, .namespace_locked = true};
+	struct jst_pub_config cfg = {.capacity = 64};
 	struct jst_server_config sc = {0};
 	char ns[64], sock[128];
 	struct jst_status st = {.job_state = JST_JOB_RUNNING, .n_operational_status = 1,
@@ -75,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		snprintf(id, sizeof(id), "fuzz:%d", i);
 		jst_pub_job_create(pub, id, &st, NULL, &h);
 	}
-	if (jst_server_create(pub, shm, &sc, &srv) != 0 ||
+	if (jst_server_create(pub, &sc, &srv) != 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, replies) != 0)
 		abort();
 	atexit(cleanup);

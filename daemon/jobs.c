@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.c - jobstatd's job rules: state transitions and the times CIM defines,
+ * sessions and lost communication, scheduled removal, pending state change
+ * requests, the timers behind them, and taking the jobs of an adopted
+ * segment back. Every decision reads the daemon's private state and the
+ * publisher's private table; the segment is only written (server-internal.h).
+ */
+#define _GNU_SOURCE
+#include <bsd/stdlib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "server-internal.h"
+
+/* ---- clocks and timers ---- */
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t jst__mono(void)
+{
+	return now_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t jst__wall(void)
+{
+	return now_ns(CLOCK_REALTIME);
+}
+
+static void timer_swap(struct timer *t, uint32_t i, uint32_t j)
+{
+	struct timer x = t[i];
+
+	t[i] = t[j];
+	t[j] = x;
+}
+
+void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,
+		      uint32_t b, uint64_t c)
+{
+	uint32_t i;
+
+	if (s->ntimers == s->timer_cap) {
+		uint32_t cap = s->timer_cap ? s->timer_cap * 2 : 256;
+		struct timer *t = realloc(s->timers, cap * sizeof(*t));
+
+		if (!t) {
+			/* Without memory the timer is lost: the job stays until removed by hand. */
+			jst_log(LOG_ERR, "out of memory for a timer; a scheduled action is dropped");
+			return;
+		}
+		s->timers = t;
+		s->timer_cap = cap;
+	}
+	i = s->ntimers++;
+	s->timers[i] = (struct timer){due, kind, a, b, c};
+	while (i > 0 && s->timers[(i - 1) / 2].due > s->timers[i].due) {
+		timer_swap(s->timers, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct timer timer_pop(struct jst_server *s)
+{
+	struct timer top = s->timers[0];
+	uint32_t i = 0;
+
+	s->timers[0] = s->timers[--s->ntimers];
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < s->ntimers && s->timers[l].due < s->timers[m].due)
+			m = l;
+		if (r < s->ntimers && s->timers[r].due < s->timers[m].due)
+			m = r;
+		if (m == i)
+			break;
+		timer_swap(s->timers, i, m);
+		i = m;
+	}
+	return top;
+}
+
+void jst__timers_run(struct jst_server *s, uint64_t now)
+{
+	while (s->ntimers && s->timers[0].due <= now) {
+		struct timer t = timer_pop(s);
+
+		if (t.kind == T_REMOVE) {
+			jst_handle h = {t.a, t.b};
+			struct jobpriv *jp = jst__jp_of(s, h);
+
+			if (jp && jp->remove_due == t.due)
+				jst__job_remove(s, h);
+		} else if (t.kind == T_LOST) {
+			struct session *x = jst__session_find(s, t.c);
+
+			if (x)
+				x->lost_timer = false;
+			if (x && !x->conn && x->lost_due > now) {
+				/* It reconnected and left again since: wait for the new deadline. */
+				jst__timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
+				x->lost_timer = true;
+			} else if (x && !x->conn && x->lost_due) {
+				jst__session_set_lost(s, x, true);
+				jst_log(LOG_INFO, "session %016" PRIx64 " (uid %ld): producer gone, "
+					"%u jobs show Lost Communication", x->id, (long)x->uid,
+					x->njobs);
+			}
+		} else if (t.kind == T_RSC) {
+			for (struct pending *p = s->pendings; p; p = p->next) {
+				if (p->event_id == t.a && p->due == t.due) {
+					jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
+					jst__pending_unlink(s, p);
+					break;
+				}
+			}
+		}
+	}
+}
+
+struct session *jst__session_find(struct jst_server *s, uint64_t id)
+{
+	for (struct session *x = s->sessions; x; x = x->next)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+struct session *jst__session_new(struct jst_server *s, uint64_t id, uid_t uid)
+{
+	struct session *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	while (!id || jst__session_find(s, id))
+		arc4random_buf(&id, sizeof(id)); /* unguessable, so only its holder names it */
+	x->id = id;
+	x->uid = uid;
+	x->next = s->sessions;
+	s->sessions = x;
+	return x;
+}
+
+/* Free a session nobody speaks for and that owns no job. */
+void jst__session_gc(struct jst_server *s, struct session *x)
+{
+	if (x->conn || x->njobs)
+		return;
+	for (struct session **pp = &s->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			free(x);
+			return;
+		}
+	}
+}
+
+struct jobpriv *jst__jp_of(struct jst_server *s, jst_handle h)
+{
+	if (h.slot >= s->capacity || !h.gen || s->jobs[h.slot].gen != h.gen)
+		return NULL;
+	return &s->jobs[h.slot];
+}
+
+/* The job is gone from the segment: forget it. */
+static void job_forget(struct jst_server *s, uint32_t slot)
+{
+	struct jobpriv *jp = &s->jobs[slot];
+	struct session *x = jp->sess;
+
+	memset(jp, 0, sizeof(*jp));
+	if (x) {
+		x->njobs--;
+		jst__session_gc(s, x);
+	}
+}
+
+int jst__job_remove(struct jst_server *s, jst_handle h)
+{
+	int rc = jst_pub_remove(s->pub, h);
+
+	if (rc == 0)
+		job_forget(s, h.slot);
+	return rc;
+}
+
+/* Schedule the removal CIM asks for: TimeBeforeRemoval after the job finished. */
+uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct jst_status *st)
+{
+	uint64_t now_w = jst__wall(), at_w = st->time_of_last_state_change + st->time_before_removal_ns;
+	struct jobpriv *jp = jst__jp_of(s, h);
+	uint64_t due = jst__mono() + (at_w > now_w ? at_w - now_w : 0);
+
+	if (jp && (!jp->remove_due || due < jp->remove_due)) {
+		jp->remove_due = due;
+		jst__timer_add(s, due, T_REMOVE, h.slot, h.gen, 0);
+	}
+	return at_w > now_w ? at_w : now_w;
+}
+
+/*
+ * Fill @st for a move to @to at @now: the times CIM defines, and the default
+ * OperationalStatus unless @keep_ops.
+ */
+void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t now)
+{
+	if (st->job_state != to) {
+		st->time_of_last_state_change = now;
+		if (!st->start_time && to != JST_JOB_NEW && to != JST_JOB_QUERY_PENDING &&
+		    !jst_job_state_is_final(to))
+			st->start_time = now;
+	}
+	if (!keep_ops) {
+		memset(st->operational_status, 0, sizeof(st->operational_status));
+		st->n_operational_status =
+			(uint8_t)jst_default_op_status(to, st->operational_status);
+	}
+	st->job_state = to;
+}
+
+/*
+ * Move a transfer job to BITS state @bg: its JobState and, unless @keep_ops,
+ * its OperationalStatus follow; its DO error object appears on entering
+ * ERROR or TRANSIENT_ERROR and goes when it transfers again.
+ */
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now)
+{
+	uint16_t js, ops[JST_OPSTATUS_MAX] = {0};
+	unsigned n = jst_transfer_job_state(bg, &js, ops);
+
+	jst__state_move(st, js, true, now);
+	if (!keep_ops) {
+		memcpy(st->operational_status, ops, sizeof(ops));
+		st->n_operational_status = (uint8_t)n;
+	}
+	if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+		st->flags |= JST_STATUS_DO_ERROR;
+	else if (bg == JST_BG_TRANSFERRING)
+		st->flags &= (uint8_t)~JST_STATUS_DO_ERROR;
+	st->transfer_state = (uint16_t)(bg + 1);
+}
+
+void jst__elapsed_update(struct jst_status *st, uint64_t now)
+{
+	if (st->start_time && !jst_job_state_is_final(st->job_state))
+		st->elapsed_ns = now > st->start_time ? now - st->start_time : 0;
+	else if (st->start_time && jst_job_state_is_final(st->job_state))
+		st->elapsed_ns = st->time_of_last_state_change - st->start_time;
+}
+
+/* The CIM_Error a job terminated or killed at a client's request carries. */
+static void requested_error(struct jst_error *e, const struct jobpriv *jp, char *buf, size_t n,
+			    char *args, size_t an)
+{
+	bool kill = jp->by_state == JST_JOB_KILLED;
+
+	memset(e, 0, offsetof(struct jst_error, text));
+	snprintf(buf, n, "The job was %s at the request of uid %" PRIu32 " (pid %" PRId32 ").",
+		 kill ? "killed" : "terminated", jp->by_uid, jp->by_pid);
+	snprintf(args, an, "%" PRIu32 "%c%" PRId32, jp->by_uid, 0, jp->by_pid);
+	e->error_type = 1; /* Other */
+	e->other_error_type = "Job control request";
+	e->owning_entity = "jobstat";
+	e->message_id = kill ? "JST0002" : "JST0001";
+	e->message = buf;
+	e->n_message_arguments = 2;
+	e->message_arguments[0] = args;
+	e->message_arguments[1] = args + strlen(args) + 1;
+	e->perceived_severity = 2; /* Information: it was asked for */
+	e->probable_cause = 1;     /* Other */
+	e->probable_cause_description = kill ? "Killed by a client request"
+					     : "Terminated by a client request";
+	e->cim_status_code = 0;
+}
+
+/*
+ * Publish @st (and, when @new_strings, the strings in s->scratch) for job
+ * @h. A move into Terminated or Killed that a client requested also records
+ * the requester's CIM_Error, in the same version.
+ */
+int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
+		       bool new_strings, bool entering_final)
+{
+	struct jobpriv *jp = jst__jp_of(s, h);
+	int rc;
+
+	if (jp && entering_final && jp->by_state &&
+	    (st->job_state == JST_JOB_TERMINATED || st->job_state == JST_JOB_KILLED)) {
+		char msg[160], args[32];
+
+		if (!new_strings) {
+			rc = jst_pub_job(s->pub, h, &s->scratch);
+			if (rc < 0)
+				return rc;
+		}
+		requested_error(&s->err, jp, msg, sizeof(msg), args, sizeof(args));
+		s->scratch.error_description = msg;
+		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
+			.status = st, .strings = &s->scratch, .error = &s->err});
+	} else {
+		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
+			.status = st, .strings = new_strings ? &s->scratch : NULL});
+	}
+	if (rc == 0 && entering_final) {
+		if (jp)
+			jp->by_state = 0;
+		if (st->flags & JST_STATUS_DELETE_ON_COMPLETION)
+			jst__schedule_removal(s, h, st);
+	}
+	return rc;
+}
+
+/* Move a job to @to on the daemon's own account (its producer is gone). */
+static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
+{
+	struct jst_status st;
+	uint64_t now = jst__wall();
+	int rc = jst_pub_status(s->pub, h, &st);
+	bool entering_final;
+
+	if (rc < 0)
+		return rc;
+	if (st.transfer_state) {
+		/* A transfer job ends CANCELLED, whether terminated or killed. */
+		rc = jst_transfer_check((uint16_t)(st.transfer_state - 1), JST_BG_CANCELLED);
+		if (rc < 0)
+			return rc;
+		entering_final = !jst_job_state_is_final(st.job_state);
+		jst__transfer_move(&st, JST_BG_CANCELLED, false, now);
+		jst__elapsed_update(&st, now);
+		return jst__job_publish(s, h, &st, false, entering_final);
+	}
+	rc = jst_job_state_check(st.job_state, to);
+	if (rc < 0)
+		return rc;
+	entering_final = !jst_job_state_is_final(st.job_state) && jst_job_state_is_final(to);
+	jst__state_move(&st, to, false, now);
+	jst__elapsed_update(&st, now);
+	return jst__job_publish(s, h, &st, false, entering_final);
+}
+
+/* Show, or stop showing, Lost Communication on every unfinished job of @x. */
+void jst__session_set_lost(struct jst_server *s, struct session *x, bool lost)
+{
+	for (uint32_t slot = 0; slot < s->hwm; slot++) {
+		struct jobpriv *jp = &s->jobs[slot];
+		jst_handle h = {slot, jp->gen};
+		struct jst_status st;
+
+		if (jp->sess != x || !jp->gen || jp->lost == lost ||
+		    jst_pub_status(s->pub, h, &st) < 0)
+			continue;
+		if (lost) {
+			if (jst_job_state_is_final(st.job_state))
+				continue;
+			jp->n_saved = st.n_operational_status;
+			memcpy(jp->saved, st.operational_status, sizeof(jp->saved));
+			memset(st.operational_status, 0, sizeof(st.operational_status));
+			st.operational_status[0] = JST_OPS_LOST_COMMUNICATION;
+			st.n_operational_status = 1;
+		} else {
+			st.n_operational_status = jp->n_saved;
+			memcpy(st.operational_status, jp->saved, sizeof(jp->saved));
+		}
+		if (jst_pub_publish(s->pub, h, &(struct jst_pub_change){.status = &st}) == 0)
+			jp->lost = lost;
+	}
+}
+
+void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32_t cim)
+{
+	struct jobpriv *jp = jst__jp_of(s, p->h);
+	struct jst_msg_hdr h = {.type = JST_MSG_REQUEST, .id = p->req_id};
+
+	if (jp) {
+		jp->pending = false;
+		if (rc < 0 || (cim != JST_RSC_COMPLETED && cim != JST_RSC_STARTED))
+			jp->by_state = 0; /* refused: nobody terminated it */
+	}
+	if (p->requester) {
+		if (rc < 0) {
+			jst__reply_fail(s, p->requester, &h, rc, "%s", jst_strerror(rc));
+		} else {
+			jst_enc_reply_request(&s->w, h.id, &(struct jst_msg_request_reply){cim});
+			jst__conn_send(s, p->requester);
+		}
+	}
+}
+
+void jst__pending_unlink(struct jst_server *s, struct pending *p)
+{
+	for (struct pending **pp = &s->pendings; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+	}
+}
+
+uint16_t jst__requested_target(uint16_t rq)
+{
+	switch (rq) {
+	case JST_REQ_START:
+		return JST_JOB_RUNNING;
+	case JST_REQ_SUSPEND:
+		return JST_JOB_SUSPENDED;
+	case JST_REQ_TERMINATE:
+		return JST_JOB_TERMINATED;
+	case JST_REQ_KILL:
+		return JST_JOB_KILLED;
+	case JST_REQ_SERVICE:
+		return JST_JOB_SERVICE;
+	}
+	return 0;
+}
+
+/*
+ * A Terminate or Kill whose producer is not there to act: the daemon moves
+ * the job itself, so a client can always stop a job it may stop.
+ */
+int jst__terminate_orphan(struct jst_server *s, jst_handle h, uint16_t requested,
+			    uint32_t *ret_cim)
+{
+	int rc;
+
+	if (requested != JST_REQ_TERMINATE && requested != JST_REQ_KILL)
+		return JST_ENOPRODUCER;
+	rc = job_force_state(s, h, jst__requested_target(requested));
+	if (rc < 0)
+		return rc;
+	*ret_cim = JST_RSC_COMPLETED;
+	return 0;
+}
+
+/* Rebuild the private view of the jobs an adopted segment holds. */
+int jst__adopt_jobs(struct jst_server *s)
+{
+	struct jst_status st;
+	uint32_t pos = 0;
+	uint64_t due = jst__mono() + s->cfg.lost_grace_ns;
+
+	while (jst_pub_next(s->pub, &pos, &st) == 0) {
+		jst_handle h = st.handle;
+		struct jobpriv *jp = &s->jobs[h.slot];
+		struct session *x = NULL;
+
+		jp->gen = h.gen;
+		if (h.slot >= s->hwm)
+			s->hwm = h.slot + 1;
+		if (st.producer_session) {
+			x = jst__session_find(s, st.producer_session);
+			if (!x) {
+				x = jst__session_new(s, st.producer_session, st.owner_uid);
+				if (!x)
+					return JST_ENOMEM;
+				x->lost_due = due;
+				jst__timer_add(s, due, T_LOST, 0, 0, x->id);
+				x->lost_timer = true;
+			}
+			if (x->uid != st.owner_uid)
+				x = NULL; /* inconsistent: leave the job without a producer */
+		}
+		jp->sess = x;
+		if (x)
+			x->njobs++;
+		if (st.n_operational_status && st.operational_status[0] == JST_OPS_LOST_COMMUNICATION) {
+			jp->lost = true;
+			jp->n_saved = (uint8_t)jst_default_op_status(st.job_state, jp->saved);
+		}
+		if (jst_job_state_is_final(st.job_state) &&
+		    (st.flags & JST_STATUS_DELETE_ON_COMPLETION))
+			jst__schedule_removal(s, h, &st);
+	}
+	return 0;
+}
+
+/*
+ * Connection @c is closing: nobody waits on its requests any more; the
+ * requests made to its producer are answered as if it had refused them
+ * (or, for Terminate and Kill, carried out by the daemon); its session
+ * starts its lost-communication grace.
+ */
+void jst__conn_gone(struct jst_server *s, struct conn *c)
+{
+	struct session *x = c->sess;
+
+	for (struct pending *p = s->pendings, *nx; p; p = nx) {
+		nx = p->next;
+		if (p->requester == c)
+			p->requester = NULL;
+		if (x && p->sess == x && !s->stopping) {
+			uint32_t cim = 0;
+			int rc = jst__terminate_orphan(s, p->h, p->requested, &cim);
+
+			jst__pending_answer(s, p, rc, cim);
+			jst__pending_unlink(s, p);
+		}
+	}
+	if (!x)
+		return;
+	x->conn = NULL;
+	c->sess = NULL;
+	if (x->njobs && !s->stopping) {
+		x->lost_due = jst__mono() + s->cfg.lost_grace_ns;
+		/* One queued timer per session, however often its producer reconnects. */
+		if (!x->lost_timer) {
+			jst__timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
+			x->lost_timer = true;
+		}
+	}
+	jst__session_gc(s, x);
+}
+
+/* Job @h was just created for session @x: the rules start tracking it. */
+void jst__job_track(struct jst_server *s, jst_handle h, struct session *x)
+{
+	struct jobpriv *jp;
+
+	if (h.slot >= s->capacity)
+		return;
+	jp = &s->jobs[h.slot];
+	memset(jp, 0, sizeof(*jp));
+	jp->gen = h.gen;
+	jp->sess = x;
+	if (x)
+		x->njobs++;
+	if (h.slot >= s->hwm)
+		s->hwm = h.slot + 1;
+}

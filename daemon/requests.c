@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * requests.c - one handler per control message: decode it, check it against
+ * the job rules (jobs.c) and the caller's rights, apply it through the
+ * publisher, and reply. A change is acknowledged only once it is published.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server-internal.h"
+
+static bool may_modify(const struct conn *c, const struct jst_status *st)
+{
+	return c->admin || c->uid == st->owner_uid;
+}
+
+static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	struct jst_msg_hello m;
+	struct session *x = NULL;
+	uint32_t reclaimed = 0;
+
+	if (jst_dec_hello(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed HELLO");
+	if (c->hello)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "HELLO was already sent on this connection");
+	if (m.flags & ~(uint32_t)JST_HELLO_PRODUCER)
+		return jst__reply_fail(s, c, h, JST_EINVAL, "unknown HELLO flags 0x%" PRIx32, m.flags);
+	if (m.flags & JST_HELLO_PRODUCER) {
+		x = m.session ? jst__session_find(s, m.session) : NULL;
+		if (x && x->uid != c->uid)
+			return jst__reply_fail(s, c, h, JST_EPERM,
+					  "session %016" PRIx64 " belongs to uid %ld", m.session,
+					  (long)x->uid);
+		if (!x)
+			x = jst__session_new(s, m.session, c->uid);
+		if (!x)
+			return jst__reply_fail(s, c, h, JST_ENOMEM, "out of memory");
+		if (x->conn && x->conn != c)
+			x->conn->sess = NULL; /* a reconnect overtook the old connection's close */
+		x->conn = c;
+		x->lost_due = 0;
+		c->sess = x;
+		jst__session_set_lost(s, x, false);
+		reclaimed = x->njobs;
+	}
+	c->hello = true;
+	jst_enc_reply_hello(&s->w, h->id, &(struct jst_msg_hello_reply){
+		.session = x ? x->id : 0, .generation = s->generation, .reclaimed = reclaimed,
+		.uid = (uint32_t)c->uid});
+	jst__conn_send(s, c);
+}
+
+static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		      struct jst_rbuf *r)
+{
+	struct jst_msg_create m;
+	struct jst_status st = {0};
+	struct jst_job *job = &s->scratch;
+	char genid[64];
+	uint64_t now = jst__wall();
+	uint16_t init;
+	jst_handle jh;
+	int rc;
+
+	if (jst_dec_create(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed CREATE");
+	if (!c->sess)
+		return jst__reply_fail(s, c, h, JST_EINVAL,
+				  "only a producer connection creates jobs (connect as a producer)");
+	if (m.flags & ~(uint32_t)(JST_CREATE_DELETE_ON_COMPLETION | JST_CREATE_CANCELLABLE |
+				  JST_CREATE_HAS_TBR | JST_CREATE_RETRY | JST_CREATE_TRANSFER))
+		return jst__reply_fail(s, c, h, JST_EINVAL, "unknown CREATE flags 0x%" PRIx32, m.flags);
+	if ((m.flags & JST_CREATE_TRANSFER) && m.initial_state)
+		return jst__reply_fail(s, c, h, JST_EINVAL,
+				  "a transfer job starts SUSPENDED: give no initial JobState");
+	init = m.initial_state ? m.initial_state : JST_JOB_NEW;
+	if (jst_job_state_check(JST_JOB_NEW, init) < 0 || jst_job_state_is_final(init))
+		return jst__reply_fail(s, c, h, JST_ETRANSITION,
+				  "a job cannot start in JobState %u (%s)", init,
+				  jst_job_state_name(init));
+	if (!m.instance_id) {
+		jst_random_instance_id(genid, sizeof(genid));
+		m.instance_id = genid;
+	}
+	st.percent_complete = 0;
+	st.job_type = m.job_type;
+	st.priority = m.priority;
+	st.flags = (uint8_t)(((m.flags & JST_CREATE_DELETE_ON_COMPLETION)
+				      ? JST_STATUS_DELETE_ON_COMPLETION : 0) |
+			     ((m.flags & JST_CREATE_CANCELLABLE) ? JST_STATUS_CANCELLABLE : 0));
+	st.time_submitted = now;
+	st.job_state = JST_JOB_NEW;
+	if (m.flags & JST_CREATE_TRANSFER)
+		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now);
+	else
+		jst__state_move(&st, init, false, now);
+	st.time_of_last_state_change = now;
+	st.time_before_removal_ns = (m.flags & JST_CREATE_HAS_TBR) ? m.time_before_removal_ns
+								   : JST_DEFAULT_TIME_BEFORE_REMOVAL_NS;
+	st.owner_uid = (uint32_t)c->uid;
+	st.producer_session = c->sess->id;
+	memset(job, 0, offsetof(struct jst_job, text));
+	job->name = m.name ? m.name : "job";
+	job->owner = m.owner;
+	job->notify = m.notify;
+	job->job_status = m.job_status;
+	rc = jst_pub_job_create(s->pub, m.instance_id, &st, job, &jh);
+	if (rc == JST_EEXIST && (m.flags & JST_CREATE_RETRY)) {
+		struct jst_status cur;
+
+		/* The first copy of this request created it, before a daemon restart. */
+		if (jst_pub_lookup(s->pub, m.instance_id, &jh) == 0 &&
+		    jst_pub_status(s->pub, jh, &cur) == 0 &&
+		    cur.producer_session == c->sess->id && cur.owner_uid == (uint32_t)c->uid)
+			rc = 0;
+		if (rc == 0)
+			goto created;
+	}
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id, jst_strerror(rc));
+	jst__job_track(s, jh, c->sess);
+created:
+	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
+	jst__conn_send(s, c);
+}
+
+/* Apply one update record; its result code. */
+static int apply_update(struct jst_server *s, struct conn *c, const struct jst_update *u,
+			char *why, size_t wn)
+{
+	struct jst_status st;
+	struct jobpriv *jp;
+	uint64_t now = jst__wall();
+	bool strings = false, entering_final = false;
+	int rc = jst_pub_status(s->pub, u->handle, &st);
+
+	if (rc < 0)
+		return rc == JST_ESTALE || rc == JST_EINVAL ? JST_ESTALE : rc;
+	if (!may_modify(c, &st)) {
+		snprintf(why, wn, "job %" PRIu32 " belongs to uid %" PRIu32, u->handle.slot,
+			 st.owner_uid);
+		return JST_EPERM;
+	}
+	if (u->set & ~(uint32_t)JST_SET_ALL) {
+		snprintf(why, wn, "unknown update fields 0x%" PRIx32, u->set);
+		return JST_EINVAL;
+	}
+	if ((u->set & JST_SET_PERCENT) && u->percent_complete > 101) {
+		snprintf(why, wn, "PercentComplete %u is not 0..100 (or 101, undefined)",
+			 u->percent_complete);
+		return JST_EINVAL;
+	}
+	if ((u->set & JST_SET_OP_STATUS) && u->n_operational_status == 0) {
+		snprintf(why, wn, "OperationalStatus needs at least one value");
+		return JST_EINVAL;
+	}
+	if ((u->set & JST_SET_STATE) && st.transfer_state) {
+		snprintf(why, wn, "a transfer job's JobState follows its transfer state "
+				  "(set JST_SET_TRANSFER_STATE)");
+		return JST_EINVAL;
+	}
+	if ((u->set & JST_SET_TRANSFER_STATE) && !st.transfer_state) {
+		snprintf(why, wn, "not a transfer job: it has no transfer state");
+		return JST_EINVAL;
+	}
+	jp = jst__jp_of(s, u->handle);
+	if (u->set & JST_SET_TRANSFER_STATE) {
+		uint16_t from = (uint16_t)(st.transfer_state - 1);
+
+		rc = jst_transfer_check(from, u->transfer_state);
+		if (rc < 0) {
+			snprintf(why, wn, "transfer state %s cannot become %s",
+				 jst_transfer_state_name(from),
+				 jst_transfer_state_name(u->transfer_state));
+			return rc;
+		}
+		if (u->transfer_state != from) {
+			uint16_t old_state = st.job_state;
+
+			jst__transfer_move(&st, u->transfer_state,
+				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now);
+			entering_final = !jst_job_state_is_final(old_state) &&
+					 jst_job_state_is_final(st.job_state);
+			strings = old_state != st.job_state;
+		}
+	}
+	if (u->set & JST_SET_STATE) {
+		rc = jst_job_state_check(st.job_state, u->job_state);
+		if (rc < 0) {
+			snprintf(why, wn, "JobState %u (%s) cannot become %u (%s)", st.job_state,
+				 jst_job_state_name(st.job_state), u->job_state,
+				 jst_job_state_name(u->job_state));
+			return rc;
+		}
+		entering_final = !jst_job_state_is_final(st.job_state) &&
+				 jst_job_state_is_final(u->job_state);
+		if (u->job_state != st.job_state && !(u->set & JST_SET_OP_STATUS)) {
+			jst__state_move(&st, u->job_state, jp && jp->lost, now);
+			strings = true; /* the old StatusDescriptions described the old status */
+		} else {
+			jst__state_move(&st, u->job_state, true, now);
+		}
+	}
+	if (u->set & JST_SET_PERCENT)
+		st.percent_complete = u->percent_complete;
+	if (u->set & JST_SET_ERROR_CODE)
+		st.error_code = u->error_code;
+	if (u->set & JST_SET_OP_STATUS) {
+		memset(st.operational_status, 0, sizeof(st.operational_status));
+		memcpy(st.operational_status, u->operational_status,
+		       u->n_operational_status * sizeof(uint16_t));
+		st.n_operational_status = (uint8_t)u->n_operational_status;
+		if (jp)
+			jp->lost = false;
+	}
+	jst__elapsed_update(&st, now);
+	if (u->set & (JST_SET_OP_STATUS | JST_SET_JOB_STATUS | JST_SET_ERROR_DESCRIPTION))
+		strings = true;
+	if (strings) {
+		rc = jst_pub_job(s->pub, u->handle, &s->scratch);
+		if (rc < 0)
+			return rc;
+		if (u->set & JST_SET_OP_STATUS) {
+			s->scratch.n_status_descriptions = u->n_operational_status;
+			memcpy(s->scratch.status_descriptions, u->status_descriptions,
+			       sizeof(s->scratch.status_descriptions));
+		} else if (u->set & JST_SET_STATE) {
+			s->scratch.n_status_descriptions = 0;
+		}
+		if (u->set & JST_SET_JOB_STATUS)
+			s->scratch.job_status = u->job_status;
+		if (u->set & JST_SET_ERROR_DESCRIPTION)
+			s->scratch.error_description = u->error_description;
+	}
+	rc = jst__job_publish(s, u->handle, &st, strings, entering_final);
+	if (rc < 0)
+		snprintf(why, wn, "%s", jst_strerror(rc));
+	return rc;
+}
+
+static void on_update(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		      struct jst_rbuf *r)
+{
+	static struct jst_msg_update_reply rep;
+	int16_t *codes = rep.codes;
+	struct jst_rbuf check = *r;
+	struct jst_update u;
+	char why[JST_DETAIL_MAX] = "";
+	uint32_t n;
+	int first = 0;
+
+	/* Decode everything first: a malformed batch changes nothing. */
+	if (jst_dec_update_count(&check, &n) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "UPDATE needs 1..%d records",
+				  JST_BATCH_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		if (jst_dec_update_rec(&check, &u) < 0)
+			return jst__reply_fail(s, c, h, JST_EPROTO, "malformed UPDATE record %" PRIu32, i);
+	if (jst_rd_end(&check) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "trailing bytes after the UPDATE records");
+	jst_dec_update_count(r, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		char w1[JST_DETAIL_MAX] = "";
+
+		jst_dec_update_rec(r, &u);
+		codes[i] = (int16_t)apply_update(s, c, &u, w1, sizeof(w1));
+		if (codes[i] < 0 && !first) {
+			first = codes[i];
+			snprintf(why, sizeof(why), "record %" PRIu32 ": %s", i,
+				 w1[0] ? w1 : jst_strerror(first));
+		}
+	}
+	rep.n = n;
+	jst_enc_reply_update(&s->w, h->id, first, why, &rep);
+	jst__conn_send(s, c);
+}
+
+static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	struct jst_status st;
+	jst_handle jh;
+	bool fail;
+	int rc;
+
+	if (jst_dec_error(r, &jh, &fail, &s->err) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed ERROR");
+	if (!s->err.message_id)
+		return jst__reply_fail(s, c, h, JST_EINVAL, "a CIM_Error needs a MessageID");
+	rc = jst_pub_status(s->pub, jh, &st);
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, JST_ESTALE, "no job behind handle %" PRIu32 "/%" PRIu32,
+				  jh.slot, jh.gen);
+	if (!may_modify(c, &st))
+		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
+				  st.owner_uid);
+	if (fail) {
+		uint64_t now = jst__wall();
+
+		if (jst_job_state_is_final(st.job_state) ||
+		    (st.transfer_state &&
+		     jst_transfer_check((uint16_t)(st.transfer_state - 1), JST_BG_ERROR) < 0))
+			return jst__reply_fail(s, c, h, JST_ETRANSITION,
+					  "JobState %u (%s) cannot fail now", st.job_state,
+					  jst_job_state_name(st.job_state));
+		rc = jst_pub_job(s->pub, jh, &s->scratch);
+		if (rc == 0) {
+			bool entering = !jst_job_state_is_final(st.job_state);
+
+			if (st.transfer_state) /* a transfer fails into ERROR, Resume retries */
+				jst__transfer_move(&st, JST_BG_ERROR, false, now);
+			else
+				jst__state_move(&st, JST_JOB_EXCEPTION, false, now);
+			entering = entering && jst_job_state_is_final(st.job_state);
+			jst__elapsed_update(&st, now);
+			s->scratch.n_status_descriptions = 0;
+			s->scratch.error_description = s->err.message ? s->err.message
+								     : s->err.message_id;
+			rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
+				.status = &st, .strings = &s->scratch, .error = &s->err});
+			if (rc == 0 && entering && (st.flags & JST_STATUS_DELETE_ON_COMPLETION))
+				jst__schedule_removal(s, jh, &st);
+		}
+	} else {
+		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){.error = &s->err});
+	}
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	jst_enc_reply_ok(&s->w, h->type, h->id);
+	jst__conn_send(s, c);
+}
+
+static void on_remove(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		      struct jst_rbuf *r)
+{
+	struct jst_msg_remove m;
+	struct jst_status st;
+	uint64_t when = jst__wall();
+	int rc;
+
+	if (jst_dec_remove(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed REMOVE");
+	if (m.flags & ~(uint32_t)JST_REMOVE_NOW)
+		return jst__reply_fail(s, c, h, JST_EINVAL, "unknown REMOVE flags 0x%" PRIx32, m.flags);
+	if (jst_pub_status(s->pub, m.handle, &st) < 0)
+		return jst__reply_fail(s, c, h, JST_ESTALE, "no job behind handle %" PRIu32 "/%" PRIu32,
+				  m.handle.slot, m.handle.gen);
+	if (!may_modify(c, &st))
+		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
+				  st.owner_uid);
+	if (!(m.flags & JST_REMOVE_NOW) && !jst_job_state_is_final(st.job_state))
+		return jst__reply_fail(s, c, h, JST_ENOTFINISHED,
+				  "JobState %u (%s) is not final: terminate it, or remove it now",
+				  st.job_state, jst_job_state_name(st.job_state));
+	if (!(m.flags & JST_REMOVE_NOW) &&
+	    st.time_of_last_state_change + st.time_before_removal_ns > when) {
+		when = jst__schedule_removal(s, m.handle, &st);
+	} else {
+		rc = jst__job_remove(s, m.handle);
+		if (rc < 0)
+			return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	}
+	jst_enc_reply_remove(&s->w, h->id, &(struct jst_msg_remove_reply){when});
+	jst__conn_send(s, c);
+}
+
+static void on_request(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		       struct jst_rbuf *r)
+{
+	struct jst_msg_request m;
+	struct jst_msg_event ev;
+	struct jst_status st;
+	struct jobpriv *jp;
+	struct pending *p;
+	jst_handle jh;
+	uint16_t target;
+	uint32_t cim;
+	int rc;
+
+	if (jst_dec_request(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed REQUEST");
+	if (!m.instance_id || jst_pub_lookup(s->pub, m.instance_id, &jh) < 0 ||
+	    jst_pub_status(s->pub, jh, &st) < 0)
+		return jst__reply_fail(s, c, h, JST_ENOJOB, "no job \"%s\"",
+				  m.instance_id ? m.instance_id : "(null)");
+	if (!may_modify(c, &st))
+		return jst__reply_fail(s, c, h, JST_EPERM, "%s belongs to uid %" PRIu32, m.instance_id,
+				  st.owner_uid);
+	target = jst__requested_target(m.requested_state);
+	if (!target)
+		return jst__reply_fail(s, c, h, JST_EINVAL,
+				  "RequestedState %u is not 2 Start, 3 Suspend, 4 Terminate, "
+				  "5 Kill or 6 Service", m.requested_state);
+	if ((m.requested_state == JST_REQ_TERMINATE || m.requested_state == JST_REQ_KILL) &&
+	    !(st.flags & JST_STATUS_CANCELLABLE))
+		return jst__reply_fail(s, c, h, JST_ENOTSUP, "%s is not cancellable", m.instance_id);
+	if (st.transfer_state) {
+		/* BITS: Resume (Start), Suspend, Cancel (Terminate or Kill); nothing else. */
+		uint16_t bg = m.requested_state == JST_REQ_START	? JST_BG_QUEUED
+			      : m.requested_state == JST_REQ_SUSPEND ? JST_BG_SUSPENDED
+			      : m.requested_state == JST_REQ_SERVICE ? 0xffff
+								      : JST_BG_CANCELLED;
+		uint16_t from = (uint16_t)(st.transfer_state - 1);
+
+		if (bg == 0xffff)
+			return jst__reply_fail(s, c, h, JST_ENOTSUP, "a transfer job has no Service state");
+		if (jst_transfer_check(from, bg) < 0 || from == JST_BG_ACKNOWLEDGED ||
+		    from == JST_BG_CANCELLED)
+			return jst__reply_fail(s, c, h, JST_ETRANSITION,
+					  "transfer state %s cannot become %s",
+					  jst_transfer_state_name(from), jst_transfer_state_name(bg));
+	} else if (jst_job_state_is_final(st.job_state) ||
+		   jst_job_state_check(st.job_state, target) < 0)
+		return jst__reply_fail(s, c, h, JST_ETRANSITION, "JobState %u (%s) cannot become %u (%s)",
+				  st.job_state, jst_job_state_name(st.job_state), target,
+				  jst_job_state_name(target));
+	jp = jst__jp_of(s, jh);
+	if (!jp)
+		return jst__reply_fail(s, c, h, JST_ENOJOB, "no job \"%s\"", m.instance_id);
+	if (jp->pending)
+		return jst__reply_fail(s, c, h, JST_EPENDING, "a request for %s is already pending",
+				  m.instance_id);
+	if (target == JST_JOB_TERMINATED || target == JST_JOB_KILLED) {
+		jp->by_state = target; /* whoever ends it now, it ends at this client's request */
+		jp->by_uid = (uint32_t)c->uid;
+		jp->by_pid = (int32_t)c->pid;
+	}
+	if (!jp->sess || !jp->sess->conn) {
+		rc = jst__terminate_orphan(s, jh, m.requested_state, &cim);
+		if (rc < 0) {
+			jp->by_state = 0;
+			return jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
+					  rc == JST_ENOPRODUCER ? "its producer is not connected"
+								: jst_strerror(rc));
+		}
+		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
+		return jst__conn_send(s, c);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return jst__reply_fail(s, c, h, JST_ENOMEM, "out of memory");
+	if (!++s->next_event)
+		s->next_event = 1;
+	*p = (struct pending){
+		.event_id = s->next_event, .h = jh, .requested = m.requested_state,
+		.requester = c, .req_id = h->id, .sess = jp->sess,
+		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
+		.next = s->pendings,
+	};
+	s->pendings = p;
+	jp->pending = true;
+	jst__timer_add(s, p->due, T_RSC, p->event_id, 0, 0);
+	ev = (struct jst_msg_event){
+		.event_id = p->event_id,
+		.rq = {.handle = jh, .instance_id = m.instance_id,
+		       .requested_state = m.requested_state, .requester_uid = (uint32_t)c->uid,
+		       .requester_pid = (int32_t)c->pid, .timeout_ns = m.timeout_ns},
+	};
+	jst_enc_event(&s->w, &ev);
+	jst__conn_send(s, jp->sess->conn);
+}
+
+static void on_event_reply(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			   struct jst_rbuf *r)
+{
+	struct jst_msg_event_reply m;
+
+	if (jst_dec_event_reply(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed EVENT_REPLY");
+	for (struct pending *p = s->pendings; p; p = p->next) {
+		if (p->event_id == m.event_id && p->sess && p->sess->conn == c) {
+			jst__pending_answer(s, p, 0, m.cim);
+			jst__pending_unlink(s, p);
+			return;
+		}
+	}
+	/* Late (timed out) or not ours: nothing waits for it. */
+}
+
+static void on_get(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		   struct jst_rbuf *r)
+{
+	struct jst_rbuf check = *r;
+	uint32_t n = jst_rd_u32(&check);
+
+	if (check.bad || n == 0 || n > JST_GET_MAX)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "GET needs 1..%d handles", JST_GET_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		jst_rd_u64(&check);
+	if (jst_rd_end(&check) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed GET");
+	n = jst_rd_u32(r);
+	jst_enc_reply_get(&s->w, h->id, n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct jst_status st;
+		jst_handle jh;
+		int rc;
+
+		jh.slot = jst_rd_u32(r);
+		jh.gen = jst_rd_u32(r);
+		rc = jst_pub_status(s->pub, jh, &st);
+		jst_enc_reply_get_item(&s->w, rc, &st);
+	}
+	jst__conn_send(s, c);
+}
+
+static void on_get_by_id(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r)
+{
+	const char *id = jst_rd_str(r);
+	struct jst_status st;
+	jst_handle jh;
+	int rc;
+
+	if (jst_rd_end(r) < 0 || !id)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed GET_BY_ID");
+	rc = jst_pub_lookup(s->pub, id, &jh);
+	if (rc == 0)
+		rc = jst_pub_status(s->pub, jh, &st);
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s: %s", id, jst_strerror(rc));
+	jst_enc_reply_get_by_id(&s->w, h->id, &st);
+	jst__conn_send(s, c);
+}
+
+static void on_get_error(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r)
+{
+	jst_handle jh;
+	uint32_t idx;
+	int rc;
+
+	jh.slot = jst_rd_u32(r);
+	jh.gen = jst_rd_u32(r);
+	idx = jst_rd_u32(r);
+	if (jst_rd_end(r) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed GET_ERROR");
+	rc = jst_error_read(s->reads, jh, idx, &s->err);
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	jst_enc_reply_get_error(&s->w, h->id, &s->err);
+	jst__conn_send(s, c);
+}
+
+static void on_stats(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	struct jst_daemon_stats st = {.connections = s->nconns, .timers = s->ntimers,
+				      .heap_bytes = (uint64_t)mallinfo2().uordblks};
+
+	if (jst_rd_end(r) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "STATS has no body");
+	for (struct session *x = s->sessions; x; x = x->next)
+		st.sessions++;
+	for (struct pending *p = s->pendings; p; p = p->next)
+		st.pending++;
+	jst_enc_reply_stats(&s->w, h->id, &st);
+	jst__conn_send(s, c);
+}
+
+void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r)
+{
+	switch (h->type) {
+	case JST_MSG_HELLO:
+		return on_hello(s, c, h, r);
+	case JST_MSG_CREATE:
+		return on_create(s, c, h, r);
+	case JST_MSG_UPDATE:
+		return on_update(s, c, h, r);
+	case JST_MSG_ERROR:
+		return on_error(s, c, h, r);
+	case JST_MSG_REMOVE:
+		return on_remove(s, c, h, r);
+	case JST_MSG_REQUEST:
+		return on_request(s, c, h, r);
+	case JST_MSG_EVENT_REPLY:
+		return on_event_reply(s, c, h, r);
+	case JST_MSG_GET:
+		return on_get(s, c, h, r);
+	case JST_MSG_GET_BY_ID:
+		return on_get_by_id(s, c, h, r);
+	case JST_MSG_GET_ERROR:
+		return on_get_error(s, c, h, r);
+	case JST_MSG_STATS:
+		return on_stats(s, c, h, r);
+	default:
+		return jst__reply_fail(s, c, h, JST_EPROTO, "unknown message type %u", h->type);
+	}
+}
+

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server-internal.h - what jobstatd's control plane shares between its files:
+ * server.c (event loop, connections, dispatch), requests.c (one handler per
+ * message: decode, check, apply, reply) and jobs.c (the job rules, sessions,
+ * timers and adoption). Internal names carry the jst__ prefix.
+ *
+ * Authority: every decision is taken from this private state and from the
+ * publisher's private table (jst_pub_status(), jst_pub_job(),
+ * jst_pub_lookup()); the segment is only written.
+ */
+#ifndef JOBSTAT_SERVER_INTERNAL_H
+#define JOBSTAT_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include "jobstat-proto.h"
+#include "publish.h"
+#include "server.h"
+
+#define OUT_QUEUE_MAX 4096 /* replies queued for a client that does not read */
+
+struct outpkt {
+	struct outpkt *next;
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct session;
+
+/* One client connection. */
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	bool admin;              /* root or a member of the admin group */
+	bool hello;
+	bool dead;               /* closed; freed at the end of the loop iteration */
+	bool reading;            /* EPOLLIN armed (off while replies are queued) */
+	unsigned warned;         /* garbage reports logged for this connection */
+	struct session *sess;    /* the session this connection speaks for, or NULL */
+	struct outpkt *out_head, *out_tail;
+	uint32_t out_n;
+	struct conn *prev, *next;
+};
+
+/* A producer's identity across connections: its jobs belong to it. */
+struct session {
+	uint64_t id;
+	uid_t uid;
+	struct conn *conn;       /* NULL while disconnected */
+	uint32_t njobs;
+	uint64_t lost_due;       /* CLOCK_MONOTONIC when its jobs go Lost Communication; 0 = none */
+	bool lost_timer;         /* a T_LOST timer is queued: one per session, re-armed */
+	struct session *next;
+};
+
+/* The daemon's rules' view of one job slot, beside the publisher's record of it. */
+struct jobpriv {
+	uint32_t gen;            /* the job this belongs to; 0 = no job */
+	bool lost;               /* showing Lost Communication; saved[] is what it showed */
+	bool pending;            /* a state change request awaits the producer */
+	uint8_t n_saved;
+	uint16_t saved[JST_OPSTATUS_MAX];
+	uint16_t by_state;       /* Terminated/Killed requested by a client (0 = none) */
+	uint32_t by_uid;
+	int32_t by_pid;
+	uint64_t remove_due;     /* CLOCK_MONOTONIC of a scheduled removal; 0 = none */
+	struct session *sess;
+};
+
+/* A RequestStateChange handed to a producer, waiting for its answer. */
+struct pending {
+	uint32_t event_id;
+	jst_handle h;
+	uint16_t requested;
+	struct conn *requester;  /* NULL once the requester has gone */
+	uint32_t req_id;
+	struct session *sess;
+	uint64_t due;            /* CLOCK_MONOTONIC */
+	struct pending *next;
+};
+
+enum timer_kind { T_REMOVE, T_LOST, T_RSC };
+
+struct timer {
+	uint64_t due;            /* CLOCK_MONOTONIC */
+	uint32_t kind, a, b;
+	uint64_t c;
+};
+
+struct jst_server {
+	struct jst_pub *pub;
+	jst_reader *reads;       /* over our own mapping: only to serve GET_ERROR to clients */
+	struct jst_server_config cfg;
+	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t sock_dev;          /* the socket file we made, to notice it vanish */
+	ino_t sock_ino;
+	bool sock_lost;          /* it vanished and could not be made again (logged once) */
+	int lfd, epfd;
+	bool accept_paused;      /* out of descriptors: listening socket off until one frees */
+	uint32_t capacity, hwm;  /* jobs[] size; one past the highest slot seen */
+	struct jobpriv *jobs;
+	struct conn *conns;
+	uint32_t nconns;
+	struct session *sessions;
+	struct pending *pendings;
+	uint32_t next_event;
+	struct timer *timers;    /* a binary min-heap on due */
+	uint32_t ntimers, timer_cap;
+	uint64_t generation;
+	bool stopping;           /* shutting down: a closing connection changes no job */
+	struct jst_wbuf w;       /* the reply being built */
+	uint8_t rbuf[JST_MSG_MAX + 1];
+	struct jst_job scratch;  /* a job's strings, to change some of them */
+	struct jst_error err;    /* a decoded error */
+};
+
+/* ---- server.c: connections ---- */
+void jst__conn_send(struct jst_server *s, struct conn *c);
+void jst__conn_close(struct jst_server *s, struct conn *c);
+void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h, int rc,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool jst__in_admin_group(struct jst_server *s, int fd, gid_t primary);
+
+/* ---- requests.c: one handler per message type ---- */
+void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+			 struct jst_rbuf *r);
+
+/* ---- jobs.c: rules, sessions, timers, adoption ---- */
+uint64_t jst__mono(void);
+uint64_t jst__wall(void);
+void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,
+		    uint32_t b, uint64_t c);
+void jst__timers_run(struct jst_server *s, uint64_t now);
+struct session *jst__session_find(struct jst_server *s, uint64_t id);
+struct session *jst__session_new(struct jst_server *s, uint64_t id, uid_t uid);
+void jst__session_gc(struct jst_server *s, struct session *x);
+void jst__session_set_lost(struct jst_server *s, struct session *x, bool lost);
+struct jobpriv *jst__jp_of(struct jst_server *s, jst_handle h);
+void jst__job_track(struct jst_server *s, jst_handle h, struct session *x);
+int jst__job_remove(struct jst_server *s, jst_handle h);
+uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct jst_status *st);
+void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t now);
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now);
+void jst__elapsed_update(struct jst_status *st, uint64_t now);
+int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st, bool new_strings,
+		     bool entering_final);
+uint16_t jst__requested_target(uint16_t rq);
+int jst__terminate_orphan(struct jst_server *s, jst_handle h, uint16_t requested,
+			  uint32_t *ret_cim);
+void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32_t cim);
+void jst__pending_unlink(struct jst_server *s, struct pending *p);
+void jst__conn_gone(struct jst_server *s, struct conn *c);
+int jst__adopt_jobs(struct jst_server *s);
+
+#endif /* JOBSTAT_SERVER_INTERNAL_H */
