@@ -7,6 +7,7 @@
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
+#   make abi-check        abidiff against the 0.1.0 ABI baseline (installs abigail-tools)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -42,7 +43,9 @@ PKG_CONFIG ?= pkg-config
 # Debian packages the build and the tests need (make deps installs them); systemd for
 # systemd-analyze verify of the units, procps for their /bin/kill.
 DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
-	systemd procps
+	libsystemd-dev libxml2-utils systemd procps
+# And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
+ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
 # And the fuzzers: clang with libFuzzer.
@@ -71,6 +74,7 @@ BSD_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
 BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 
 INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
@@ -99,7 +103,7 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test check-exports bench stress run demo install uninstall clean \
+.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help
 
 GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
@@ -107,7 +111,7 @@ GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
 all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED)
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies ---------------------------------------------------------------------------
 # deps installs what is missing (root) or prints the command; deps-check fails with that
@@ -160,9 +164,9 @@ $(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-
 	$(SUBST_PATHS) $< > $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o $(SERVER_OBJS) \
-		$(PUBLIB) $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
+		$(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS) $(SYSTEMD_LIBS)
 
 $(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
@@ -205,10 +209,12 @@ $(BUILD)/tests/tsan_threads: tests/tsan_threads.c $(PUBLIB) $(STLIB) $(BUILD)/jo
 # ThreadSanitizer (Snaipe/Criterion#274), and only that program has threads.
 ifneq ($(findstring thread,$(SANITIZE)),)
 test: all $(BUILD)/tests/tsan_threads
+	@sh tests/ensure-service-user.sh
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests/tsan_threads $(BUILD)/jobstatd
 else
 # Every suite runs even when one fails; the goal fails if any did.
 test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
+	@sh tests/ensure-service-user.sh
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
@@ -229,6 +235,15 @@ endif
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
 
+# The library's ABI against the committed 0.1.0 baseline (abi/README.md): fails on a change
+# to anything 0.1.0 programs use unless the soname moved.
+ABI_BASELINE := abi/libjobstat-0.1.0.abi.xml
+abi-deps:
+	@sh .ci/deps.sh install $(ABI_PACKAGES)
+
+abi-check: $(SHLIB) | abi-deps
+	sh tests/check-abi.sh $(ABI_BASELINE) $(SHLIB)
+
 # The torn-read and stalled-reader tests for minutes instead of seconds; hundreds of kill -9
 # / adopt cycles (publisher alone, then jobstatd with 4 producers and 4 monitors); a thousand
 # kills of producers and of monitors; a monitor stopped for a minute under a flat-out writer.
@@ -237,6 +252,7 @@ STRESS_CYCLES ?= 300
 STRESS_KILLS ?= 1000
 STRESS_STOP_SECONDS ?= 60
 stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/test_restart
+	@sh tests/ensure-service-user.sh
 	JST_STRESS_SECONDS=$(STRESS_SECONDS) $(BUILD)/tests/test_torn --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) $(BUILD)/tests/test_adopt --jobs=1
 	JST_STRESS_CYCLES=$(STRESS_CYCLES) JST_STRESS_KILLS=$(STRESS_KILLS) \
@@ -251,7 +267,7 @@ stress: all $(BUILD)/tests/test_torn $(BUILD)/tests/test_adopt $(BUILD)/tests/te
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(LIB_SRCS) $(PUB_SRCS)
-FUZZ_SRCS_proto := $(SERVER_SRCS)
+FUZZ_SRCS_proto := $(filter-out daemon/log.c,$(SERVER_SRCS)) # the target logs nothing
 fuzz-deps:
 	@sh .ci/deps.sh install $(FUZZ_PACKAGES)
 
@@ -287,6 +303,7 @@ bench-deps:
 # focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
 # (the harness stops at 100k jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
+	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
@@ -302,6 +319,7 @@ $(BUILD)/demo-producer: demo/producer.c $(STLIB) | deps-check
 # jobstatd in a temporary runtime directory, a producer, a client, watch, GetError; then
 # everything stopped and removed. The first thing to run on a fresh clone.
 demo: all $(BUILD)/demo-producer
+	@sh tests/ensure-service-user.sh
 	sh demo/run.sh $(BUILD)
 
 # ---- installation ---------------------------------------------------------------------------

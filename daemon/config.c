@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "jobstat-proto.h"
 #include "jobstat.h"
 
 static void usage(FILE *f)
@@ -25,7 +26,8 @@ static void usage(FILE *f)
 		"usage: jobstatd [-f] [-n NAMESPACE] [-c CAPACITY] [-m MODE] [-g GROUP]\n"
 		"                [--config FILE] [--socket PATH] [--shm-name NAME]\n"
 		"                [--admin-group GROUP] [--lost-grace SECONDS] [--max-clients N]\n"
-		"                [--runtime-dir DIR] [--syslog] [--replace] [--check-config]\n"
+		"                [--runtime-dir DIR] [--user USER] [--syslog] [--replace]\n"
+		"                [--check-config]\n"
 		"       jobstatd --help | --version\n\n"
 		"Publishes the shared-memory segment /jobstat.NAMESPACE (default: $JOBSTAT_NAMESPACE\n"
 		"or \"default\"), serves producers and clients on its control socket and refreshes\n"
@@ -56,6 +58,8 @@ static void usage(FILE *f)
 		"                         delay of retired versions (PROTOCOL.md, \"Memory\")\n"
 		"      --runtime-dir D    pidfile and socket directory (default /run/jobstat as\n"
 		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
+		"      --user USER        started as root, serve as USER (default \"" JST_SERVICE_USER "\");\n"
+		"                         \"root\" keeps uid 0 (not recommended)\n"
 		"      --syslog           log to syslog even in the foreground\n"
 		"      --replace          discard a segment this daemon cannot adopt (another\n"
 		"                         format, or corrupt) and its jobs, and start anew\n",
@@ -78,7 +82,7 @@ static int parse_group(const char *s, uint32_t *gid)
 enum {
 	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
 	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
-	OPT_LOG, OPT_GRACE, OPT_CHECK,
+	OPT_LOG, OPT_GRACE, OPT_USER, OPT_CHECK,
 };
 
 /* Leading ':': a missing value is told apart from an unknown option. */
@@ -104,6 +108,7 @@ static const struct option long_opts[] = {
 	{"log-size", required_argument, NULL, OPT_LOG},
 	{"grace-ms", required_argument, NULL, OPT_GRACE},
 	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
+	{"user", required_argument, NULL, OPT_USER},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"replace", no_argument, NULL, OPT_REPLACE},
 	{"help", no_argument, NULL, 'h'},
@@ -264,6 +269,8 @@ static int apply(struct jstd_settings *st, int opt, const char *v, char *err, si
 		return e ? -1 : 0;
 	case OPT_RUNTIME:
 		return copy_path(st->rundir, sizeof(st->rundir), v, "runtime-dir", err, en);
+	case OPT_USER:
+		return copy_path(st->user, sizeof(st->user), v, "user", err, en);
 	case OPT_SYSLOG:
 		st->want_syslog = true;
 		return 0;
@@ -458,6 +465,7 @@ int jstd_settings_parse(int argc, char **argv, struct jstd_settings *st, char *e
 
 	memset(st, 0, sizeof(*st));
 	strlcpy(st->ns, jst_default_namespace(), sizeof(st->ns));
+	strlcpy(st->user, JST_SERVICE_USER, sizeof(st->user));
 	/* First pass: only --config, so the file goes under the command line. */
 	optind = 0;
 	opterr = 0;

@@ -25,6 +25,7 @@ struct jstd_settings {
 	char socket[PATH_MAX];
 	char shm_name[JST_SHM_NAME_MAX];
 	char config[PATH_MAX];
+	char user[64];           /* started as root: the user to serve as */
 	struct jst_pub_config pub;
 	struct jst_server_config srv;
 	bool foreground, replace, want_syslog;

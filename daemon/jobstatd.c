@@ -5,9 +5,11 @@
  * previous daemon left, jobs and all), then the control plane (server.c)
  * until SIGTERM or SIGINT; SIGHUP reloads what can change while running.
  */
-#include <bsd/libutil.h>
+#define _GNU_SOURCE
 #include <bsd/string.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,10 +26,12 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "jobstat.h"
 #include "jobstat-proto.h"
+#include "pidfile.h"
 #include "publish.h"
 #include "server.h"
 #include "shm-check.h"
@@ -36,12 +40,13 @@
 
 static volatile sig_atomic_t stop_signal, hup_signal;
 
-/* The namespace's pidfile, watched while serving (watch_runtime()). */
-static struct pidfh *pfh;
+/* The namespace's pidfile and runtime directory, watched while serving (watch_runtime()). */
+static struct jst_pidfile pidf = {.fd = -1};
 static char pidpath[PATH_MAX + 96];
 static char rundir_path[PATH_MAX];
-static struct stat pid_stat;
 static bool pid_lost;
+static bool made_rundir;       /* this process made the runtime directory at start */
+static uint64_t watchdog_usec; /* systemd's WatchdogSec, 0 when none */
 
 static void on_signal(int sig)
 {
@@ -79,13 +84,14 @@ static int reload(struct jst_server_reload *r)
 }
 
 /*
- * Started as root, the daemon needs no privilege once its pidfile, segment and
- * socket exist: everything after is work on files it owns and descriptors it
- * holds. Drop every capability (effective, permitted, inheritable and the
- * bounding set) and forbid regaining any through exec. It stays uid 0, so it
- * can still remove its own pidfile and socket in /run/jobstat at exit.
+ * Started as root, the daemon needs root only to make its runtime directory,
+ * segment and socket. Then it becomes the service user @pw for good: no
+ * supplementary groups, every id set (so it can never switch back), every
+ * capability gone from every set including the bounding set, and
+ * no_new_privs so no exec can regain any. A memory bug in it is then the
+ * service user's, not root's.
  */
-static int drop_privileges(void)
+static int drop_privileges(const struct passwd *pw)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {{0}};
@@ -95,6 +101,16 @@ static int drop_privileges(void)
 	for (int cap = 0; cap <= 63; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return -1;
+	if (pw && pw->pw_uid != 0) {
+		if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+			return -1;
+		if (setuid(0) == 0) { /* must be impossible now */
+			errno = EPERM;
+			return -1;
+		}
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	return (int)syscall(SYS_capset, &hdr, data);
@@ -115,35 +131,93 @@ static void raise_fd_limit(void)
  * Every second while serving: is our pidfile still there? If the runtime
  * directory was removed under us, make it and the pidfile again (the server
  * then does the same for its socket). A second daemon cannot have taken
- * over meanwhile: the segment's lock is ours whatever happens here.
+ * over meanwhile: the segment's lock is ours whatever happens here. Also
+ * tells systemd's watchdog that the loop turns.
  */
 static void watch_runtime(void)
 {
-	struct stat sb;
-	struct pidfh *n;
-	pid_t other;
+	struct jst_pidfile n = {.fd = -1};
+	char why[PATH_MAX + 256];
 
-	if (stat(pidpath, &sb) == 0 && sb.st_dev == pid_stat.st_dev && sb.st_ino == pid_stat.st_ino)
+	if (watchdog_usec)
+		sd_notify(0, "WATCHDOG=1");
+	if (jst_pidfile_present(&pidf))
 		return;
-	if (mkdir(rundir_path, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
-		goto fail;
-	n = pidfile_open(pidpath, 0644, &other);
-	if (!n)
-		goto fail;
-	if (pidfile_write(n) < 0 || stat(pidpath, &pid_stat) < 0) {
-		pidfile_remove(n);
+	if (mkdir(rundir_path, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
+		snprintf(why, sizeof(why), "cannot make %s: %s", rundir_path, strerror(errno));
 		goto fail;
 	}
-	pidfile_close(pfh); /* the old one's lock, on a file nobody can find */
-	pfh = n;
+	if (jst_rundir_check(rundir_path, geteuid(), geteuid(), why, sizeof(why)) < 0 ||
+	    jst_pidfile_open(pidpath, &n, why, sizeof(why)) != 0)
+		goto fail;
+	if (jst_pidfile_write(&n) < 0) {
+		snprintf(why, sizeof(why), "cannot write %s: %s", pidpath, strerror(errno));
+		jst_pidfile_close(&n, true);
+		goto fail;
+	}
+	jst_pidfile_close(&pidf, false); /* the old one's lock, on a file nobody can find */
+	pidf = n;
 	jst_log(LOG_WARNING, "pidfile %s disappeared; made it again", pidpath);
 	pid_lost = false;
 	return;
 fail:
 	if (!pid_lost)
-		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again: %s; retrying",
-			pidpath, strerror(errno));
+		jst_log(LOG_ERR, "pidfile %s disappeared and cannot be made again (%s); retrying",
+			pidpath, why);
 	pid_lost = true;
+}
+
+/*
+ * The runtime directory: made if missing (0755 for the system daemon, whose
+ * socket other users reach; 0700 for a user's own), then trusted only if it
+ * is a directory owned by us (or, as root, by the service user we become)
+ * that nobody else may write in: /tmp/jobstat-UID may have been made first
+ * by another user, with a link, a socket or a FIFO planted in it.
+ */
+static int setup_rundir(const char *dir, const struct passwd *pw)
+{
+	char why[512];
+
+	if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) == 0)
+		made_rundir = true;
+	else if (errno != EEXIST) {
+		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (jst_rundir_check(dir, geteuid(), pw ? pw->pw_uid : geteuid(), why, sizeof(why)) < 0) {
+		fprintf(stderr, "jobstatd: refusing runtime directory: %s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A socket passed by systemd (socket activation): used as it is, never
+ * replaced. Return its descriptor, -1 when none was passed, -2 when what
+ * was passed is not a listening SOCK_SEQPACKET Unix socket.
+ */
+static int activated_socket(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n <= 0)
+		return -1;
+	if (n != 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
+		return -2;
+	return SD_LISTEN_FDS_START;
+}
+
+/* Stop before serving: say why, release what was taken, and exit 1. */
+static int fail_start(struct jst_server *srv, struct jst_pub *pub)
+{
+	sd_notify(0, "STOPPING=1");
+	jst_server_destroy(srv);
+	jst_pub_close(pub, false);
+	jst_pidfile_close(&pidf, true);
+	if (made_rundir)
+		rmdir(rundir_path); /* a daemon that does not start leaves nothing behind */
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -151,12 +225,12 @@ int main(int argc, char **argv)
 	static struct jstd_settings set;
 	char err[512], why[512];
 	struct sigaction sa = {.sa_handler = on_signal};
+	struct passwd *pw = NULL;
 	sigset_t block, orig;
 	bool adopted;
-	struct jst_pub *pub;
-	struct jst_server *srv;
-	pid_t other;
-	int rc;
+	struct jst_pub *pub = NULL;
+	struct jst_server *srv = NULL;
+	int rc, lfd;
 
 	g_argc = argc;
 	g_argv = argv;
@@ -187,6 +261,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (geteuid() == 0 && strcmp(set.user, "root") != 0) {
+		pw = getpwnam(set.user);
+		if (!pw) {
+			fprintf(stderr, "jobstatd: no user \"%s\" to serve as: create it (make install "
+					"adds it through sysusers.d) or name another with --user\n",
+				set.user);
+			return 1;
+		}
+	}
 	if (!set.rundir[0] && jst_runtime_dir(geteuid(), set.rundir, sizeof(set.rundir)) < 0) {
 		fprintf(stderr, "jobstatd: runtime directory path too long\n");
 		return 2;
@@ -196,26 +279,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jobstatd: socket path too long or bad namespace \"%s\"\n", set.ns);
 		return 2;
 	}
-	strlcpy(rundir_path, set.rundir, sizeof(rundir_path));
-	if (mkdir(set.rundir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "jobstatd: cannot create runtime directory %s: %s\n", set.rundir,
-			strerror(errno));
+	lfd = activated_socket();
+	if (lfd == -2) {
+		fprintf(stderr, "jobstatd: systemd passed something other than one listening "
+				"SOCK_SEQPACKET Unix socket (ListenSequentialPacket=)\n");
 		return 1;
 	}
+	strlcpy(rundir_path, set.rundir, sizeof(rundir_path));
+	if (setup_rundir(set.rundir, pw) < 0)
+		return 1;
 	if ((size_t)snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", set.rundir, set.ns) >=
 	    sizeof(pidpath)) {
 		fprintf(stderr, "jobstatd: pidfile path too long\n");
 		return 2;
 	}
 	/* The namespace's lock, taken before the segment is touched: one daemon per namespace. */
-	pfh = pidfile_open(pidpath, 0644, &other);
-	if (!pfh) {
-		if (errno == EEXIST)
-			fprintf(stderr, "jobstatd: namespace \"%s\" is already served by pid %ld "
-					"(pidfile %s)\n", set.ns, (long)other, pidpath);
-		else
-			fprintf(stderr, "jobstatd: cannot open pidfile %s: %s\n", pidpath,
-				strerror(errno));
+	rc = jst_pidfile_open(pidpath, &pidf, why, sizeof(why));
+	if (rc != 0) {
+		fprintf(stderr, "jobstatd: namespace \"%s\": %s\n", set.ns, why);
 		return 1;
 	}
 	set.pub.shm_name = set.shm_name;
@@ -226,8 +307,7 @@ int main(int argc, char **argv)
 	if (rc == JST_EBUSY) {
 		/* A live writer holds the segment's lock, whatever became of its pidfile. */
 		fprintf(stderr, "jobstatd: namespace \"%s\" is already served: %s\n", set.ns, why);
-		pidfile_remove(pfh);
-		return 1;
+		return fail_start(NULL, NULL);
 	}
 	if (rc == JST_ENOENT || (rc < 0 && set.replace)) {
 		if (rc != JST_ENOENT)
@@ -240,46 +320,46 @@ int main(int argc, char **argv)
 			"jobstatd: it is left untouched. Restart with --replace to discard it and any\n"
 			"jobstatd: jobs in it.\n",
 			set.shm_name, jst_strerror(rc), why[0] ? why : jst_strerror(rc));
-		pidfile_remove(pfh);
-		return 1;
+		return fail_start(NULL, NULL);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot create %s: %s\n", set.shm_name,
 			why[0] ? why : jst_strerror(rc));
-		pidfile_remove(pfh);
-		return 1;
+		return fail_start(NULL, NULL);
 	}
 	raise_fd_limit();
 	set.srv.socket_path = set.socket;
 	set.srv.watch = watch_runtime;
+	set.srv.listen_fd = lfd;
 	rc = jst_server_create(pub, &set.srv, &srv);
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),
 			rc == JST_ESYS ? ": " : "", rc == JST_ESYS ? strerror(errno) : "");
-		jst_pub_close(pub, false);
-		pidfile_remove(pfh);
-		return 1;
+		return fail_start(NULL, pub);
 	}
 	/* Detach after everything that can fail on the command line's account has been said. */
 	if (!set.foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "jobstatd: cannot detach: %s\n", strerror(errno));
-		jst_server_destroy(srv);
-		jst_pub_close(pub, false);
-		pidfile_remove(pfh);
-		return 1;
+		return fail_start(srv, pub);
 	}
 	if (!set.foreground)
 		jst_pub_reown(pub); /* the segment must name the process that serves it */
 	jst_log_init(set.want_syslog || !set.foreground);
-	pidfile_write(pfh); /* after daemon(): the pid of the process that serves */
-	stat(pidpath, &pid_stat);
-	if (drop_privileges() < 0) {
-		jst_log(LOG_ERR, "cannot drop privileges: %s", strerror(errno));
-		jst_server_destroy(srv);
-		jst_pub_close(pub, false);
-		pidfile_remove(pfh);
-		return 1;
+	jst_pidfile_write(&pidf); /* after daemon(): the pid of the process that serves */
+	/* The service user keeps its runtime directory: it makes its files again, removes them. */
+	if (pw && (chown(set.rundir, pw->pw_uid, pw->pw_gid) < 0 ||
+		   fchown(pidf.fd, pw->pw_uid, pw->pw_gid) < 0)) {
+		jst_log(LOG_ERR, "cannot give %s to %s: %s", set.rundir, set.user, strerror(errno));
+		return fail_start(srv, pub);
 	}
+	if (drop_privileges(pw) < 0) {
+		jst_log(LOG_ERR, "cannot drop privileges to %s: %s", set.user, strerror(errno));
+		return fail_start(srv, pub);
+	}
+	if (geteuid() == 0)
+		jst_log(LOG_WARNING, "serving as root (--user root): any bug in jobstatd is root's");
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = 0;
 	if (adopted) {
 		struct jst_pub_stats ps;
 
@@ -290,13 +370,16 @@ int main(int argc, char **argv)
 		jst_log(LOG_INFO, "created %s; serving %s (pid %ld)", set.shm_name, set.socket,
 			(long)getpid());
 	}
+	sd_notifyf(0, "READY=1\nSTATUS=serving %s on %s as uid %ld\nMAINPID=%ld", set.shm_name,
+		   set.socket, (long)geteuid(), (long)getpid());
 	rc = jst_server_run(srv, &stop_signal, &hup_signal, reload, &orig, HEARTBEAT_INTERVAL_NS);
+	sd_notify(0, "STOPPING=1");
 	if (rc < 0)
 		jst_log(LOG_ERR, "event loop failed: %s", strerror(errno));
 	else
 		jst_log(LOG_INFO, "signal %d, closing %s", (int)stop_signal, set.shm_name);
 	jst_server_destroy(srv);
 	jst_pub_close(pub, false);
-	pidfile_remove(pfh);
+	jst_pidfile_close(&pidf, true);
 	return rc < 0 ? 1 : 0;
 }

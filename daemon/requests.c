@@ -293,6 +293,14 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed ERROR");
 	if (!s->err.message_id)
 		return jst__reply_fail(s, c, h, JST_EINVAL, "a CIM_Error needs a MessageID");
+	{
+		char why[JST_DETAIL_MAX];
+		int vr = jst_error_validate(&s->err, why, sizeof(why));
+
+		/* The library checks before sending; a client that does not is refused here. */
+		if (vr < 0)
+			return jst__reply_fail(s, c, h, vr, "%s", why);
+	}
 	rc = jst_pub_status(s->pub, jh, &st);
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, JST_ESTALE, "no job behind handle %" PRIu32 "/%" PRIu32,

@@ -433,9 +433,19 @@ int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
 	rc = jst__adopt_jobs(s);
 	if (rc < 0)
 		goto fail;
-	rc = listen_socket(s, &s->lfd);
-	if (rc < 0)
-		goto fail;
+	if (cfg->listen_fd > 0) {
+		s->lfd = cfg->listen_fd;
+		s->activated = true;
+		if (fcntl(s->lfd, F_SETFL, fcntl(s->lfd, F_GETFL) | O_NONBLOCK) < 0 ||
+		    fcntl(s->lfd, F_SETFD, FD_CLOEXEC) < 0) {
+			rc = JST_ESYS;
+			goto fail;
+		}
+	} else {
+		rc = listen_socket(s, &s->lfd);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = JST_ESYS;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
@@ -477,7 +487,8 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			/* The runtime directory's files: the daemon's (cfg.watch), then ours. */
 			if (s->cfg.watch)
 				s->cfg.watch();
-			socket_check(s);
+			if (!s->activated)
+				socket_check(s); /* an activated socket is systemd's to keep */
 			next_watch = now + WATCH_INTERVAL_NS;
 		}
 		if (now >= next_beat) {
@@ -534,7 +545,8 @@ void jst_server_destroy(struct jst_server *s)
 	}
 	if (s->lfd >= 0) {
 		close(s->lfd);
-		unlink(s->sock_path);
+		if (!s->activated)
+			unlink(s->sock_path);
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);

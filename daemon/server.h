@@ -30,6 +30,9 @@ struct jst_server_config {
 	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
 	void (*watch)(void);     /* called every second: the daemon checks its own runtime
 				    files (the pidfile) before the server checks its socket */
+	int listen_fd;           /* > 0: a socket already listening (systemd's socket
+				    activation), used as it is: never replaced, never
+				    removed; 0 or -1: bind socket_path */
 };
 
 /* Settings SIGHUP may change on a running server. */

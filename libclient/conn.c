@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "jobstat-proto.h"
+#include "read-internal.h"
 #include "jobstat.h"
 
 #define DEFAULT_RECONNECT_NS (30ull * 1000 * 1000 * 1000)
@@ -63,16 +65,45 @@ static void set_err(jst_conn *c, const char *msg)
 
 /* ---- sockets ---- */
 
+/* The uid of jobstat's service user, or 0 (root's, trusted anyway) when there is none. */
+static uid_t service_uid(void)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	return getpwnam_r(JST_SERVICE_USER, &pw, buf, sizeof(buf), &res) == 0 && res ? pw.pw_uid
+										    : 0;
+}
+
+/*
+ * Connect to the daemon's socket at @path, and talk to it only if the process
+ * behind it is root, jobstat's service user or ourselves: a socket another
+ * user put where we look would otherwise acknowledge our jobs and lose them.
+ */
 static int open_socket(const char *path, int *ret_fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 	int fd, e;
 
 	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return JST_ESYS;
+		return jst__why(JST_ESYS, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			e = errno;
+			close(fd);
+			return jst__why(JST_ESYS, "%s: SO_PEERCRED: %s", path, strerror(e));
+		}
+		if (cred.uid != 0 && cred.uid != geteuid() && cred.uid != service_uid()) {
+			close(fd);
+			return jst__why(JST_EPEER,
+					"%s is served by uid %ld (pid %ld), which is neither root, the "
+					JST_SERVICE_USER " user nor you: not talking to it", path,
+					(long)cred.uid, (long)cred.pid);
+		}
 		*ret_fd = fd;
 		return 0;
 	}
@@ -80,10 +111,10 @@ static int open_socket(const char *path, int *ret_fd)
 	close(fd);
 	errno = e;
 	if (e == EACCES || e == EPERM)
-		return JST_EACCES;
+		return jst__why(JST_EACCES, "%s: %s", path, strerror(e));
 	if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR)
-		return JST_ENODAEMON;
-	return JST_ESYS;
+		return jst__why(JST_ENODAEMON, "%s: %s", path, strerror(e));
+	return jst__why(JST_ESYS, "connect %s: %s", path, strerror(e));
 }
 
 static void drop(jst_conn *c)
@@ -239,7 +270,7 @@ static int hello(jst_conn *c)
 
 static int connect_once(jst_conn *c)
 {
-	int rc = open_socket(c->path, &c->fd);
+	int rc = c->path[0] ? open_socket(c->path, &c->fd) : JST_ENODAEMON;
 
 	if (rc == JST_ENODAEMON && c->alt_path[0])
 		rc = open_socket(c->alt_path, &c->fd);
@@ -330,7 +361,8 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 {
 	static const struct jst_connect_options none;
 	const char *ns, *env = getenv("JOBSTAT_SOCKET");
-	char rundir[256];
+	char rundir[256], dir_why[256] = "";
+	int dir_rc = 0;
 	jst_conn *c;
 	int rc;
 
@@ -356,15 +388,26 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 		if (rc == 0)
 			strcpy(c->path, p);
 	} else {
+		/*
+		 * Our own daemon's runtime directory first, if it is ours (another
+		 * user may have made /tmp/jobstat-UID first), then the system
+		 * daemon's (README.md, "Finding the daemon").
+		 */
 		rc = jst_runtime_dir(geteuid(), rundir, sizeof(rundir));
 		if (rc == 0)
+			dir_rc = jst_rundir_check(rundir, geteuid(), geteuid(), dir_why,
+						  sizeof(dir_why));
+		if (rc == 0 && dir_rc == 0)
 			rc = jst_socket_path(rundir, ns, c->path, sizeof(c->path));
-		/* Not found in our own runtime directory: the system daemon's. */
 		if (rc == 0 && geteuid() != 0)
-			rc = jst_socket_path("/run/jobstat", ns, c->alt_path, sizeof(c->alt_path));
+			rc = jst_socket_path(JST_SYSTEM_RUNDIR, ns, c->alt_path, sizeof(c->alt_path));
 	}
+	jst__why_clear();
 	if (rc == 0)
 		rc = connect_once(c);
+	/* Nothing found, and our own directory was not to be trusted: say that. */
+	if (rc == JST_ENODAEMON && dir_rc != 0 && dir_rc != JST_ENOENT)
+		rc = jst__why(dir_rc, "%s; and no system daemon answers", dir_why);
 	if (rc < 0) {
 		free(c);
 		return rc;
@@ -646,11 +689,12 @@ int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, b
 	struct jst_rbuf r;
 	int rc, res;
 
-	if (!c || !e || !e->message_id)
+	if (!c || !e)
 		return JST_EINVAL;
-	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
-	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
-		return JST_ETOOLONG;
+	/* Refused here, with the reason in jst_conn_error(), before the daemon sees it. */
+	rc = jst_error_validate(e, c->err, sizeof(c->err));
+	if (rc < 0)
+		return rc;
 	jst_enc_error(&c->w, ++c->next_id, h, fail, e);
 	rc = transact(c, &c->w, &r, &res, NULL);
 	return rc < 0 ? rc : res;
@@ -701,28 +745,6 @@ int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
 		return JST_EPROTO;
 	*ret_stats = st;
 	return 0;
-}
-
-static uint32_t rsc_code_of(int rc)
-{
-	switch (rc) {
-	case JST_ENOJOB:
-	case JST_EINVAL:
-		return JST_RSC_INVALID_PARAMETER;
-	case JST_EPERM:
-		return JST_RSC_ACCESS_DENIED;
-	case JST_ETRANSITION:
-		return JST_RSC_INVALID_TRANSITION;
-	case JST_EPENDING:
-		return JST_RSC_BUSY;
-	case JST_ENOTSUP:
-		return JST_RSC_NOT_SUPPORTED;
-	case JST_ETIMEDOUT:
-		return JST_RSC_TIMEOUT;
-	case JST_ENOPRODUCER:
-		return JST_RSC_FAILED;
-	}
-	return JST_RSC_UNKNOWN;
 }
 
 int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requested_state,
@@ -778,7 +800,7 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 	if (rc < 0)
 		return rc;
 	if (res < 0) {
-		*ret_code = rsc_code_of(res);
+		*ret_code = jst_rsc_method_code(res, 0, JST_FLAVOUR_CIM);
 		return res;
 	}
 	if (jst_dec_reply_request(&r, &rep) < 0)

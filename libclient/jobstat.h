@@ -14,6 +14,11 @@
 extern "C" {
 #endif
 
+/*
+ * ABI: within a soname, a struct the caller allocates never changes size or
+ * layout; new properties come through new functions taking the caller's
+ * struct size (README.md "ABI"; make abi-check holds 0.1.0 to it).
+ */
 #define JST_VERSION_MAJOR 0
 #define JST_VERSION_MINOR 1
 #define JST_VERSION_PATCH 0
@@ -67,8 +72,12 @@ extern "C" {
 	XX(ENOTSUP, -36, "not supported for this job")                                         \
 	XX(ELIMIT, -37, "a daemon limit was reached (connections, pending requests)")           \
 	XX(ENOTREG, -38, "the jobstat segment's name is not a regular file (FIFO, directory, ...)")\
-	XX(EOWNER, -39, "the jobstat segment belongs to a user jobstat does not trust")        \
-	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")
+	XX(EOWNER, -39, "a jobstat file belongs to a user jobstat does not trust")              \
+	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")       \
+	XX(EPEER, -41, "the control socket is served by a user jobstat does not trust")       \
+	XX(EVALUEMAP, -50, "a CIM_Error property is outside its DMTF ValueMap")                \
+	XX(EOTHERPAIR, -51, "an Other* property of a CIM_Error does not match its Other value") \
+	XX(ENOFILE, -52, "the error is not associated with a file")
 
 enum jst_errno {
 	JST_OK = 0,
@@ -265,7 +274,7 @@ JST_EXPORT const char *jst_default_namespace(void);
  * (a FIFO, directory, symlink... at the name); JST_EOWNER (another user's);
  * JST_EUNSAFE (writable by group or others); JST_EBADMAGIC; JST_EENDIAN;
  * JST_EVERSION; JST_ELAYOUT; JST_ETRUNCATED; JST_ENOTREADY; JST_ECORRUPT;
- * JST_ENOMEM; JST_ESYS. jst_attach_error() says what was wrong.
+ * JST_ENOMEM; JST_ESYS. jst_last_error() says what was wrong.
  */
 JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
 
@@ -276,12 +285,13 @@ JST_EXPORT int jst_attach(const char *ns, jst_reader **ret_reader);
 JST_EXPORT int jst_attach_shm(const char *shm_name, jst_reader **ret_reader);
 
 /**
- * jst_attach_error() - why this thread's last failed jst_attach() or
- * jst_attach_shm() failed, for a person: the object's path and what is wrong
- * with it (its kind, its owner, its mode, or the system call and errno text).
+ * jst_last_error() - why this thread's last failed jst_attach(),
+ * jst_attach_shm() or jst_connect() failed, for a person: the object's path
+ * and what is wrong with it (its kind, its owner, its mode, the socket's
+ * peer, or the system call and its errno text).
  * Return: a thread-local string, "" after a success.
  */
-JST_EXPORT const char *jst_attach_error(void);
+JST_EXPORT const char *jst_last_error(void);
 
 /**
  * jst_detach() - unmap and free. Accepts NULL.
@@ -352,7 +362,11 @@ JST_EXPORT int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_sta
 
 /**
  * jst_change_seq() - the sequence number of the latest published change.
- * A monitor takes it as its cursor before a full scan.
+ * A monitor takes it as its cursor before a full scan. It is an acquire
+ * load (paired with the publisher's barrier before its change_seq store):
+ * the scan that follows sees every change up to the value returned, on any
+ * CPU, so following jst_changes() from it misses nothing.
+ * Return: the sequence number; 0 for a NULL @r.
  */
 JST_EXPORT uint64_t jst_change_seq(jst_reader *r);
 
@@ -432,8 +446,9 @@ JST_EXPORT uint64_t jst_generation(jst_reader *r);
 
 /**
  * jst_daemon_alive() - true while the daemon's heartbeat is fresher than
- * JST_HEARTBEAT_TIMEOUT_NS and it has not closed the segment. Reads the clock
- * through the vDSO only.
+ * JST_HEARTBEAT_TIMEOUT_NS and it has not closed the segment. Reads
+ * CLOCK_MONOTONIC_COARSE through the vDSO: no syscall and no TSC read, so it
+ * works under strict seccomp too (a tick's lag is far below the timeout).
  */
 #define JST_HEARTBEAT_TIMEOUT_NS (2ull * 1000 * 1000 * 1000)
 JST_EXPORT bool jst_daemon_alive(jst_reader *r);
@@ -455,14 +470,57 @@ enum jst_flavour {
 #define JST_DO_E_INVALID_STATE                  0x80d02013u
 #define JST_DO_E_ERROR_INFORMATION_UNAVAILABLE  0x80d02014u
 
+/* What GetError gives for a job: jst_error_rule()'s answer. */
+enum jst_error_rule {
+	JST_RULE_NULL = 0,        /* nothing: "Success" with NULL (DO: no error object) */
+	JST_RULE_REPORTED = 1,    /* the latest CIM_Error the job's producer (or jobstatd) reported */
+	JST_RULE_SYNTHESIZED = 2, /* one made from the job itself: jst_error_synthesize() */
+};
+
 /**
- * jst_get_error() - GetError: the job's latest CIM_Error, when @flavour says
- * there is one. CIM and Hyper-V: while no OperationalStatus value is OK (the
- * job failed, or a client terminated or killed it) and it has an error; none
- * while it runs or after it completed without error. Delivery Optimization:
+ * jst_error_rule() - GetError's rule: what @flavour gives for a job whose
+ * status is @st. The table, cell by cell, is in README.md ("GetError's rule").
+ * CIM and Hyper-V: NULL while the job executes (New, Starting, Running,
+ * Suspended, Shutting Down, Service, vendor states that are not final),
+ * whatever its OperationalStatus and errors; for a final job or one in Query
+ * Pending, NULL when an OperationalStatus value is OK or, for Query Pending,
+ * when it shows Lost Communication (the producer is gone, not the job
+ * failed); otherwise the latest reported error, or a synthesized one when
+ * none was reported. Delivery Optimization: REPORTED for a transfer job whose
+ * error object exists, else NULL (it never synthesizes).
+ * Return: an enum jst_error_rule value; JST_EINVAL (@st NULL, unknown @flavour).
+ */
+JST_EXPORT int jst_error_rule(const struct jst_status *st, unsigned flavour);
+
+/* The MessageID of a CIM_Error that jst_error_synthesize() makes. */
+#define JST_MSGID_SYNTHESIZED "JST0003"
+
+/**
+ * jst_error_synthesize() - the CIM_Error GetError gives for a job that is
+ * not OK and has no reported error, made from what the job has: MessageID
+ * JST_MSGID_SYNTHESIZED, OwningEntity "jobstat", Message from
+ * ErrorDescription (else a sentence naming the final state and ErrorCode),
+ * MessageArguments {JobState, its name, ErrorCode, ErrorDescription,
+ * JobStatus} (NULL where the job has none), PerceivedSeverity by state
+ * (Exception 5 Major, Killed and Terminated 2 Information, Completed and
+ * CompletedWithWarnings 3 Degraded/Warning, else 0 Unknown), ProbableCause 0
+ * Unknown, ErrorSource the job's object path CIM_ConcreteJob.InstanceID="..."
+ * (ErrorSourceFormat 2 CIMObjectPath), CIMStatusCode 1 CIM_ERR_FAILED for
+ * Exception (else NULL); time = TimeOfLastStateChange, sequence 0 (it was
+ * never reported), job_state the job's. Strings live in @ret_error->text.
+ * Return: 0; JST_EINVAL.
+ */
+JST_EXPORT int jst_error_synthesize(const struct jst_job *job, struct jst_error *ret_error);
+
+/**
+ * jst_get_error() - GetError: the job's CIM_Error, as jst_error_rule() says.
+ * CIM and Hyper-V: the latest reported error, or one synthesized by
+ * jst_error_synthesize() for a job that is not OK but reported none; nothing
+ * while it executes or after it ended without error. Delivery Optimization:
  * only for a transfer job whose error object exists (it entered ERROR or
  * TRANSIENT_ERROR and has not been TRANSFERRING since); the object is the
- * error's hresult, context, message (description) and file. No syscall.
+ * error's hresult, context, message (description) and file
+ * (jst_error_file()). No syscall.
  * @ret_error: filled when 0 is returned; unspecified otherwise.
  *
  * Return: 0 (an error, the method's "Success"/S_OK); JST_ENOERROR (none: CIM
@@ -487,6 +545,43 @@ JST_EXPORT int jst_get_errors(jst_reader *r, jst_handle h, unsigned flavour,
 			      struct jst_error *ret_errors, size_t max, size_t *ret_n);
 
 /**
+ * jst_get_error_cimxml() - Hyper-V's GetError([out] string Error): the
+ * error jst_get_error(JST_FLAVOUR_HYPERV) gives, as the CIM-XML string of
+ * jst_error_to_cimxml(). No syscall.
+ * @buf, @n, @ret_len: as jst_error_to_cimxml() (NULL and 0 measure).
+ * Return: 0; JST_ENOERROR (NULL: the method's 0 with no string); JST_ETOOLONG
+ * (*@ret_len says how much is needed); the codes of jst_get_error().
+ */
+JST_EXPORT int jst_get_error_cimxml(jst_reader *r, jst_handle h, char *buf, size_t n,
+				    size_t *ret_len);
+
+/**
+ * jst_error_file() - IBackgroundCopyError::GetFile: the file an error is
+ * about.
+ * @ret_file: set to the path on success; untouched on failure.
+ * Return: 0; JST_ENOFILE when the error names no file (jst_method_code()
+ * gives DO_E_FILE_NOT_AVAILABLE for it, as the DO API does); JST_EINVAL.
+ */
+JST_EXPORT int jst_error_file(const struct jst_error *e, const char **ret_file);
+
+/**
+ * jst_error_validate() - check a CIM_Error against DMTF's CIM_Error class:
+ * MessageID present; ErrorType 0..10, PerceivedSeverity 0..7, ProbableCause
+ * 0..130, ErrorSourceFormat 0..2, CIMStatusCode 1..29 or 0 (NULL);
+ * OtherErrorType set exactly when ErrorType is 1 (Other),
+ * OtherErrorSourceFormat exactly when ErrorSourceFormat is 1 (Other); at most
+ * JST_ERROR_ARGS_MAX MessageArguments and RecommendedActions.
+ * jst_job_report_error() calls it before sending; jobstatd may too.
+ * @msg, @n: NULL and 0, or where to write a sentence saying what is wrong and
+ *	     what is allowed ("" when valid); always NUL-terminated when @n > 0.
+ * Return: 0; JST_EINVAL (no @e, or no MessageID); JST_EVALUEMAP (a value
+ * outside its ValueMap); JST_EOTHERPAIR (an Other* string without its Other
+ * value, or the Other value without its string); JST_ETOOLONG (too many
+ * array entries).
+ */
+JST_EXPORT int jst_error_validate(const struct jst_error *e, char *msg, size_t n);
+
+/**
  * jst_method_code() - the return code the job model's method gives for the
  * jobstat result @rc, in @flavour: CIM (0 Success, 1 Not Supported,
  * 2 Unspecified Error, 3 Timeout, 4 Failed, 5 Invalid Parameter, 6 Access
@@ -494,7 +589,8 @@ JST_EXPORT int jst_get_errors(jst_reader *r, jst_handle h, unsigned flavour,
  * Supported, 32772 Timeout, 32773 Invalid parameter, 32774 System is in use,
  * 32775 Invalid state for this operation, 32777 System is not available,
  * 32778 Out of memory) or DO (S_OK, DO_E_ERROR_INFORMATION_UNAVAILABLE,
- * DO_E_JOB_NOT_FOUND, DO_E_INVALID_STATE, DO_E_NO_SERVICE, E_ACCESSDENIED,
+ * DO_E_JOB_NOT_FOUND, DO_E_INVALID_STATE, DO_E_NO_SERVICE,
+ * DO_E_FILE_NOT_AVAILABLE, E_ACCESSDENIED,
  * E_INVALIDARG, E_OUTOFMEMORY, E_NOTIMPL, E_FAIL, ...). README.md has the table.
  */
 JST_EXPORT uint32_t jst_method_code(int rc, unsigned flavour);
@@ -507,8 +603,9 @@ JST_EXPORT uint32_t jst_method_code(int rc, unsigned flavour);
  * become U+FFFD).
  * @buf, @n: where to write it, NUL-terminated; NULL and 0 to measure.
  * @ret_len: NULL, or the length of the whole text (without the NUL).
- * Return: 0; JST_EINVAL; JST_ETOOLONG when @n is too small (*@ret_len says
- * how much is needed; @buf holds nothing usable).
+ * Return: 0 (also when measuring: *@ret_len is then the size); JST_EINVAL
+ * (also @buf NULL with @n > 0); JST_ETOOLONG when @n is too small (*@ret_len
+ * says how much is needed; @buf holds nothing usable).
  */
 JST_EXPORT int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t n,
 				   size_t *ret_len);
@@ -521,6 +618,58 @@ JST_EXPORT int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t 
  */
 JST_EXPORT int jst_error_to_json(const struct jst_error *e, char *buf, size_t n,
 				 size_t *ret_len);
+
+/**
+ * jst_errors_to_cimxml() - GetErrors / GetErrorEx as one well-formed CIM-XML
+ * document, valid against DSP0203: an XML declaration, then <CIM
+ * CIMVERSION="2.0" DTDVERSION="2.4"><DECLARATION><DECLGROUP> holding one
+ * <VALUE.OBJECT> per error (each the INSTANCE of jst_error_to_cimxml()), in
+ * the order given. @n may be 0 (an empty DECLGROUP).
+ * Arguments and return as jst_error_to_cimxml().
+ */
+JST_EXPORT int jst_errors_to_cimxml(const struct jst_error *errors, size_t n, char *buf,
+				    size_t len, size_t *ret_len);
+
+/* jst_job_to_cimxml() flags. */
+#define JST_CIMXML_MSVM     0x1 /* Msvm_ConcreteJob: its class name and extra properties */
+#define JST_CIMXML_DOCUMENT 0x2 /* a whole document, as jst_errors_to_cimxml() wraps one */
+
+/**
+ * jst_job_to_cimxml() - a whole job as a DSP0201 <INSTANCE
+ * CLASSNAME="CIM_ConcreteJob">: InstanceID, Name, JobState,
+ * OperationalStatus[], StatusDescriptions[], PercentComplete, ErrorCode,
+ * ErrorDescription, JobStatus, Owner, Notify, Priority, RecoveryAction,
+ * OtherRecoveryAction, DeleteOnCompletion, TimeSubmitted, StartTime,
+ * TimeOfLastStateChange (CIM datetime timestamps, UTC), ElapsedTime and
+ * TimeBeforeRemoval (CIM intervals); NULL ones without VALUE. With
+ * JST_CIMXML_MSVM, CLASSNAME="Msvm_ConcreteJob" and also
+ * ErrorSummaryDescription, Cancellable and JobType. Valid against the
+ * DSP0203 DTD (tests/test_render.c proves it with xmllint).
+ * @flags: JST_CIMXML_* bits.
+ * Other arguments and return as jst_error_to_cimxml(); JST_EINVAL for an
+ * unknown flag.
+ */
+JST_EXPORT int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, size_t n,
+				 size_t *ret_len);
+
+/**
+ * jst_job_to_json() - the same job as one JSON object: every property of
+ * jst_job_to_cimxml() with JST_CIMXML_MSVM by its CIM name (null for NULL),
+ * times as CIM datetime strings. Arguments and return as jst_error_to_cimxml().
+ */
+JST_EXPORT int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len);
+
+#define JST_DATETIME_LEN 25 /* a CIM datetime's characters, without the NUL */
+
+/**
+ * jst_cim_datetime() - a CIM datetime string (DSP0004): with @interval false,
+ * the timestamp "yyyymmddhhmmss.mmmmmm+000" of @ns nanoseconds since the
+ * Unix epoch, in UTC; with @interval true, the interval
+ * "ddddddddhhmmss.mmmmmm:000" of @ns nanoseconds. No syscall, no locale.
+ * @buf: room for JST_DATETIME_LEN + 1 bytes.
+ * Return: 0; JST_EINVAL (@buf NULL). Every uint64_t fits both forms.
+ */
+JST_EXPORT int jst_cim_datetime(uint64_t ns, bool interval, char *buf);
 
 /* ---- job states (the CIM model) ----------------------------------------------------- */
 
@@ -589,7 +738,9 @@ JST_EXPORT const char *jst_transfer_state_name(uint16_t bg_state);
  * job in progress may move among QUEUED, CONNECTING, TRANSFERRING, SUSPENDED,
  * TRANSIENT_ERROR and ERROR; only TRANSFERRING (or QUEUED, for an empty job)
  * reaches TRANSFERRED; TRANSFERRED goes only to ACKNOWLEDGED (Complete) or
- * CANCELLED; ACKNOWLEDGED and CANCELLED are final. Staying is allowed.
+ * CANCELLED; ERROR may also be Completed (ACKNOWLEDGED: keep what was
+ * transferred, as the seed lists Cancel, Complete or Resume after an error);
+ * ACKNOWLEDGED and CANCELLED are final. Staying is allowed.
  * Return: 0; JST_ETRANSITION.
  */
 JST_EXPORT int jst_transfer_check(uint16_t from, uint16_t to);
@@ -616,7 +767,16 @@ enum jst_requested_state {
 	JST_REQ_SERVICE = 6,
 };
 
-/* RequestStateChange's return codes (CIM_ConcreteJob). */
+/*
+ * RequestStateChange's return codes as CIM_ConcreteJob's ValueMap defines
+ * them (the CIM flavour): 0..6 and 4096..4099, 32768..65535 for vendors.
+ * CIM has no Access Denied here (WBEM reports it as the operation's
+ * CIM_ERR_ACCESS_DENIED, not as a return value), and 6 is In Use: 0.1.0
+ * wrongly gave JST_RSC_ACCESS_DENIED the value 6. It is now a vendor value,
+ * the number Hyper-V uses for Access Denied, so the name still compiles and
+ * still means what it says; only a program that compared with a literal 6
+ * must change (CHANGELOG.md).
+ */
 enum jst_rsc_code {
 	JST_RSC_COMPLETED = 0,
 	JST_RSC_NOT_SUPPORTED = 1,
@@ -625,12 +785,46 @@ enum jst_rsc_code {
 	JST_RSC_FAILED = 4,
 	JST_RSC_INVALID_PARAMETER = 5,
 	JST_RSC_IN_USE = 6,
-	JST_RSC_ACCESS_DENIED = 6, /* as the job model's issue asks: CIM 6, Hyper-V 32769 */
 	JST_RSC_STARTED = 4096,    /* Method Parameters Checked - Transition Started */
 	JST_RSC_INVALID_TRANSITION = 4097,
 	JST_RSC_TIMEOUT_NOT_SUPPORTED = 4098,
 	JST_RSC_BUSY = 4099,
+	JST_RSC_ACCESS_DENIED = 32769, /* vendor range; Hyper-V's Access Denied */
 };
+
+/* Msvm_ConcreteJob.RequestStateChange's return codes (the Hyper-V flavour). */
+enum jst_rsc_hyperv_code {
+	JST_RSC_HV_COMPLETED = 0,
+	JST_RSC_HV_STARTED = 4096,
+	JST_RSC_HV_FAILED = 32768,
+	JST_RSC_HV_ACCESS_DENIED = 32769,
+	JST_RSC_HV_NOT_SUPPORTED = 32770,
+	JST_RSC_HV_STATUS_UNKNOWN = 32771,
+	JST_RSC_HV_TIMEOUT = 32772,
+	JST_RSC_HV_INVALID_PARAMETER = 32773,
+	JST_RSC_HV_IN_USE = 32774,
+	JST_RSC_HV_INVALID_STATE = 32775,
+	JST_RSC_HV_INCORRECT_TYPE = 32776,
+	JST_RSC_HV_NOT_AVAILABLE = 32777,
+	JST_RSC_HV_OUT_OF_MEMORY = 32778,
+};
+
+/**
+ * jst_rsc_method_code() - RequestStateChange's return code in a flavour
+ * (enum jst_flavour), from what jst_request_state_change() gave.
+ * @rc: jst_request_state_change()'s result.
+ * @cim_code: when @rc is 0, the answer it stored (a CIM code: the producer's
+ *	      or the daemon's); ignored otherwise.
+ * @flavour: JST_FLAVOUR_CIM, JST_FLAVOUR_HYPERV or JST_FLAVOUR_DO (DO has no
+ *	     RequestStateChange: its Suspend/Resume/Cancel give HRESULTs, as
+ *	     jst_method_code() does).
+ *
+ * The table is in README.md ("RequestStateChange"): CIM gives 0..6 and
+ * 4096..4099 (6 only for In Use) and JST_RSC_ACCESS_DENIED for JST_EPERM;
+ * Hyper-V gives 0, 4096 and 32768..32778 (32769 Access Denied).
+ * Return: the code; for an unknown @flavour, CIM's 2 (Unknown or Unspecified Error).
+ */
+JST_EXPORT uint32_t jst_rsc_method_code(int rc, uint32_t cim_code, unsigned flavour);
 
 /*
  * struct jst_request - a RequestStateChange that a client made on one of this
@@ -824,11 +1018,13 @@ JST_EXPORT int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
  * as a CIM_Error.
  * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
  *		(0: 5 seconds).
- * @ret_code: the RequestStateChange return code (enum jst_rsc_code).
+ * @ret_code: the RequestStateChange return code in the CIM flavour (enum
+ *	      jst_rsc_code); jst_rsc_method_code() gives Hyper-V's.
  *
  * Return: 0 when the producer (or, for a job without one, the daemon)
  * decided: *@ret_code is its answer (0, 4096, 1, ...). Refusals set
- * *@ret_code too: JST_ENOJOB and JST_EINVAL (5), JST_EPERM (6),
+ * *@ret_code too: JST_ENOJOB and JST_EINVAL (5), JST_EPERM
+ * (JST_RSC_ACCESS_DENIED, 32769: CIM's 6 is In Use),
  * JST_ETRANSITION (4097, also for any request on a final job), JST_EPENDING
  * (4099), JST_ENOTSUP (1, not cancellable), JST_ENOPRODUCER (4, only its
  * producer can do that), JST_ETIMEDOUT (3, the producer did not answer in

@@ -62,9 +62,12 @@ int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *ou
  */
 int jst__attach_mapping(const void *base, uint64_t size, jst_reader **ret_reader);
 
-/* The service user whose segments clients trust, besides root's and their own. */
-#ifndef JST_SERVICE_USER
-#define JST_SERVICE_USER "jobstat"
-#endif
+/*
+ * jst__why() - record why this thread's attach or connect fails, for
+ * jst_last_error(); returns @rc. jst__why_clear() at the start of each call.
+ */
+int jst__why(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jst__why_clear(void);
+
 
 #endif /* JOBSTAT_READ_INTERNAL_H */

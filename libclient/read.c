@@ -19,6 +19,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include "jobstat-proto.h"
 #include "read-internal.h"
 #include "shm-check.h"
 #include "shm-status.h"
@@ -42,26 +43,6 @@ static int errno_to_jst(int e)
 	default:
 		return JST_ESYS;
 	}
-}
-
-/* Why the last jst_attach() of this thread failed, for a person (jst_attach_error()). */
-static __thread char attach_why[256];
-
-static int attach_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int attach_fail(int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(attach_why, sizeof(attach_why), fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-const char *jst_attach_error(void)
-{
-	return attach_why;
 }
 
 static const char *file_kind(mode_t m)
@@ -148,9 +129,9 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	void *base;
 	int fd, rc, e;
 
-	attach_why[0] = '\0';
+	jst__why_clear();
 	if (!shm_name || !ret_reader)
-		return attach_fail(JST_EINVAL, "no segment name or no place for the reader");
+		return jst__why(JST_EINVAL, "no segment name or no place for the reader");
 	/*
 	 * Never follow a link (glibc's shm_open adds O_NOFOLLOW) and never block:
 	 * a FIFO at the name would otherwise hang us until someone opens it.
@@ -159,36 +140,36 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	if (fd < 0) {
 		e = errno;
 		if (e == ELOOP)
-			return attach_fail(JST_ENOTREG, "/dev/shm%s is a symbolic link, not a "
+			return jst__why(JST_ENOTREG, "/dev/shm%s is a symbolic link, not a "
 					   "jobstat segment", shm_name);
-		return attach_fail(errno_to_jst(e), "cannot open /dev/shm%s: %s", shm_name,
+		return jst__why(errno_to_jst(e), "cannot open /dev/shm%s: %s", shm_name,
 				   strerror(e));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		return attach_fail(JST_ESYS, "cannot fstat /dev/shm%s: %s", shm_name, strerror(e));
+		return jst__why(JST_ESYS, "cannot fstat /dev/shm%s: %s", shm_name, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return attach_fail(JST_ENOTREG, "/dev/shm%s is %s, not a jobstat segment", shm_name,
+		return jst__why(JST_ENOTREG, "/dev/shm%s is %s, not a jobstat segment", shm_name,
 				   file_kind(st.st_mode));
 	}
 	if (!trusted_owner(st.st_uid)) {
 		close(fd);
-		return attach_fail(JST_EOWNER, "/dev/shm%s belongs to uid %ld, which is neither root, "
+		return jst__why(JST_EOWNER, "/dev/shm%s belongs to uid %ld, which is neither root, "
 				   "the " JST_SERVICE_USER " user nor you: another user may have "
 				   "planted it", shm_name, (long)st.st_uid);
 	}
 	if (st.st_mode & 022) {
 		close(fd);
-		return attach_fail(JST_EUNSAFE, "/dev/shm%s has mode %04o: others than its owner "
+		return jst__why(JST_EUNSAFE, "/dev/shm%s has mode %04o: others than its owner "
 				   "could rewrite what you read", shm_name,
 				   (unsigned)(st.st_mode & 07777));
 	}
 	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
 		close(fd);
-		return attach_fail(JST_ETRUNCATED, "/dev/shm%s has %lld bytes, less than a header",
+		return jst__why(JST_ETRUNCATED, "/dev/shm%s has %lld bytes, less than a header",
 				   shm_name, (long long)st.st_size);
 	}
 	/*
@@ -199,14 +180,14 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	e = errno;
 	close(fd);
 	if (base == MAP_FAILED)
-		return attach_fail(errno_to_jst(e), "cannot map /dev/shm%s: %s", shm_name,
+		return jst__why(errno_to_jst(e), "cannot map /dev/shm%s: %s", shm_name,
 				   strerror(e));
 	rc = jst_shm_check(base, (uint64_t)st.st_size);
 	if (rc == 0)
 		rc = reader_new(base, (uint64_t)st.st_size, ret_reader);
 	if (rc < 0) {
 		munmap(base, (size_t)st.st_size);
-		return attach_fail(rc, "/dev/shm%s: %s", shm_name, jst_strerror(rc));
+		return jst__why(rc, "/dev/shm%s: %s", shm_name, jst_strerror(rc));
 	}
 	return 0;
 }
@@ -217,7 +198,7 @@ int jst_attach(const char *ns, jst_reader **ret_reader)
 	int rc = jst_shm_name(ns ? ns : jst_default_namespace(), name, sizeof(name));
 
 	if (rc < 0)
-		return attach_fail(rc, "namespace \"%s\": %s", ns ? ns : jst_default_namespace(),
+		return jst__why(rc, "namespace \"%s\": %s", ns ? ns : jst_default_namespace(),
 				   jst_strerror(rc));
 	return jst_attach_shm(name, ret_reader);
 }
@@ -671,7 +652,21 @@ int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status)
 
 uint64_t jst_change_seq(jst_reader *r)
 {
-	return r ? uatomic_read(&r->hdr->change_seq) : 0; /* a snapshot: callers order after it */
+	uint64_t seq;
+
+	if (!r)
+		return 0;
+	seq = uatomic_read(&r->hdr->change_seq);
+	/*
+	 * Acquire: order this load before every load the caller makes next
+	 * (the scan of "take the cursor, then scan"). Pairs with the
+	 * cmm_smp_wmb() in the writer's log_append() (daemon/publish.c) before
+	 * its change_seq store, which orders the job's new version (its ref)
+	 * and log entry before it: a scan after this sees every version up to
+	 * seq, so no change at or before the cursor is missed.
+	 */
+	cmm_smp_rmb();
+	return seq;
 }
 
 /*
@@ -893,8 +888,13 @@ bool jst_daemon_alive(jst_reader *r)
 	if (!r || uatomic_read(&r->hdr->state) != JST_SHM_STATE_READY)
 		return false;
 	hb = uatomic_read(&r->hdr->heartbeat_ns); /* compared with our own clock only */
-	/* CLOCK_MONOTONIC is answered by the vDSO: no syscall on x86-64 with a TSC clocksource. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/*
+	 * The coarse clock is the vDSO's last-tick copy of CLOCK_MONOTONIC: no
+	 * syscall and no TSC read with any clocksource, so it works under strict
+	 * seccomp (which disables the TSC on x86). It may lag the daemon's
+	 * precise heartbeat by a tick: a heartbeat "ahead" of us is fresh.
+	 */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return hb <= now + JST_HEARTBEAT_TIMEOUT_NS && now - hb < JST_HEARTBEAT_TIMEOUT_NS;
+	return hb > now ? hb - now < JST_HEARTBEAT_TIMEOUT_NS : now - hb < JST_HEARTBEAT_TIMEOUT_NS;
 }

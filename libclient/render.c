@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * render.c - a CIM_Error as text for other programs: the DSP0201 CIM-XML
- * instance Hyper-V's GetError returns, and JSON for scripts.
+ * render.c - a CIM_Error, a set of them and a whole job as text for other
+ * programs: DSP0201 CIM-XML (what Hyper-V's GetError returns), JSON for
+ * scripts, and CIM datetime strings.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +39,8 @@ static int finish(struct out *o, size_t *ret_len)
 {
 	if (ret_len)
 		*ret_len = o->len;
+	if (!o->buf)
+		return 0; /* measured: the caller allocates *ret_len + 1 and calls again */
 	if (o->len >= o->n) {
 		if (o->n)
 			o->buf[0] = 0;
@@ -175,12 +178,22 @@ static void xml_array(struct out *o, const char *name, const char *const *a, uns
 	puts_(o, "</PROPERTY.ARRAY>");
 }
 
+static void error_instance(struct out *o, const struct jst_error *e);
+
 int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t n, size_t *ret_len)
 {
 	struct out o = {buf, buf ? n : 0, 0};
 
-	if (!e)
+	if (!e || (!buf && n))
 		return JST_EINVAL;
+	error_instance(&o, e);
+	return finish(&o, ret_len);
+}
+
+static void error_instance(struct out *o_, const struct jst_error *e)
+{
+	struct out o = *o_;
+
 	puts_(&o, "<INSTANCE CLASSNAME=\"CIM_Error\">");
 	xml_scalar(&o, "ErrorType", "uint16", NULL, false, e->error_type);
 	xml_str(&o, "OtherErrorType", e->other_error_type);
@@ -200,7 +213,7 @@ int jst_error_to_cimxml(const struct jst_error *e, char *buf, size_t n, size_t *
 		   e->cim_status_code);
 	xml_str(&o, "CIMStatusCodeDescription", e->cim_status_code_description);
 	puts_(&o, "</INSTANCE>");
-	return finish(&o, ret_len);
+	*o_ = o;
 }
 
 /* ---- JSON ---- */
@@ -281,7 +294,7 @@ int jst_error_to_json(const struct jst_error *e, char *buf, size_t n, size_t *re
 {
 	struct out o = {buf, buf ? n : 0, 0};
 
-	if (!e)
+	if (!e || (!buf && n))
 		return JST_EINVAL;
 	puts_(&o, "{");
 	json_key(&o, "ErrorType", true);
@@ -310,6 +323,223 @@ int jst_error_to_json(const struct jst_error *e, char *buf, size_t n, size_t *re
 	json_num(&o, "HResult", e->hresult);
 	json_num(&o, "Context", e->context);
 	json_field(&o, "File", e->file);
+	puts_(&o, "}");
+	return finish(&o, ret_len);
+}
+
+/* ---- CIM datetime (DSP0004) ---- */
+
+/* Days since 1970-01-01 to a proleptic Gregorian date (the era-based civil calendar). */
+static void civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+{
+	uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (unsigned)(yoe + era * 400 + (*m <= 2));
+}
+
+int jst_cim_datetime(uint64_t ns, bool interval, char *buf)
+{
+	uint64_t s = ns / 1000000000u, us = ns % 1000000000u / 1000u, days = s / 86400;
+	unsigned sod = (unsigned)(s % 86400), y, m, d;
+	char tmp[80]; /* more than the format can give, so the compiler sees no truncation */
+
+	if (!buf)
+		return JST_EINVAL;
+	/* 2^64 ns is 213503 days, in year 2554: both forms always fit their fields. */
+	if (interval) {
+		snprintf(tmp, sizeof(tmp), "%08u%02u%02u%02u.%06u:000", (unsigned)days, sod / 3600,
+			 sod / 60 % 60, sod % 60, (unsigned)us);
+	} else {
+		civil(days, &y, &m, &d);
+		snprintf(tmp, sizeof(tmp), "%04u%02u%02u%02u%02u%02u.%06u+000", y, m, d, sod / 3600,
+			 sod / 60 % 60, sod % 60, (unsigned)us);
+	}
+	memcpy(buf, tmp, JST_DATETIME_LEN + 1);
+	return 0;
+}
+
+/* ---- a whole job ---- */
+
+/* A datetime property: NULL for 0 (a timestamp never set) or for @null. */
+static void xml_datetime(struct out *o, const char *name, uint64_t ns, bool interval, bool null)
+{
+	char dt[JST_DATETIME_LEN + 1];
+
+	null = null || jst_cim_datetime(ns, interval, dt) < 0;
+	xml_scalar(o, name, "datetime", dt, null, 0);
+}
+
+static void xml_u(struct out *o, const char *name, const char *type, uint64_t v)
+{
+	xml_scalar(o, name, type, NULL, false, v);
+}
+
+static void xml_bool(struct out *o, const char *name, bool v)
+{
+	xml_scalar(o, name, "boolean", v ? "true" : "false", false, 0);
+}
+
+static void xml_u16_array(struct out *o, const char *name, const uint16_t *a, unsigned n)
+{
+	puts_(o, "<PROPERTY.ARRAY NAME=\"");
+	puts_(o, name);
+	puts_(o, "\" TYPE=\"uint16\">");
+	if (n) {
+		puts_(o, "<VALUE.ARRAY>");
+		for (unsigned i = 0; i < n && i < JST_OPSTATUS_MAX; i++) {
+			puts_(o, "<VALUE>");
+			putu(o, a[i]);
+			puts_(o, "</VALUE>");
+		}
+		puts_(o, "</VALUE.ARRAY>");
+	}
+	puts_(o, "</PROPERTY.ARRAY>");
+}
+
+static unsigned n_descriptions(const struct jst_job *job)
+{
+	return job->n_status_descriptions < JST_OPSTATUS_MAX ? job->n_status_descriptions
+							     : JST_OPSTATUS_MAX;
+}
+
+static void job_instance(struct out *o, const struct jst_job *job, unsigned flags)
+{
+	const struct jst_status *st = &job->status;
+	bool started = st->start_time != 0;
+
+	puts_(o, flags & JST_CIMXML_MSVM ? "<INSTANCE CLASSNAME=\"Msvm_ConcreteJob\">"
+					 : "<INSTANCE CLASSNAME=\"CIM_ConcreteJob\">");
+	xml_str(o, "InstanceID", job->instance_id);
+	xml_str(o, "Name", job->name);
+	xml_u(o, "JobState", "uint16", st->job_state);
+	xml_u16_array(o, "OperationalStatus", st->operational_status,
+		      st->n_operational_status);
+	xml_array(o, "StatusDescriptions", job->status_descriptions, n_descriptions(job));
+	xml_u(o, "PercentComplete", "uint16", st->percent_complete);
+	xml_u(o, "ErrorCode", "uint16", st->error_code);
+	xml_str(o, "ErrorDescription", job->error_description);
+	xml_str(o, "JobStatus", job->job_status);
+	xml_str(o, "Owner", job->owner);
+	xml_str(o, "Notify", job->notify);
+	xml_u(o, "Priority", "uint32", st->priority);
+	xml_u(o, "RecoveryAction", "uint16", st->recovery_action);
+	xml_str(o, "OtherRecoveryAction", job->other_recovery_action);
+	xml_bool(o, "DeleteOnCompletion", st->flags & JST_STATUS_DELETE_ON_COMPLETION);
+	xml_datetime(o, "TimeSubmitted", st->time_submitted, false, !st->time_submitted);
+	xml_datetime(o, "StartTime", st->start_time, false, !started);
+	xml_datetime(o, "TimeOfLastStateChange", st->time_of_last_state_change, false,
+		     !st->time_of_last_state_change);
+	xml_datetime(o, "ElapsedTime", st->elapsed_ns, true, !started);
+	xml_datetime(o, "TimeBeforeRemoval", st->time_before_removal_ns, true, false);
+	if (flags & JST_CIMXML_MSVM) {
+		xml_str(o, "ErrorSummaryDescription", job->error_summary_description);
+		xml_bool(o, "Cancellable", st->flags & JST_STATUS_CANCELLABLE);
+		xml_u(o, "JobType", "uint16", st->job_type);
+	}
+	puts_(o, "</INSTANCE>");
+}
+
+static void doc_begin(struct out *o)
+{
+	puts_(o, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		 "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\"><DECLARATION><DECLGROUP>");
+}
+
+static void doc_end(struct out *o)
+{
+	puts_(o, "</DECLGROUP></DECLARATION></CIM>\n");
+}
+
+int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, size_t n,
+		      size_t *ret_len)
+{
+	struct out o = {buf, buf ? n : 0, 0};
+
+	if (!job || (!buf && n) || (flags & ~(unsigned)(JST_CIMXML_MSVM | JST_CIMXML_DOCUMENT)))
+		return JST_EINVAL;
+	if (flags & JST_CIMXML_DOCUMENT) {
+		doc_begin(&o);
+		puts_(&o, "<VALUE.OBJECT>");
+	}
+	job_instance(&o, job, flags);
+	if (flags & JST_CIMXML_DOCUMENT) {
+		puts_(&o, "</VALUE.OBJECT>");
+		doc_end(&o);
+	}
+	return finish(&o, ret_len);
+}
+
+int jst_errors_to_cimxml(const struct jst_error *errors, size_t n, char *buf, size_t len,
+			 size_t *ret_len)
+{
+	struct out o = {buf, buf ? len : 0, 0};
+
+	if ((n && !errors) || (!buf && len))
+		return JST_EINVAL;
+	doc_begin(&o);
+	for (size_t i = 0; i < n; i++) {
+		puts_(&o, "<VALUE.OBJECT>");
+		error_instance(&o, &errors[i]);
+		puts_(&o, "</VALUE.OBJECT>");
+	}
+	doc_end(&o);
+	return finish(&o, ret_len);
+}
+
+static void json_datetime(struct out *o, const char *k, uint64_t ns, bool interval, bool null)
+{
+	char dt[JST_DATETIME_LEN + 1];
+
+	json_field(o, k, null || jst_cim_datetime(ns, interval, dt) < 0 ? NULL : dt);
+}
+
+int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len)
+{
+	struct out o = {buf, buf ? n : 0, 0};
+	const struct jst_status *st;
+
+	if (!job || (!buf && n))
+		return JST_EINVAL;
+	st = &job->status;
+	puts_(&o, "{");
+	json_key(&o, "InstanceID", true);
+	json_str(&o, job->instance_id);
+	json_field(&o, "Name", job->name);
+	json_num(&o, "JobState", st->job_state);
+	json_key(&o, "OperationalStatus", false);
+	puts_(&o, "[");
+	for (unsigned i = 0; i < st->n_operational_status && i < JST_OPSTATUS_MAX; i++) {
+		if (i)
+			puts_(&o, ",");
+		putu(&o, st->operational_status[i]);
+	}
+	puts_(&o, "]");
+	json_array(&o, "StatusDescriptions", job->status_descriptions, n_descriptions(job));
+	json_num(&o, "PercentComplete", st->percent_complete);
+	json_num(&o, "ErrorCode", st->error_code);
+	json_field(&o, "ErrorDescription", job->error_description);
+	json_field(&o, "JobStatus", job->job_status);
+	json_field(&o, "Owner", job->owner);
+	json_field(&o, "Notify", job->notify);
+	json_num(&o, "Priority", st->priority);
+	json_num(&o, "RecoveryAction", st->recovery_action);
+	json_field(&o, "OtherRecoveryAction", job->other_recovery_action);
+	json_key(&o, "DeleteOnCompletion", false);
+	puts_(&o, st->flags & JST_STATUS_DELETE_ON_COMPLETION ? "true" : "false");
+	json_datetime(&o, "TimeSubmitted", st->time_submitted, false, !st->time_submitted);
+	json_datetime(&o, "StartTime", st->start_time, false, !st->start_time);
+	json_datetime(&o, "TimeOfLastStateChange", st->time_of_last_state_change, false,
+		      !st->time_of_last_state_change);
+	json_datetime(&o, "ElapsedTime", st->elapsed_ns, true, !st->start_time);
+	json_datetime(&o, "TimeBeforeRemoval", st->time_before_removal_ns, true, false);
+	json_field(&o, "ErrorSummaryDescription", job->error_summary_description);
+	json_key(&o, "Cancellable", false);
+	puts_(&o, st->flags & JST_STATUS_CANCELLABLE ? "true" : "false");
+	json_num(&o, "JobType", st->job_type);
 	puts_(&o, "}");
 	return finish(&o, ret_len);
 }

@@ -137,7 +137,9 @@ static const uint16_t bg_next[9] = {
 	[JST_BG_TRANSFERRING] = BG_ACTIVE | BG(JST_BG_TRANSFERRED) | BG(JST_BG_CANCELLED),
 	/* Resume leads through QUEUED: a suspended or failed job does not jump ahead. */
 	[JST_BG_SUSPENDED] = BG(JST_BG_QUEUED) | BG(JST_BG_CANCELLED),
-	[JST_BG_ERROR] = BG(JST_BG_QUEUED) | BG(JST_BG_SUSPENDED) | BG(JST_BG_CANCELLED),
+	/* After an error: Resume (QUEUED), Cancel, or Complete what was transferred (seed 004). */
+	[JST_BG_ERROR] = BG(JST_BG_QUEUED) | BG(JST_BG_SUSPENDED) | BG(JST_BG_ACKNOWLEDGED) |
+			 BG(JST_BG_CANCELLED),
 	[JST_BG_TRANSIENT_ERROR] = BG_ACTIVE | BG(JST_BG_CANCELLED),
 	[JST_BG_TRANSFERRED] = BG(JST_BG_ACKNOWLEDGED) | BG(JST_BG_CANCELLED),
 };

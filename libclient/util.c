@@ -2,9 +2,12 @@
 /*
  * util.c - libjobstat's version, error strings and defaults.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "jobstat.h"
+#include "read-internal.h"
 
 #define JST_STR(x)  #x
 #define JST_XSTR(x) JST_STR(x)
@@ -48,4 +51,27 @@ const char *jst_default_namespace(void)
 	const char *ns = getenv("JOBSTAT_NAMESPACE");
 
 	return ns && *ns ? ns : "default";
+}
+
+/* Why the last failed attach or connect of this thread failed (jst_last_error()). */
+static __thread char last_why[320];
+
+int jst__why(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_why, sizeof(last_why), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void jst__why_clear(void)
+{
+	last_why[0] = '\0';
+}
+
+const char *jst_last_error(void)
+{
+	return last_why;
 }

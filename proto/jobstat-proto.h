@@ -278,7 +278,26 @@ void jst_random_instance_id(char *buf, size_t n);
  * and the socket "<runtime dir>/<namespace>.sock" in it.
  * Return: 0; JST_ETOOLONG; JST_ENAMESPACE.
  */
+#define JST_SYSTEM_RUNDIR "/run/jobstat" /* the system daemon's (root's) runtime directory */
+
+/*
+ * The user the system daemon serves as once started by root, and whose
+ * segments and sockets clients trust besides root's and their own.
+ */
+#ifndef JST_SERVICE_USER
+#define JST_SERVICE_USER "jobstat"
+#endif
 int jst_runtime_dir(uid_t euid, char *buf, size_t n);
 int jst_socket_path(const char *rundir, const char *ns, char *buf, size_t n);
+
+/*
+ * jst_rundir_check() - may the runtime directory @path be trusted? It must
+ * be a directory (not a link to one), owned by uid @a or @b, and writable by
+ * nobody else: otherwise another user could have made it first and planted
+ * a socket, a pidfile link or a FIFO in it.
+ * Return: 0; JST_ENOENT; JST_ENOTREG; JST_EOWNER; JST_EUNSAFE; JST_ESYS;
+ * @why says which, naming the path.
+ */
+int jst_rundir_check(const char *path, uid_t a, uid_t b, char *why, size_t n);
 
 #endif /* JOBSTAT_PROTO_H */

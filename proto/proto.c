@@ -3,10 +3,12 @@
  * proto.c - encoder and validating decoder of the control protocol
  * (jobstat-proto.h), used by jobstatd and by libjobstat alike.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -669,7 +671,7 @@ int jst_runtime_dir(uid_t euid, char *buf, size_t n)
 	int len;
 
 	if (euid == 0)
-		len = snprintf(buf, n, "/run/jobstat");
+		len = snprintf(buf, n, JST_SYSTEM_RUNDIR);
 	else if (xdg && *xdg == '/')
 		len = snprintf(buf, n, "%s/jobstat", xdg);
 	else
@@ -686,4 +688,30 @@ int jst_socket_path(const char *rundir, const char *ns, char *buf, size_t n)
 		return rc;
 	len = snprintf(buf, n, "%s/%s.sock", rundir, ns);
 	return len < 0 || (size_t)len >= n ? JST_ETOOLONG : 0;
+}
+
+int jst_rundir_check(const char *path, uid_t a, uid_t b, char *why, size_t n)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? JST_ENOENT : JST_ESYS;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(why, n, "%s is not a directory%s", path,
+			 S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
+		return JST_ENOTREG;
+	}
+	if (sb.st_uid != a && sb.st_uid != b) {
+		snprintf(why, n, "%s belongs to uid %ld: another user may have made it first",
+			 path, (long)sb.st_uid);
+		return JST_EOWNER;
+	}
+	if (sb.st_mode & 022) {
+		snprintf(why, n, "%s has mode %04o: group or others may write in it", path,
+			 (unsigned)(sb.st_mode & 07777));
+		return JST_EUNSAFE;
+	}
+	return 0;
 }

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <pwd.h>
 #include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -452,14 +453,25 @@ Test(control, segment_and_socket_get_the_configured_group_and_mode)
 	mode_is(d.sock, 0660, 65534);
 }
 
-Test(control, started_as_root_it_drops_every_capability)
+/*
+ * 0.1.0 dropped its capabilities but stayed uid 0 (it could still read
+ * /etc/shadow). Now it serves as the service user, every id of it, with no
+ * supplementary group, no capability and no_new_privs.
+ */
+Test(control, started_as_root_it_serves_as_the_service_user_with_nothing_else)
 {
-	char path[64], line[256];
-	bool eff = false, bnd = false, nnp = false;
+	char path[64], line[256], want_uid[64], want_gid[64];
+	bool eff = false, bnd = false, nnp = false, uid = false, gid = false, groups = false;
+	struct passwd *pw = getpwnam("jobstat");
 	FILE *f;
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
+	cr_assert_not_null(pw, "make test makes the jobstat user (tests/ensure-service-user.sh)");
+	snprintf(want_uid, sizeof(want_uid), "Uid:\t%u\t%u\t%u\t%u\n", pw->pw_uid, pw->pw_uid,
+		 pw->pw_uid, pw->pw_uid);
+	snprintf(want_gid, sizeof(want_gid), "Gid:\t%u\t%u\t%u\t%u\n", pw->pw_gid, pw->pw_gid,
+		 pw->pw_gid, pw->pw_gid);
 	start_plain();
 	/* A HELLO answered means the daemon is in its loop: past the drop. */
 	jst_disconnect(test_connect(&d, true, 0, NULL, NULL));
@@ -470,10 +482,15 @@ Test(control, started_as_root_it_drops_every_capability)
 		eff |= !strcmp(line, "CapEff:\t0000000000000000\n");
 		bnd |= !strcmp(line, "CapBnd:\t0000000000000000\n");
 		nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+		uid |= !strcmp(line, want_uid);
+		gid |= !strcmp(line, want_gid);
+		groups |= !strcmp(line, "Groups:\t\n") || !strcmp(line, "Groups:\t \n");
 	}
 	fclose(f);
 	cr_assert(eff && bnd && nnp, "capabilities left (effective %d, bounding %d, no_new_privs %d)",
 		  eff, bnd, nnp);
+	cr_assert(uid && gid && groups, "not the jobstat user alone (uid %d, gid %d, no groups %d)",
+		  uid, gid, groups);
 	/* And it still serves, without them. */
 	jst_disconnect(test_connect(&d, true, 0, NULL, NULL));
 }

@@ -21,6 +21,8 @@ static struct jst_error *e;
 static void setup(void)
 {
 	test_daemon_init(&d, "geterr");
+	d.args[0] = "--lost-grace";
+	d.args[1] = "0.2";
 	test_daemon_start(&d);
 	c = test_connect(&d, true, 0, NULL, NULL);
 	r = test_attach(&d);
@@ -153,7 +155,8 @@ Test(geterror, delivery_optimization_error_object_lives_from_error_until_transfe
 	cr_assert_eq(e->context, 5);
 	cr_assert_str_eq(e->file, "https://example.org/big.iso");
 	cr_assert_str_eq(e->message, "The server returned 503");
-	cr_assert_eq(get(h, JST_FLAVOUR_CIM), 0, "Degraded is not OK: CIM gives it too");
+	cr_assert_eq(get(h, JST_FLAVOUR_CIM), JST_ENOERROR,
+		     "TRANSIENT_ERROR is Running {Degraded}: still executing, so CIM gives NULL");
 	cr_assert_eq(set_bg(h, JST_BG_QUEUED), 0);
 	cr_assert_eq(get(h, JST_FLAVOUR_DO), 0, "still there until it transfers");
 	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRING), 0);
@@ -164,6 +167,8 @@ Test(geterror, delivery_optimization_error_object_lives_from_error_until_transfe
 	cr_assert_eq(jst_job_report_error(c, h, &x, true), 0);
 	shows(h, JST_BG_ERROR, JST_JOB_QUERY_PENDING, JST_OPS_ERROR);
 	cr_assert_eq(get(h, JST_FLAVOUR_DO), 0);
+	cr_assert_str_eq(e->message_id, "DO2");
+	cr_assert_eq(get(h, JST_FLAVOUR_CIM), 0, "ERROR is Query Pending {Error}: CIM gives it");
 	cr_assert_str_eq(e->message_id, "DO2");
 	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRED), JST_ETRANSITION);
 	cr_assert_eq(set_bg(h, JST_BG_QUEUED), 0, "Resume");
@@ -191,6 +196,7 @@ Test(geterror, bits_transitions)
 		{JST_BG_ERROR, JST_BG_QUEUED},            {JST_BG_TRANSFERRING, JST_BG_TRANSFERRED},
 		{JST_BG_TRANSFERRED, JST_BG_ACKNOWLEDGED}, {JST_BG_TRANSFERRED, JST_BG_CANCELLED},
 		{JST_BG_SUSPENDED, JST_BG_CANCELLED},     {JST_BG_QUEUED, JST_BG_TRANSFERRED},
+		{JST_BG_ERROR, JST_BG_ACKNOWLEDGED}, /* Complete after an error (seed 004) */
 	};
 	static const uint16_t bad[][2] = {
 		{JST_BG_SUSPENDED, JST_BG_TRANSFERRING}, {JST_BG_ERROR, JST_BG_TRANSFERRING},
@@ -283,4 +289,179 @@ Test(geterror, get_errors_is_consistent_while_errors_keep_coming)
 	waitpid(pid, NULL, 0);
 	close(fd);
 	cr_assert_gt(checked, 1000u, "most reads succeed at once");
+}
+
+/* ---- issue 14: the rule table through the daemon, synthesis, DO, RequestStateChange ---- */
+
+static jst_handle make(const char *id, uint16_t state)
+{
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = id,
+							       .initial_state = state}, &h, NULL), 0,
+		     "%s: %s", id, jst_conn_error(c));
+	return h;
+}
+
+Test(geterror, a_warning_stays_out_of_every_executing_state)
+{
+	static const uint16_t executing[] = {JST_JOB_NEW, JST_JOB_STARTING, JST_JOB_RUNNING,
+					     JST_JOB_SUSPENDED, JST_JOB_SERVICE, 40000};
+	struct jst_error w = err("WARN");
+	char id[32];
+
+	for (size_t i = 0; i < sizeof(executing) / sizeof(executing[0]); i++) {
+		jst_handle h;
+
+		snprintf(id, sizeof(id), "w:%u", executing[i]);
+		h = make(id, executing[i]);
+		cr_assert_eq(jst_job_report_error(c, h, &w, false), 0);
+		cr_assert_eq(get(h, JST_FLAVOUR_CIM), JST_ENOERROR, "%s: NULL while executing",
+			     jst_job_state_name(executing[i]));
+		cr_assert_eq(get(h, JST_FLAVOUR_HYPERV), JST_ENOERROR);
+		if (executing[i] == JST_JOB_RUNNING) { /* and on its way out */
+			cr_assert_eq(jst_job_set_state(c, h, JST_JOB_SHUTTING_DOWN), 0);
+			cr_assert_eq(get(h, JST_FLAVOUR_CIM), JST_ENOERROR, "Shutting Down: NULL");
+		}
+	}
+}
+
+Test(geterror, a_running_job_whose_producer_left_gives_null)
+{
+	jst_handle h = make("lost:1", JST_JOB_RUNNING);
+	struct jst_status st;
+
+	cr_assert_eq(jst_job_report_error(c, h, &(struct jst_error){.message_id = "W"}, false), 0);
+	jst_disconnect(c); /* --lost-grace 0.2: Lost Communication shortly */
+	c = NULL;
+	for (int i = 0; i < 300; i++) {
+		st = test_read(r, h);
+		if (st.operational_status[0] == JST_OPS_LOST_COMMUNICATION)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(st.operational_status[0], JST_OPS_LOST_COMMUNICATION);
+	cr_assert_eq(st.job_state, JST_JOB_RUNNING);
+	cr_assert_eq(get(h, JST_FLAVOUR_CIM), JST_ENOERROR, "not OK, but still executing: NULL");
+	cr_assert_eq(get(h, JST_FLAVOUR_HYPERV), JST_ENOERROR);
+	c = test_connect(&d, true, 0, NULL, NULL);
+}
+
+Test(geterror, a_failed_job_without_a_reported_error_gets_a_synthesized_one)
+{
+	struct jst_update u = {
+		.set = JST_SET_STATE | JST_SET_ERROR_CODE | JST_SET_ERROR_DESCRIPTION |
+		       JST_SET_JOB_STATUS,
+		.job_state = JST_JOB_EXCEPTION, .error_code = 28,
+		.error_description = "no space left on /srv", .job_status = "copying block 7",
+	};
+	jst_handle h = make("syn:1", JST_JOB_RUNNING), k;
+	char *xml;
+	size_t n = 0, len = 0;
+
+	u.handle = h;
+	cr_assert_eq(jst_update(c, &u, 1, NULL), 0);
+	for (unsigned f = JST_FLAVOUR_CIM; f <= JST_FLAVOUR_HYPERV; f++) {
+		cr_assert_eq(get(h, f), 0, "Exception {Completed, Error}: a CIM_Error (0.1.0: NULL)");
+		cr_assert_str_eq(e->message_id, JST_MSGID_SYNTHESIZED);
+		cr_assert_str_eq(e->owning_entity, "jobstat");
+		cr_assert_str_eq(e->message, "no space left on /srv", "from ErrorDescription");
+		cr_assert_eq(e->n_message_arguments, 5);
+		cr_assert_str_eq(e->message_arguments[0], "10");
+		cr_assert_str_eq(e->message_arguments[1], "Exception");
+		cr_assert_str_eq(e->message_arguments[2], "28", "ErrorCode");
+		cr_assert_str_eq(e->message_arguments[4], "copying block 7", "JobStatus");
+		cr_assert_eq(e->perceived_severity, 5);
+		cr_assert_eq(e->cim_status_code, 1);
+		cr_assert_str_eq(e->error_source, "CIM_ConcreteJob.InstanceID=\"syn:1\"");
+		cr_assert_eq(e->error_source_format, 2);
+		cr_assert_eq(e->sequence, 0, "never reported");
+		cr_assert_eq(jst_error_validate(e, NULL, 0), 0, "a valid CIM_Error");
+	}
+	cr_assert_eq(jst_get_errors(r, h, JST_FLAVOUR_CIM, e, JST_ERRORS_KEPT, &n), 0);
+	cr_assert_eq(n, 1, "GetErrors: the one synthesized error");
+	cr_assert_str_eq(e[0].message_id, JST_MSGID_SYNTHESIZED);
+	cr_assert_eq(get(h, JST_FLAVOUR_DO), JST_ENOERROR, "DO never synthesizes");
+
+	/* Hyper-V's [out] string Error: the CIM-XML string, measured then filled. */
+	cr_assert_eq(jst_get_error_cimxml(r, h, NULL, 0, &len), 0);
+	xml = malloc(len + 1);
+	cr_assert_eq(jst_get_error_cimxml(r, h, xml, len + 1, NULL), 0);
+	cr_assert_not_null(strstr(xml, "<PROPERTY NAME=\"MessageID\" TYPE=\"string\"><VALUE>JST0003"
+				       "</VALUE></PROPERTY>"), "%s", xml);
+	free(xml);
+
+	/* Terminated by its own producer, nothing said: a synthesized error, Information. */
+	k = make("syn:2", JST_JOB_RUNNING);
+	cr_assert_eq(jst_job_set_state(c, k, JST_JOB_TERMINATED), 0);
+	cr_assert_eq(get(k, JST_FLAVOUR_CIM), 0);
+	cr_assert_str_eq(e->message_id, JST_MSGID_SYNTHESIZED);
+	cr_assert_str_eq(e->message, "The job ended in Terminated (8) and reported no CIM_Error.");
+	cr_assert_eq(e->perceived_severity, 2);
+	cr_assert_eq(jst_get_error_cimxml(r, make("syn:3", JST_JOB_RUNNING), NULL, 0, &len),
+		     JST_ENOERROR, "running: the Hyper-V string is NULL");
+
+	/* A reported error wins over synthesis. */
+	cr_assert_eq(jst_job_report_error(c, k, &(struct jst_error){.message_id = "LATE"}, false),
+		     0);
+	cr_assert_eq(get(k, JST_FLAVOUR_CIM), 0);
+	cr_assert_str_eq(e->message_id, "LATE");
+}
+
+Test(geterror, complete_after_an_error_and_a_file_that_is_not_there)
+{
+	struct jst_error x = {.message_id = "DO9", .hresult = 0x80072ee7, .context = 6};
+	const char *file = "unchanged";
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "do:9",
+							       .transfer = true}, &h, NULL), 0);
+	cr_assert_eq(set_bg(h, JST_BG_QUEUED), 0);
+	cr_assert_eq(jst_job_report_error(c, h, &x, true), 0);
+	shows(h, JST_BG_ERROR, JST_JOB_QUERY_PENDING, JST_OPS_ERROR);
+	cr_assert_eq(get(h, JST_FLAVOUR_DO), 0);
+	/* The error is about the transport, not a file: GetFile's DO_E_FILE_NOT_AVAILABLE. */
+	cr_assert_eq(jst_error_file(e, &file), JST_ENOFILE);
+	cr_assert_str_eq(file, "unchanged", "untouched on failure");
+	cr_assert_eq(jst_method_code(JST_ENOFILE, JST_FLAVOUR_DO), JST_DO_E_FILE_NOT_AVAILABLE);
+	cr_assert_eq(set_bg(h, JST_BG_ACKNOWLEDGED), 0, "Complete from ERROR keeps what arrived");
+	shows(h, JST_BG_ACKNOWLEDGED, JST_JOB_COMPLETED, JST_OPS_COMPLETED);
+}
+
+Test(geterror, report_error_refuses_a_cim_error_outside_its_value_maps)
+{
+	jst_handle h = make("val:1", JST_JOB_RUNNING);
+	struct jst_error bad = {.message_id = "V", .perceived_severity = 8};
+	struct jst_status st;
+
+	cr_assert_eq(jst_job_report_error(c, h, &bad, true), JST_EVALUEMAP);
+	cr_assert_not_null(strstr(jst_conn_error(c), "PerceivedSeverity 8"), "%s",
+			   jst_conn_error(c));
+	bad = (struct jst_error){.message_id = "V", .error_type = 1};
+	cr_assert_eq(jst_job_report_error(c, h, &bad, true), JST_EOTHERPAIR);
+	cr_assert_not_null(strstr(jst_conn_error(c), "OtherErrorType is not set"), "%s",
+			   jst_conn_error(c));
+	st = test_read(r, h);
+	cr_assert_eq(st.n_errors, 0, "nothing reached the daemon");
+	cr_assert_eq(st.job_state, JST_JOB_RUNNING);
+}
+
+Test(geterror, request_state_change_access_denied_is_not_in_use)
+{
+	jst_handle h = make("rsc:1", JST_JOB_RUNNING);
+	uint32_t code = 0;
+	int rc;
+
+	(void)h;
+	cr_assert_neq(JST_RSC_ACCESS_DENIED, JST_RSC_IN_USE);
+	cr_assert_eq(JST_RSC_IN_USE, 6);
+	/* The library's refusal, in each flavour, from a real request. */
+	rc = jst_request_state_change(c, "rsc:nope", JST_REQ_SUSPEND, 0, &code);
+	cr_assert_eq(rc, JST_ENOJOB);
+	cr_assert_eq(code, JST_RSC_INVALID_PARAMETER);
+	cr_assert_eq(jst_rsc_method_code(rc, code, JST_FLAVOUR_HYPERV), 32773);
+	rc = jst_request_state_change(c, "rsc:1", JST_REQ_START, 0, &code);
+	cr_assert_eq(rc, 0, "no handler: the producer's connection answers Not Supported");
+	cr_assert_eq(jst_rsc_method_code(rc, code, JST_FLAVOUR_CIM), 1);
+	cr_assert_eq(jst_rsc_method_code(rc, code, JST_FLAVOUR_HYPERV), 32770);
 }

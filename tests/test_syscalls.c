@@ -18,7 +18,33 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+#include <time.h>
+
 #include "testutil.h"
+
+/*
+ * Which clock the library asks for: this definition of clock_gettime() takes
+ * the library's calls (it is linked statically into this program), notes the
+ * clock and hands the call to the C library's own, resolved before any test
+ * runs so that the sandboxed children make no dlsym() call.
+ */
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
+static clockid_t last_clock = -1; /* this process's own note */
+
+__attribute__((constructor)) static void find_real_clock(void)
+{
+	real_clock_gettime = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT,
+									   "clock_gettime");
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	last_clock = id;
+	if (!real_clock_gettime)
+		find_real_clock();
+	return real_clock_gettime(id, ts);
+}
 
 #define NJOBS 4000
 #define ROUNDS 40
@@ -230,10 +256,10 @@ Test(syscalls, a_syscall_under_seccomp_strict_is_fatal)
 }
 
 /*
- * jst_daemon_alive() cannot run under strict mode: on x86 strict mode also
- * disables the TSC, so the vDSO's clock read faults. A seccomp filter that
- * kills the process on any syscall but write and exit proves the same thing
- * for it without touching the TSC.
+ * A seccomp filter that kills the process on any syscall but write and exit:
+ * unlike strict mode it leaves the TSC enabled, so it also shows that the
+ * precise vDSO clock would have been no syscall. The strict-mode test after
+ * it is the one that matters for jst_daemon_alive().
  */
 static int deny_all_syscalls(void)
 {
@@ -279,5 +305,107 @@ Test(syscalls, daemon_liveness_reads_only_the_vdso_clock)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	sandboxed_done(status, SIGSYS, fd, &alive, sizeof(alive));
 	cr_assert_eq(alive, 100000);
+	test_seg_destroy(&seg);
+}
+
+/*
+ * Strict mode also disables the TSC on x86 (rdtsc faults), so a vDSO read of
+ * CLOCK_MONOTONIC with a tsc or kvm-clock clocksource dies with SIGSEGV
+ * (0.1.0 did). jst_daemon_alive() reads CLOCK_MONOTONIC_COARSE, the vDSO's
+ * last-tick copy, which needs neither a syscall nor the TSC, on any
+ * clocksource.
+ */
+Test(syscalls, daemon_liveness_works_under_seccomp_strict)
+{
+	struct test_seg seg;
+	uint64_t alive = 0;
+	int fd, status;
+	pid_t pid;
+
+	test_seg_create(&seg, "alive-strict", &(struct jst_pub_config){.capacity = 16});
+	jst_pub_heartbeat(seg.pub);
+	pid = sandboxed(seg.ns, enter_strict, check_alive, &alive, sizeof(alive), &fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_not(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+		      "the clock read faulted: strict mode disables the TSC");
+	sandboxed_done(status, SIGKILL, fd, &alive, sizeof(alive));
+	cr_assert_eq(alive, 100000, "alive in every call");
+	test_seg_destroy(&seg);
+}
+
+/*
+ * The same, on any machine: some hypervisors do not enforce the TSC switch
+ * that strict mode sets, so the test above cannot fail there. The clock asked
+ * for is the coarse one (0.1.0 asked for CLOCK_MONOTONIC).
+ */
+Test(syscalls, daemon_liveness_asks_for_the_coarse_clock)
+{
+	struct test_seg seg;
+	jst_reader *r;
+
+	test_seg_create(&seg, "alive-coarse", &(struct jst_pub_config){.capacity = 16});
+	jst_pub_heartbeat(seg.pub);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	last_clock = -1;
+	cr_assert(jst_daemon_alive(r));
+	cr_assert_eq(last_clock, CLOCK_MONOTONIC_COARSE, "clock %d", (int)last_clock);
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
+struct model_result {
+	int get_cim, get_xml, job, render;
+	size_t xml_len;
+	char message_id[16];
+};
+
+static char model_xml[65536];
+static struct jst_job model_job;
+
+/* GetError's synthesized error, Hyper-V's string and the job's CIM-XML: no syscall either. */
+static void read_model(jst_reader *r, void *result)
+{
+	struct model_result *res = result;
+	jst_handle h;
+
+	if (jst_lookup(r, "jobstat:failed", &h) != 0) {
+		res->get_cim = -1000;
+		return;
+	}
+	res->get_cim = jst_get_error(r, h, JST_FLAVOUR_CIM, &err);
+	if (res->get_cim == 0)
+		memcpy(res->message_id, err.message_id, 8);
+	res->get_xml = jst_get_error_cimxml(r, h, model_xml, sizeof(model_xml), &res->xml_len);
+	res->job = jst_job(r, h, &model_job);
+	res->render = jst_job_to_cimxml(&model_job, JST_CIMXML_MSVM | JST_CIMXML_DOCUMENT,
+					model_xml, sizeof(model_xml), NULL);
+}
+
+Test(syscalls, synthesized_get_error_and_job_cimxml_make_no_syscall)
+{
+	struct test_seg seg;
+	struct model_result res = {0};
+	struct jst_status st = {.job_state = JST_JOB_EXCEPTION, .n_operational_status = 2,
+				.operational_status = {JST_OPS_COMPLETED, JST_OPS_ERROR},
+				.error_code = 5, .time_submitted = 1234567890123456789ull,
+				.start_time = 1234567890123456789ull};
+	static struct jst_job strings;
+	jst_handle h;
+	int fd, status;
+	pid_t pid;
+
+	test_seg_create(&seg, "model-strict", &(struct jst_pub_config){.capacity = 16});
+	strings.name = "failed without a word";
+	strings.error_description = "it broke";
+	cr_assert_eq(jst_pub_job_create(seg.pub, "jobstat:failed", &st, &strings, &h), 0);
+	pid = sandboxed(seg.ns, enter_strict, read_model, &res, sizeof(res), &fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	sandboxed_done(status, SIGKILL, fd, &res, sizeof(res));
+	cr_assert_eq(res.get_cim, 0, "an Exception with no error: synthesized");
+	cr_assert_str_eq(res.message_id, JST_MSGID_SYNTHESIZED);
+	cr_assert_eq(res.get_xml, 0);
+	cr_assert_gt(res.xml_len, 100);
+	cr_assert_eq(res.job, 0);
+	cr_assert_eq(res.render, 0);
 	test_seg_destroy(&seg);
 }

@@ -133,7 +133,7 @@ Test(trust, a_segment_planted_by_another_user_is_refused_and_never_served)
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_assert_eq(sb.st_uid, ATTACKER, "left as it was, not taken over");
 	cr_assert_eq(jst_attach(d.ns, &r), JST_EOWNER, "a client refuses it too");
-	cr_assert_not_null(strstr(jst_attach_error(), "uid 65533"), "%s", jst_attach_error());
+	cr_assert_not_null(strstr(jst_last_error(), "uid 65533"), "%s", jst_last_error());
 	d.args[0] = "--replace";
 	test_daemon_start(&d);
 	cr_assert_eq(stat(path, &sb), 0);
@@ -391,7 +391,7 @@ Test(trust, group_or_world_writable_modes_are_refused)
 	cr_assert_eq(jst_pub_adopt(&cfg, &p), JST_EUNSAFE, "adopted a group-writable segment");
 	cr_assert_not_null(strstr(why, "0664"), "%s", why);
 	cr_assert_eq(jst_attach(d.ns, &r), JST_EUNSAFE);
-	cr_assert_not_null(strstr(jst_attach_error(), "0664"), "%s", jst_attach_error());
+	cr_assert_not_null(strstr(jst_last_error(), "0664"), "%s", jst_last_error());
 }
 
 /*
@@ -421,7 +421,7 @@ Test(trust, a_fifo_a_directory_or_a_symlink_at_the_name_is_named, .timeout = 30)
 		else
 			cr_assert_eq(symlink(other + 1, path), 0);
 		cr_assert_eq(jst_attach(d.ns, &r), JST_ENOTREG, "%s attached", kinds[k]);
-		cr_assert_not_null(strstr(jst_attach_error(), kinds[k]), "%s", jst_attach_error());
+		cr_assert_not_null(strstr(jst_last_error(), kinds[k]), "%s", jst_last_error());
 		status = daemon_must_exit(NULL, err, sizeof(err));
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: %#x %s", kinds[k],
 			  status, err);
