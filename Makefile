@@ -25,6 +25,8 @@ sbindir    ?= $(prefix)/sbin
 libdir     ?= $(prefix)/lib
 includedir ?= $(prefix)/include
 mandir     ?= $(prefix)/share/man
+datadir    ?= $(prefix)/share
+bashcompdir ?= $(datadir)/bash-completion/completions
 pkgconfigdir ?= $(libdir)/pkgconfig
 # /etc for a system install (PREFIX=/usr), else under the prefix.
 sysconfdir ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
@@ -39,15 +41,21 @@ TMPFILES   ?= systemd-tmpfiles
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
+# Debian's python3, the one python3-cffi and python3-pytest install into (not whatever
+# python3 comes first on PATH).
+PYTHON     ?= /usr/bin/python3
+# Where make install puts the Python package: where Debian's python3 looks for it.
+PYVER      = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+pythondir  ?= $(if $(filter /usr,$(prefix)),$(prefix)/lib/python3/dist-packages,$(prefix)/lib/python$(PYVER)/dist-packages)
 
 # Debian packages the build and the tests need (make deps installs them); systemd for
 # systemd-analyze verify of the units, procps for their /bin/kill.
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 \
-	libsystemd-dev libxml2-utils systemd procps
+# (.ci/run reads this line alone: keep it one line.)
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace man-db libncurses-dev tmux systemd procps
 # And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
 ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
-BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox
+BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox python3-redis
 # And the fuzzers: clang with libFuzzer.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -75,6 +83,8 @@ BSD_LIBS      = $(shell $(PKG_CONFIG) --libs libbsd 2>/dev/null)
 CRIT_CFLAGS   = $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS     = $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+CURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+CURSES_LIBS   = $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
 
 INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
@@ -90,10 +100,10 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 	     libclient/geterror.c libclient/render.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c
-SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/log.c
+SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SRCS := daemon/jobstatd.c daemon/config.c $(SERVER_SRCS)
-CLI_SRCS  := cli/jobstat.c
+CLI_SRCS  := cli/main.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
 
@@ -103,12 +113,13 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
+.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help
 
 GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
 
-all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED)
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED) \
+	$(BUILD)/man/man3/.stamp
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -163,13 +174,20 @@ $(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-
 	@mkdir -p $(dir $@)
 	$(SUBST_PATHS) $< > $@
 
+# One page per exported function, made from its kernel-doc comment in the header.
+$(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
+	rm -rf $(dir $@) && mkdir -p $(dir $@)
+	python3 man/kerneldoc2man.py libclient/jobstat.h $(dir $@) $(VERSION) >/dev/null
+	touch $@
+
 # ---- programs -------------------------------------------------------------------------------
 $(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
 		$(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS) $(SYSTEMD_LIBS)
 
-$(BUILD)/jobstat: $(BUILD)/obj/cli/jobstat.o $(STLIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+$(BUILD)/obj/cli/watch.o: ALL_CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/jobstat: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CURSES_LIBS)
 
 # ---- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
@@ -186,6 +204,15 @@ $(BUILD)/tests/test_config: tests/test_config.c $(BUILD)/obj/daemon/config.o $(P
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< \
 		$(BUILD)/obj/daemon/config.o $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(CRIT_LIBS) \
 		$(URCU_LIBS) $(BSD_LIBS)
+
+# test_cli builds the README's example as a user would, with this build's sanitizers.
+$(BUILD)/tests/test_cli: ALL_CFLAGS += -DJST_SANFLAGS='"$(SANFLAGS)"'
+
+# The tool's terminal escaper alone, fed what the daemon would refuse.
+$(BUILD)/tests/test_escape: tests/test_escape.c cli/escape.c cli/escape.h | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -o $@ tests/test_escape.c cli/escape.c $(ALL_LDFLAGS) \
+		$(CRIT_LIBS)
 
 # The fuzz targets built without libFuzzer, to replay the seeds and every regression input.
 $(BUILD)/libjstserver.a: $(SERVER_OBJS)
@@ -229,8 +256,22 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	done; \
 	$(BUILD)/tests/tsan_threads $(BUILD)/jobstatd || fail=1; \
 	sh tests/check-exports.sh $(SHLIB) || fail=1; \
+	echo "== python/tests (pytest)"; $(PYTEST) || fail=1; \
+	stage=$$(mktemp -d) && $(MAKE) -s install DESTDIR=$$stage PREFIX=/usr >/dev/null && \
+		sh tests/check-man.sh $(SHLIB) $$stage/usr || fail=1; rm -rf "$$stage"; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
+
+# The Python binding's suites against this build's library and jobstatd. Any exit but 0
+# fails, pytest's 5 (no tests collected) included. A sanitized library needs its runtime
+# loaded first into the interpreter.
+PY_SANITIZE_ENV = $(if $(SANITIZE),JOBSTAT_SANITIZE=$(SANITIZE) ASAN_OPTIONS=detect_leaks=0 \
+	LD_PRELOAD="$(foreach s,$(subst $(comma), ,$(SANITIZE)),$(shell $(CC) -print-file-name=lib$(patsubst address,asan,$(patsubst undefined,ubsan,$(s))).so))")
+PYTEST = $(PY_SANITIZE_ENV) JOBSTAT_BUILD_DIR=$(BUILD) JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) \
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m pytest -q -p no:cacheprovider python/tests $(PYTEST_ARGS)
+
+python-test: all
+	$(PYTEST)
 
 check-exports: $(SHLIB)
 	sh tests/check-exports.sh $(SHLIB)
@@ -300,13 +341,15 @@ bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
-# focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
-# (the harness stops at 100k jobs then).
+# focused read-path and producer benchmarks, then a status read from Python three ways
+# (bench/pyread.py). BENCH_ARGS=--quick for a run under a minute (the harness stops at 100k
+# jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
 	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
+	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all
@@ -337,8 +380,12 @@ install: all
 	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
 	install -d $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man8
 	install -m 0644 man/jobstat.1 $(DESTDIR)$(mandir)/man1/
-	install -m 0644 man/libjobstat.3 $(DESTDIR)$(mandir)/man3/
+	install -m 0644 man/libjobstat.3 $(BUILD)/man/man3/jst_*.3 $(DESTDIR)$(mandir)/man3/
 	install -m 0644 man/jobstatd.8 $(DESTDIR)$(mandir)/man8/
+	install -d $(DESTDIR)$(pythondir)/jobstat
+	install -m 0644 python/jobstat/*.py $(DESTDIR)$(pythondir)/jobstat/
+	install -d $(DESTDIR)$(bashcompdir)
+	install -m 0644 cli/jobstat.bash $(DESTDIR)$(bashcompdir)/jobstat
 	install -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
 		$(DESTDIR)$(sysconfdir)/jobstat
 	install -m 0644 $(BUILD)/systemd/jobstatd.service systemd/jobstatd.socket \
@@ -375,9 +422,12 @@ uninstall:
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
-	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man3/jst_*.3 \
+	      $(DESTDIR)$(mandir)/man8/jobstatd.8 \
+	      $(DESTDIR)$(bashcompdir)/jobstat \
 	      $(DESTDIR)$(systemdunitdir)/jobstatd.service $(DESTDIR)$(systemdunitdir)/jobstatd.socket \
 	      $(DESTDIR)$(sysusersdir)/jobstat.conf $(DESTDIR)$(tmpfilesdir)/jobstat.conf
+	rm -rf $(DESTDIR)$(pythondir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
 	@# The configuration is the operator's: left in $(sysconfdir)/jobstat.
 

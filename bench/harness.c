@@ -734,30 +734,56 @@ static void visibility_latency(int rounds, double *p50, double *p99, double *p99
 
 /* ---- main ---- */
 
+/*
+ * The poll plot, readable at a glance: colours that show on white (the Okabe-Ito
+ * palette, no yellow), microseconds, both axes fitted to the data rather than to
+ * decades, and the legend under the plot where no line can cross it.
+ */
 static void plot(const char *png, const struct poll_point *pts, int n)
 {
 	char datp[128], gp[128], cmd[512];
+	double ymin = 1e300, ymax = 0;
 	FILE *f;
 
 	snprintf(datp, sizeof(datp), "%s/poll.dat", tmp);
 	snprintf(gp, sizeof(gp), "%s/poll.gp", tmp);
 	f = fopen(datp, "w");
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%u %g %g %g %g %g\n", pts[i].n, pts[i].scan / 1e3, pts[i].changelog / 1e3,
-			pts[i].floor / 1e3, pts[i].sock / 1e3, pts[i].redis / 1e3);
+	for (int i = 0; i < n; i++) {
+		double v[5] = {pts[i].scan, pts[i].changelog, pts[i].floor, pts[i].sock,
+			       pts[i].redis};
+
+		fprintf(f, "%u %g %g %g %g %g\n", pts[i].n, v[0] / 1e3, v[1] / 1e3, v[2] / 1e3,
+			v[3] / 1e3, v[4] / 1e3);
+		for (int k = 0; k < 5; k++) {
+			if (v[k] > 0 && v[k] / 1e3 < ymin)
+				ymin = v[k] / 1e3;
+			if (v[k] / 1e3 > ymax)
+				ymax = v[k] / 1e3;
+		}
+	}
 	fclose(f);
 	f = fopen(gp, "w");
 	fprintf(f,
-		"set terminal png size 900,600\nset output '%s'\n"
-		"set logscale xy\nset key top left\nset grid\n"
-		"set xlabel 'jobs polled'\nset ylabel 'one poll of all of them (us)'\n"
-		"set title 'jobstat %s: poll time against job count (1%% changing per poll)'\n"
-		"plot '%s' u 1:2 w lp t 'jobstat full scan (jst\\_scan)', "
-		"'' u 1:3 w lp t 'jobstat change log (jst\\_changed)', "
-		"'' u 1:4 w lp t 'floor: private array copy', "
-		"'' u 1:($5>0?$5:1/0) w lp t 'jobstatd over its socket (GET, 256 per message)', "
-		"'' u 1:($6>0?$6:1/0) w lp t 'Redis HGETALL, pipelined 1000'\n",
-		png, jst_version(), datp);
+		"set encoding utf8\n"
+		"set terminal pngcairo size 1200,650 font 'sans,11' background rgb 'white'\n"
+		"set output '%s'\n"
+		"set logscale xy\nset grid lc rgb '#d0d0d0'\n"
+		"set xrange [%g:%g]\nset yrange [%g:%g]\nset format x '%%.0s%%c'\n"
+		"set ytics ('0.01' 0.01, '0.1' 0.1, '1' 1, '10' 10, '100' 100, '1,000' 1e3, "
+		"'10,000' 1e4, '100,000' 1e5, '1,000,000' 1e6, '10,000,000' 1e7)\n"
+		"set key outside right center vertical Left reverse box lc rgb '#808080' "
+		"spacing 1.5\n"
+		"set xlabel 'jobs polled'\nset ylabel 'one poll of all of them (µs)'\n"
+		"set title 'jobstat %s: time of one poll against job count (1%% changing per poll)'\n"
+		"plot '%s' u 1:2 w lp lw 2 pt 7 lc rgb '#0072B2' t 'jobstat full scan (jst\\_scan)', "
+		"'' u 1:3 w lp lw 2 pt 5 lc rgb '#009E73' t 'jobstat change log (jst\\_changed)', "
+		"'' u 1:4 w lp lw 2 pt 9 dt 2 lc rgb '#000000' t 'floor: private array copy', "
+		"'' u 1:($5>0?$5:1/0) w lp lw 2 pt 11 lc rgb '#D55E00' "
+		"t 'jobstatd over its socket (GET, 256 per message)', "
+		"'' u 1:($6>0?$6:1/0) w lp lw 2 pt 13 lc rgb '#CC79A7' t 'Redis HGETALL, pipelined 1000'\n",
+		png, n ? pts[0].n / 1.15 : 1, n ? pts[n - 1].n * 1.15 : 10, ymin / 1.4, ymax * 1.4,
+		jst_version(),
+		datp);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "gnuplot %s", gp);
 	if (system(cmd) != 0)

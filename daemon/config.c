@@ -60,6 +60,13 @@ static void usage(FILE *f)
 		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
 		"      --user USER        started as root, serve as USER (default \"" JST_SERVICE_USER "\");\n"
 		"                         \"root\" keeps uid 0 (not recommended)\n"
+		"      --quota-jobs N, --quota-errors N, --quota-connections N, --quota-pending N\n"
+		"                         what one uid may hold (root and the admin group: no\n"
+		"                         limit; defaults: capacity/4, error pool/4,\n"
+		"                         max-clients/4, 64; reloadable)\n"
+		"      --hello-timeout S  close a connection without HELLO after S (default 5)\n"
+		"      --orphan-timeout S a producer gone S seconds: its unfinished jobs are\n"
+		"                         terminated (default 3600; reloadable)\n"
 		"      --syslog           log to syslog even in the foreground\n"
 		"      --replace          discard a segment this daemon cannot adopt (another\n"
 		"                         format, or corrupt) and its jobs, and start anew\n",
@@ -82,7 +89,8 @@ static int parse_group(const char *s, uint32_t *gid)
 enum {
 	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
 	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
-	OPT_LOG, OPT_GRACE, OPT_USER, OPT_CHECK,
+	OPT_LOG, OPT_GRACE, OPT_USER, OPT_QJOBS, OPT_QERRORS, OPT_QCONNS, OPT_QPENDING,
+	OPT_HELLO, OPT_ORPHAN, OPT_CHECK,
 };
 
 /* Leading ':': a missing value is told apart from an unknown option. */
@@ -109,6 +117,12 @@ static const struct option long_opts[] = {
 	{"grace-ms", required_argument, NULL, OPT_GRACE},
 	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
 	{"user", required_argument, NULL, OPT_USER},
+	{"quota-jobs", required_argument, NULL, OPT_QJOBS},
+	{"quota-errors", required_argument, NULL, OPT_QERRORS},
+	{"quota-connections", required_argument, NULL, OPT_QCONNS},
+	{"quota-pending", required_argument, NULL, OPT_QPENDING},
+	{"hello-timeout", required_argument, NULL, OPT_HELLO},
+	{"orphan-timeout", required_argument, NULL, OPT_ORPHAN},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"replace", no_argument, NULL, OPT_REPLACE},
 	{"help", no_argument, NULL, 'h'},
@@ -224,6 +238,35 @@ static int apply(struct jstd_settings *st, int opt, const char *v, char *err, si
 		}
 		st->srv.lost_grace_ns = (uint64_t)(secs * 1e9);
 		return 0;
+	}
+	case OPT_HELLO:
+	case OPT_ORPHAN: {
+		char *end;
+		double secs = strtod(v, &end);
+		double max = opt == OPT_HELLO ? 3600 : 365 * 86400.0;
+
+		if (!*v || *end || !(secs > 0 && secs <= max)) {
+			snprintf(err, en, "%s %s: need seconds in (0, %.0f]",
+				 opt == OPT_HELLO ? "hello-timeout" : "orphan-timeout", v, max);
+			return -1;
+		}
+		*(opt == OPT_HELLO ? &st->srv.hello_timeout_ns : &st->srv.orphan_timeout_ns) =
+			(uint64_t)(secs * 1e9);
+		return 0;
+	}
+	case OPT_QJOBS:
+	case OPT_QERRORS:
+	case OPT_QCONNS:
+	case OPT_QPENDING: {
+		uint32_t *q = opt == OPT_QJOBS ? &st->srv.quota.jobs
+			      : opt == OPT_QERRORS ? &st->srv.quota.errors
+			      : opt == OPT_QCONNS ? &st->srv.quota.conns : &st->srv.quota.pending;
+
+		*q = (uint32_t)strtonum(v, 1, UINT32_MAX, &e);
+		if (e)
+			snprintf(err, en, "quota %s is %s (1..%u; unset for the default)", v, e,
+				 UINT32_MAX);
+		return e ? -1 : 0;
 	}
 	case OPT_MAXCLI:
 		st->srv.max_conns = (uint32_t)strtonum(v, 1, 1 << 20, &e);

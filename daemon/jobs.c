@@ -91,6 +91,41 @@ static struct timer timer_pop(struct jst_server *s)
 	return top;
 }
 
+/*
+ * Take the timer of @kind for (@a, @c) out of the heap, so that a request that
+ * ended frees its timer now rather than when it would have fired.
+ */
+void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, uint64_t c)
+{
+	for (uint32_t i = 0; i < s->ntimers; i++) {
+		struct timer *t = &s->timers[i];
+
+		if (t->kind != kind || t->a != a || t->c != c)
+			continue;
+		s->timers[i] = s->timers[--s->ntimers];
+		/* The moved timer may belong above or below: restore the heap both ways. */
+		while (i > 0 && s->timers[(i - 1) / 2].due > s->timers[i].due) {
+			timer_swap(s->timers, i, (i - 1) / 2);
+			i = (i - 1) / 2;
+		}
+		for (;;) {
+			uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+			if (l < s->ntimers && s->timers[l].due < s->timers[m].due)
+				m = l;
+			if (r < s->ntimers && s->timers[r].due < s->timers[m].due)
+				m = r;
+			if (m == i)
+				break;
+			timer_swap(s->timers, i, m);
+			i = m;
+		}
+		return;
+	}
+}
+
+static void orphan_session(struct jst_server *s, struct session *x);
+
 void jst__timers_run(struct jst_server *s, uint64_t now)
 {
 	while (s->ntimers && s->timers[0].due <= now) {
@@ -116,6 +151,35 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 				jst_log(LOG_INFO, "session %016" PRIx64 " (uid %ld): producer gone, "
 					"%u jobs show Lost Communication", x->id, (long)x->uid,
 					x->njobs);
+				if (!x->orphan_timer) {
+					jst__timer_add(s, x->gone_since + s->cfg.orphan_timeout_ns,
+						       T_ORPHAN, 0, 0, x->id);
+					x->orphan_timer = true;
+				}
+			}
+		} else if (t.kind == T_ORPHAN) {
+			struct session *x = jst__session_find(s, t.c);
+
+			if (x)
+				x->orphan_timer = false;
+			if (x && !x->conn && x->gone_since &&
+			    x->gone_since + s->cfg.orphan_timeout_ns > now) {
+				/* It came back and left again since: wait for the new deadline. */
+				jst__timer_add(s, x->gone_since + s->cfg.orphan_timeout_ns, T_ORPHAN,
+					       0, 0, x->id);
+				x->orphan_timer = true;
+			} else if (x && !x->conn && x->gone_since) {
+				orphan_session(s, x);
+			}
+		} else if (t.kind == T_HELLO) {
+			for (struct conn *c = s->conns; c; c = c->next) {
+				if (c->id == t.c && !c->dead && !c->hello) {
+					jst_log(LOG_WARNING, "closing connection of pid %ld uid %ld: "
+						"no HELLO within %" PRIu64 " ms", (long)c->pid,
+						(long)c->uid, s->cfg.hello_timeout_ns / 1000000);
+					jst__conn_close(s, c);
+					break;
+				}
 			}
 		} else if (t.kind == T_RSC) {
 			for (struct pending *p = s->pendings; p; p = p->next) {
@@ -179,6 +243,8 @@ static void job_forget(struct jst_server *s, uint32_t slot)
 	struct jobpriv *jp = &s->jobs[slot];
 	struct session *x = jp->sess;
 
+	jst__use_add(s, jp->owner, Q_JOBS, -1);
+	jst__use_add(s, jp->owner, Q_ERRORS, -(int)jp->n_errors);
 	memset(jp, 0, sizeof(*jp));
 	if (x) {
 		x->njobs--;
@@ -261,11 +327,30 @@ void jst__elapsed_update(struct jst_status *st, uint64_t now)
 
 /* The CIM_Error a job terminated or killed at a client's request carries. */
 static void requested_error(struct jst_error *e, const struct jobpriv *jp, char *buf, size_t n,
-			    char *args, size_t an)
+			    char *args, size_t an, uint64_t orphan_timeout_ns)
 {
 	bool kill = jp->by_state == JST_JOB_KILLED;
 
 	memset(e, 0, offsetof(struct jst_error, text));
+	if (jp->orphaned) {
+		snprintf(buf, n, "The job was terminated by jobstatd: its producer (uid %ld) was "
+			 "gone longer than the orphan timeout of %" PRIu64 " s.", (long)jp->owner,
+			 orphan_timeout_ns / 1000000000);
+		snprintf(args, an, "%ld%c%" PRIu64, (long)jp->owner, 0,
+			 orphan_timeout_ns / 1000000000);
+		e->error_type = 1; /* Other */
+		e->other_error_type = "Producer lost";
+		e->owning_entity = "jobstat";
+		e->message_id = "JST0004";
+		e->message = buf;
+		e->n_message_arguments = 2;
+		e->message_arguments[0] = args;
+		e->message_arguments[1] = args + strlen(args) + 1;
+		e->perceived_severity = 4; /* Major: the work was abandoned */
+		e->probable_cause = 1;     /* Other */
+		e->probable_cause_description = "The job's producer was gone too long";
+		return;
+	}
 	snprintf(buf, n, "The job was %s at the request of uid %" PRIu32 " (pid %" PRId32 ").",
 		 kill ? "killed" : "terminated", jp->by_uid, jp->by_pid);
 	snprintf(args, an, "%" PRIu32 "%c%" PRId32, jp->by_uid, 0, jp->by_pid);
@@ -295,19 +380,24 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 	struct jobpriv *jp = jst__jp_of(s, h);
 	int rc;
 
-	if (jp && entering_final && jp->by_state &&
+	if (jp && entering_final && (jp->by_state || jp->orphaned) &&
 	    (st->job_state == JST_JOB_TERMINATED || st->job_state == JST_JOB_KILLED)) {
-		char msg[160], args[32];
+		char msg[200], args[48];
 
 		if (!new_strings) {
 			rc = jst_pub_job(s->pub, h, &s->scratch);
 			if (rc < 0)
 				return rc;
 		}
-		requested_error(&s->err, jp, msg, sizeof(msg), args, sizeof(args));
+		requested_error(&s->err, jp, msg, sizeof(msg), args, sizeof(args),
+				s->cfg.orphan_timeout_ns);
 		s->scratch.error_description = msg;
+		/* The daemon's own record: it never fails for lack of space. */
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
-			.status = st, .strings = &s->scratch, .error = &s->err});
+			.status = st, .strings = &s->scratch, .error = &s->err,
+			.daemon_record = true});
+		if (rc == 0)
+			jst__job_errors_changed(s, h);
 	} else {
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
 			.status = st, .strings = new_strings ? &s->scratch : NULL});
@@ -403,6 +493,9 @@ void jst__pending_unlink(struct jst_server *s, struct pending *p)
 	for (struct pending **pp = &s->pendings; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
+			/* Its timer goes with it (it may be the one firing: then it is gone). */
+			jst__timer_cancel(s, T_RSC, p->event_id, 0);
+			jst__use_add(s, p->uid, Q_PENDING, -1);
 			free(p);
 			return;
 		}
@@ -457,6 +550,10 @@ int jst__adopt_jobs(struct jst_server *s)
 		struct session *x = NULL;
 
 		jp->gen = h.gen;
+		jp->owner = st.owner_uid;
+		jp->n_errors = st.n_errors;
+		jst__use_add(s, jp->owner, Q_JOBS, 1);
+		jst__use_add(s, jp->owner, Q_ERRORS, st.n_errors);
 		if (h.slot >= s->hwm)
 			s->hwm = h.slot + 1;
 		if (st.producer_session) {
@@ -466,6 +563,7 @@ int jst__adopt_jobs(struct jst_server *s)
 				if (!x)
 					return JST_ENOMEM;
 				x->lost_due = due;
+				x->gone_since = jst__mono();
 				jst__timer_add(s, due, T_LOST, 0, 0, x->id);
 				x->lost_timer = true;
 			}
@@ -512,8 +610,9 @@ void jst__conn_gone(struct jst_server *s, struct conn *c)
 		return;
 	x->conn = NULL;
 	c->sess = NULL;
+	x->gone_since = jst__mono();
 	if (x->njobs && !s->stopping) {
-		x->lost_due = jst__mono() + s->cfg.lost_grace_ns;
+		x->lost_due = x->gone_since + s->cfg.lost_grace_ns;
 		/* One queued timer per session, however often its producer reconnects. */
 		if (!x->lost_timer) {
 			jst__timer_add(s, x->lost_due, T_LOST, 0, 0, x->id);
@@ -524,7 +623,7 @@ void jst__conn_gone(struct jst_server *s, struct conn *c)
 }
 
 /* Job @h was just created for session @x: the rules start tracking it. */
-void jst__job_track(struct jst_server *s, jst_handle h, struct session *x)
+void jst__job_track(struct jst_server *s, jst_handle h, struct session *x, uid_t owner)
 {
 	struct jobpriv *jp;
 
@@ -534,8 +633,52 @@ void jst__job_track(struct jst_server *s, jst_handle h, struct session *x)
 	memset(jp, 0, sizeof(*jp));
 	jp->gen = h.gen;
 	jp->sess = x;
+	jp->owner = owner;
+	jst__use_add(s, owner, Q_JOBS, 1);
 	if (x)
 		x->njobs++;
 	if (h.slot >= s->hwm)
 		s->hwm = h.slot + 1;
+}
+
+/* Job @h's retained errors may have changed: move its owner's count with them. */
+void jst__job_errors_changed(struct jst_server *s, jst_handle h)
+{
+	struct jobpriv *jp = jst__jp_of(s, h);
+	struct jst_status st;
+
+	if (!jp || jst_pub_status(s->pub, h, &st) < 0 || st.n_errors == jp->n_errors)
+		return;
+	jst__use_add(s, jp->owner, Q_ERRORS, (int)st.n_errors - (int)jp->n_errors);
+	jp->n_errors = st.n_errors;
+}
+
+/*
+ * The producer of @x has been gone longer than the orphan timeout: nobody
+ * will finish its jobs. Terminate each unfinished one, recording why, and
+ * remove it after its TimeBeforeRemoval as any finished job.
+ */
+static void orphan_session(struct jst_server *s, struct session *x)
+{
+	unsigned n = 0;
+
+	for (uint32_t slot = 0; slot < s->hwm; slot++) {
+		struct jobpriv *jp = &s->jobs[slot];
+		jst_handle h = {slot, jp->gen};
+		struct jst_status st;
+
+		if (jp->sess != x || !jp->gen || jst_pub_status(s->pub, h, &st) < 0 ||
+		    jst_job_state_is_final(st.job_state))
+			continue;
+		jp->orphaned = true;
+		if (job_force_state(s, h, JST_JOB_TERMINATED) == 0) {
+			n++;
+			if (jst_pub_status(s->pub, h, &st) == 0)
+				jst__schedule_removal(s, h, &st);
+		}
+		jp->orphaned = false;
+	}
+	jst_log(LOG_WARNING, "session %016" PRIx64 " (uid %ld): producer gone %" PRIu64 " s; "
+		"terminated its %u unfinished jobs", x->id, (long)x->uid,
+		s->cfg.orphan_timeout_ns / 1000000000, n);
 }

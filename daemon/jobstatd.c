@@ -77,8 +77,11 @@ static int reload(struct jst_server_reload *r)
 	r->admin_group_set = st->srv.admin_group_set;
 	r->admin_gid = st->srv.admin_gid;
 	r->lost_grace_ns = st->srv.lost_grace_ns;
-	jst_log(LOG_INFO, "SIGHUP: reloaded admin-group (%s) and lost-grace; other settings "
-		"take effect at the next start", st->srv.admin_group_set ? "set" : "none");
+	r->quota = st->srv.quota;
+	r->orphan_timeout_ns = st->srv.orphan_timeout_ns;
+	jst_log(LOG_INFO, "SIGHUP: reloaded admin-group (%s), lost-grace, the quotas and "
+		"orphan-timeout; other settings take effect at the next start",
+		st->srv.admin_group_set ? "set" : "none");
 	free(st);
 	return 0;
 }

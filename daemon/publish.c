@@ -51,6 +51,7 @@ struct pool_state {
 	uint64_t offset, block_size;
 	uint64_t committed;      /* bytes of the pool's region committed so far */
 	uint32_t *stamps;        /* [count]: each block's stamp, the writer's own copy */
+	uint32_t reserve;        /* blocks only daemon records may take */
 	struct reuse_queue retired;
 };
 
@@ -98,6 +99,8 @@ struct jst_pub {
 	struct jst_pub_stats stats;
 	char *why;
 	size_t why_len;
+	bool for_daemon;         /* publishing a daemon record: the pools' reserves are open */
+	int full_pool;           /* the pool of the last JST_ENOSPC, or -1 */
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -226,6 +229,15 @@ static int block_alloc(struct jst_pub *p, unsigned pool, uint32_t *ret_idx)
 	uint32_t idx;
 	int rc;
 
+	/*
+	 * The last few blocks of each pool are the daemon's own: a client's
+	 * terminate or kill is always recorded (jst_pub_change.daemon_record),
+	 * however full producers made the pool.
+	 */
+	if (!p->for_daemon && ps->count - 1 - ps->in_use <= ps->reserve) {
+		p->full_pool = (int)pool;
+		return JST_ENOSPC;
+	}
 	if (rq_pop(&ps->retired, now, p->grace_ns, false, &idx))
 		goto got;
 	if (ps->fresh < ps->count) {
@@ -243,6 +255,7 @@ static int block_alloc(struct jst_pub *p, unsigned pool, uint32_t *ret_idx)
 		p->stats.early_reuse[pool]++;
 		goto got;
 	}
+	p->full_pool = (int)pool;
 	return JST_ENOSPC;
 got:
 	ps->in_use++;
@@ -560,6 +573,7 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 				return rc;
 			slot = p->slot_hwm;
 		} else if (!rq_pop(&p->free_slots, now, p->grace_ns, true, &slot)) {
+			p->full_pool = -1; /* "job slots" */
 			return JST_ENOSPC;
 		}
 	}
@@ -948,6 +962,7 @@ static struct jst_pub *pub_new(const struct jst_pub_config *cfg)
 	strcpy(p->shm_name, cfg->shm_name);
 	p->why = cfg->why;
 	p->why_len = cfg->why_len;
+	p->full_pool = -1;
 	if (p->why && p->why_len)
 		p->why[0] = '\0';
 	return p;
@@ -980,6 +995,9 @@ static int setup_private(struct jst_pub *p, const struct jst_shm_header *h)
 		ps->offset = h->pools[i].offset;
 		ps->block_size = h->pools[i].block_size;
 		ps->fresh = 1;
+		/* A reserve for the daemon's own records: 1/16 of the pool, 1 to 64 blocks. */
+		ps->reserve = ps->count < 8 ? 0 : ps->count / 16 < 1 ? 1
+				  : ps->count / 16 > 64 ? 64 : ps->count / 16;
 		ps->stamps = calloc(ps->count, sizeof(*ps->stamps));
 		rc = ps->stamps ? rq_init(&ps->retired, ps->count) : JST_ENOMEM;
 	}
@@ -1649,9 +1667,27 @@ fail:
 	return rc;
 }
 
+static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
+			  const struct jst_pub_change *c);
+
 int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change *c)
 {
 	struct pjob *pj = live_job(p, h);
+	int rc;
+
+	if (!p || !c)
+		return JST_EINVAL;
+	if (!pj)
+		return JST_ESTALE;
+	p->for_daemon = c->daemon_record;
+	rc = publish_change(p, h, pj, c);
+	p->for_daemon = false;
+	return rc;
+}
+
+static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
+			  const struct jst_pub_change *c)
+{
 	struct jst_shm_detail *old, *d = NULL;
 	struct jst_shm_status s;
 	jst_shm_ref errs[JST_SHM_ERRORS_KEPT], eref = 0, dref = 0, dropped = 0, old_dref;
@@ -1659,10 +1695,6 @@ int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change
 	size_t need;
 	int rc;
 
-	if (!p || !c)
-		return JST_EINVAL;
-	if (!pj)
-		return JST_ESTALE;
 	old = pj->detail;
 	old_dref = pj->status.detail_ref;
 	s = pj->status;
@@ -1691,6 +1723,17 @@ int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change
 			/* The JobState the job was in when the error was reported. */
 			rc = error_emit(p, h.slot, h.gen, s.errors_total + 1, pj->status.job_state,
 					c->error, &eref);
+			if (rc == JST_ENOSPC && c->daemon_record && d->n_errors) {
+				/* No block even in the reserve: the job's oldest error makes room. */
+				dropped = d->error_refs[0];
+				memmove(d->error_refs, d->error_refs + 1,
+					(d->n_errors - 1) * sizeof(*d->error_refs));
+				d->n_errors--;
+				block_retire(p, JST_POOL_ERROR, jst_shm_ref_index(dropped));
+				dropped = 0; /* retired already */
+				rc = error_emit(p, h.slot, h.gen, s.errors_total + 1,
+						pj->status.job_state, c->error, &eref);
+			}
 			if (rc < 0)
 				goto fail;
 			d->error_refs[d->n_errors++] = eref;
@@ -1854,4 +1897,23 @@ int jst_pub_reader(const struct jst_pub *p, jst_reader **ret_reader)
 	if (!p || !ret_reader)
 		return JST_EINVAL;
 	return jst__attach_mapping(p->base, p->size, ret_reader);
+}
+
+uint32_t jst_pub_pool_count(const struct jst_pub *p, unsigned pool)
+{
+	return p && pool < JST_POOL_COUNT ? p->pools[pool].count - 1 : 0;
+}
+
+const char *jst_pub_full_pool(const struct jst_pub *p)
+{
+	static const char *const names[JST_POOL_COUNT] = {
+		[JST_POOL_STATUS] = "status", [JST_POOL_DETAIL_SMALL] = "small detail",
+		[JST_POOL_DETAIL_LARGE] = "large detail", [JST_POOL_ERROR] = "error",
+	};
+
+	if (!p)
+		return NULL;
+	if (p->full_pool < 0)
+		return "job slots";
+	return names[p->full_pool];
 }

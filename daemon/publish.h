@@ -121,6 +121,9 @@ struct jst_pub_change {
 					    instance_id in it are ignored) */
 	const struct jst_error *error;   /* a CIM_Error to append (MessageID required);
 					    the oldest is dropped beyond JST_ERRORS_KEPT */
+	bool daemon_record;              /* the daemon's own record (a terminate or kill a
+					    client asked for): may take the pools' reserved
+					    blocks and, failing that, the job's oldest error's */
 };
 
 /**
@@ -199,6 +202,15 @@ void jst_pub_heartbeat(struct jst_pub *p);
 
 /** jst_pub_stats() - copy the publisher's counters. */
 void jst_pub_stats(const struct jst_pub *p, struct jst_pub_stats *ret_stats);
+
+/** jst_pub_pool_count() - blocks in pool @pool (JST_POOL_*), block 0 excluded. */
+uint32_t jst_pub_pool_count(const struct jst_pub *p, unsigned pool);
+
+/**
+ * jst_pub_full_pool() - after JST_ENOSPC: which was full ("status", "small
+ * detail", "large detail", "error", or "job slots").
+ */
+const char *jst_pub_full_pool(const struct jst_pub *p);
 
 /**
  * jst_pub_locked_by() - is a live writer holding the lock of the segment at

@@ -45,11 +45,13 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 			x->conn->sess = NULL; /* a reconnect overtook the old connection's close */
 		x->conn = c;
 		x->lost_due = 0;
+		x->gone_since = 0;
 		c->sess = x;
 		jst__session_set_lost(s, x, false);
 		reclaimed = x->njobs;
 	}
 	c->hello = true;
+	jst__timer_cancel(s, T_HELLO, 0, c->id);
 	jst_enc_reply_hello(&s->w, h->id, &(struct jst_msg_hello_reply){
 		.session = x ? x->id : 0, .generation = s->generation, .reclaimed = reclaimed,
 		.uid = (uint32_t)c->uid});
@@ -110,6 +112,13 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 	job->owner = m.owner;
 	job->notify = m.notify;
 	job->job_status = m.job_status;
+	{
+		char why[JST_DETAIL_MAX];
+
+		if (!(m.flags & JST_CREATE_RETRY) &&
+		    jst__quota_check(s, c->uid, c->admin, Q_JOBS, why, sizeof(why)) < 0)
+			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
+	}
 	rc = jst_pub_job_create(s->pub, m.instance_id, &st, job, &jh);
 	if (rc == JST_EEXIST && (m.flags & JST_CREATE_RETRY)) {
 		struct jst_status cur;
@@ -123,8 +132,11 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 			goto created;
 	}
 	if (rc < 0)
-		return jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id, jst_strerror(rc));
-	jst__job_track(s, jh, c->sess);
+		return rc == JST_ENOSPC ? jst__reply_fail(s, c, h, rc, "%s: the segment's %s pool is full",
+							  m.instance_id, jst_pub_full_pool(s->pub))
+					: jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
+							  jst_strerror(rc));
+	jst__job_track(s, jh, c->sess, c->uid);
 created:
 	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
 	jst__conn_send(s, c);
@@ -239,7 +251,9 @@ static int apply_update(struct jst_server *s, struct conn *c, const struct jst_u
 			s->scratch.error_description = u->error_description;
 	}
 	rc = jst__job_publish(s, u->handle, &st, strings, entering_final);
-	if (rc < 0)
+	if (rc == JST_ENOSPC)
+		snprintf(why, wn, "the segment's %s pool is full", jst_pub_full_pool(s->pub));
+	else if (rc < 0)
 		snprintf(why, wn, "%s", jst_strerror(rc));
 	return rc;
 }
@@ -308,6 +322,15 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (!may_modify(c, &st))
 		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
 				  st.owner_uid);
+	{
+		char why[JST_DETAIL_MAX];
+
+		/* A job keeping its last 8 drops one for each new: no growth, no refusal. */
+		if (st.n_errors < JST_ERRORS_KEPT &&
+		    jst__quota_check(s, (uid_t)st.owner_uid, c->admin, Q_ERRORS, why,
+				     sizeof(why)) < 0)
+			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
+	}
 	if (fail) {
 		uint64_t now = jst__wall();
 
@@ -338,8 +361,12 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	} else {
 		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){.error = &s->err});
 	}
+	if (rc == JST_ENOSPC)
+		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
+				       jst_pub_full_pool(s->pub));
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	jst__job_errors_changed(s, jh);
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -450,6 +477,14 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
 		return jst__conn_send(s, c);
 	}
+	{
+		char why[JST_DETAIL_MAX];
+
+		if (jst__quota_check(s, c->uid, c->admin, Q_PENDING, why, sizeof(why)) < 0) {
+			jp->by_state = 0;
+			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
+		}
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return jst__reply_fail(s, c, h, JST_ENOMEM, "out of memory");
@@ -457,11 +492,12 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		s->next_event = 1;
 	*p = (struct pending){
 		.event_id = s->next_event, .h = jh, .requested = m.requested_state,
-		.requester = c, .req_id = h->id, .sess = jp->sess,
+		.requester = c, .req_id = h->id, .uid = c->uid, .sess = jp->sess,
 		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
 		.next = s->pendings,
 	};
 	s->pendings = p;
+	jst__use_add(s, p->uid, Q_PENDING, 1);
 	jp->pending = true;
 	jst__timer_add(s, p->due, T_RSC, p->event_id, 0, 0);
 	ev = (struct jst_msg_event){
@@ -572,6 +608,44 @@ static void on_stats(struct jst_server *s, struct conn *c, const struct jst_msg_
 	jst__conn_send(s, c);
 }
 
+static void on_quota(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	uint32_t n = 0;
+	bool own = false;
+
+	if (jst_rd_end(r) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "QUOTA has no body");
+	for (struct uid_use *u = s->uses; u; u = u->next)
+		if (c->admin || u->uid == c->uid)
+			n++, own |= u->uid == c->uid;
+	if (!own && !c->admin)
+		n++; /* the caller's own row, empty */
+	if (n > JST_QUOTA_MAX)
+		n = JST_QUOTA_MAX;
+	jst_enc_reply_quota(&s->w, h->id, n);
+	for (struct uid_use *u = s->uses; u && n; u = u->next) {
+		bool exempt = u->uid == 0 || (u->uid == c->uid && c->admin);
+
+		if (!c->admin && u->uid != c->uid)
+			continue;
+		jst_enc_reply_quota_item(&s->w, &(struct jst_quota_use){
+			.uid = (uint32_t)u->uid, .jobs = u->jobs, .errors = u->errors,
+			.connections = u->conns, .pending = u->pending,
+			.jobs_max = exempt ? UINT32_MAX : s->limits.jobs,
+			.errors_max = exempt ? UINT32_MAX : s->limits.errors,
+			.connections_max = exempt ? UINT32_MAX : s->limits.conns,
+			.pending_max = exempt ? UINT32_MAX : s->limits.pending});
+		n--;
+	}
+	if (n)
+		jst_enc_reply_quota_item(&s->w, &(struct jst_quota_use){
+			.uid = (uint32_t)c->uid, .jobs_max = s->limits.jobs,
+			.errors_max = s->limits.errors, .connections_max = s->limits.conns,
+			.pending_max = s->limits.pending});
+	jst__conn_send(s, c);
+}
+
 void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
 			 struct jst_rbuf *r)
 {
@@ -598,6 +672,8 @@ void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_
 		return on_get_error(s, c, h, r);
 	case JST_MSG_STATS:
 		return on_stats(s, c, h, r);
+	case JST_MSG_QUOTA:
+		return on_quota(s, c, h, r);
 	default:
 		return jst__reply_fail(s, c, h, JST_EPROTO, "unknown message type %u", h->type);
 	}

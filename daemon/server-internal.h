@@ -34,6 +34,7 @@ struct session;
 
 /* One client connection. */
 struct conn {
+	uint64_t id;             /* unique for the daemon's life: timers name it */
 	int fd;
 	uid_t uid;
 	gid_t gid;
@@ -57,6 +58,8 @@ struct session {
 	uint32_t njobs;
 	uint64_t lost_due;       /* CLOCK_MONOTONIC when its jobs go Lost Communication; 0 = none */
 	bool lost_timer;         /* a T_LOST timer is queued: one per session, re-armed */
+	bool orphan_timer;       /* a T_ORPHAN timer is queued */
+	uint64_t gone_since;     /* CLOCK_MONOTONIC its producer left; 0 while connected */
 	struct session *next;
 };
 
@@ -72,6 +75,9 @@ struct jobpriv {
 	int32_t by_pid;
 	uint64_t remove_due;     /* CLOCK_MONOTONIC of a scheduled removal; 0 = none */
 	struct session *sess;
+	uid_t owner;             /* whose quota the job and its errors count against */
+	uint16_t n_errors;       /* retained errors counted against the owner's quota */
+	bool orphaned;           /* terminated by the daemon: its producer was gone too long */
 };
 
 /* A RequestStateChange handed to a producer, waiting for its answer. */
@@ -81,12 +87,20 @@ struct pending {
 	uint16_t requested;
 	struct conn *requester;  /* NULL once the requester has gone */
 	uint32_t req_id;
+	uid_t uid;               /* the requester's: its pending-requests quota */
 	struct session *sess;
 	uint64_t due;            /* CLOCK_MONOTONIC */
 	struct pending *next;
 };
 
-enum timer_kind { T_REMOVE, T_LOST, T_RSC };
+/* What one uid holds, against its quotas (quota.c). Root and the admin group have none. */
+struct uid_use {
+	uid_t uid;
+	uint32_t jobs, errors, conns, pending;
+	struct uid_use *next;
+};
+
+enum timer_kind { T_REMOVE, T_LOST, T_RSC, T_HELLO, T_ORPHAN };
 
 struct timer {
 	uint64_t due;            /* CLOCK_MONOTONIC */
@@ -112,6 +126,9 @@ struct jst_server {
 	struct session *sessions;
 	struct pending *pendings;
 	uint32_t next_event;
+	uint64_t next_conn_id;
+	struct uid_use *uses;    /* per-uid holdings, for the quotas */
+	struct jst_quota limits; /* the quotas in force (defaults filled in) */
 	struct timer *timers;    /* a binary min-heap on due */
 	uint32_t ntimers, timer_cap;
 	uint64_t generation;
@@ -133,7 +150,18 @@ bool jst__in_admin_group(struct jst_server *s, int fd, gid_t primary);
 void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
 			 struct jst_rbuf *r);
 
+/* ---- quota.c: what each uid holds, against its quotas ---- */
+enum quota_kind { Q_JOBS, Q_ERRORS, Q_CONNS, Q_PENDING };
+void jst__quota_limits(struct jst_server *s, const struct jst_quota *q);
+struct uid_use *jst__use(struct jst_server *s, uid_t uid);
+void jst__use_add(struct jst_server *s, uid_t uid, enum quota_kind k, int delta);
+int jst__quota_check(struct jst_server *s, uid_t uid, bool admin, enum quota_kind k, char *why,
+		     size_t n);
+void jst__use_free_all(struct jst_server *s);
+
 /* ---- jobs.c: rules, sessions, timers, adoption ---- */
+void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, uint64_t c);
+void jst__job_errors_changed(struct jst_server *s, jst_handle h);
 uint64_t jst__mono(void);
 uint64_t jst__wall(void);
 void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,
@@ -144,7 +172,7 @@ struct session *jst__session_new(struct jst_server *s, uint64_t id, uid_t uid);
 void jst__session_gc(struct jst_server *s, struct session *x);
 void jst__session_set_lost(struct jst_server *s, struct session *x, bool lost);
 struct jobpriv *jst__jp_of(struct jst_server *s, jst_handle h);
-void jst__job_track(struct jst_server *s, jst_handle h, struct session *x);
+void jst__job_track(struct jst_server *s, jst_handle h, struct session *x, uid_t owner);
 int jst__job_remove(struct jst_server *s, jst_handle h);
 uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct jst_status *st);
 void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t now);

@@ -28,6 +28,8 @@
 #define WATCH_INTERVAL_NS (1000ull * 1000 * 1000) /* how often the runtime files are checked */
 #define MAX_GROUPS 256
 
+static void accept_resume(struct jst_server *s);
+
 
 static void conn_arm(struct jst_server *s, struct conn *c)
 {
@@ -156,7 +158,11 @@ static void conn_free_dead(struct jst_server *s)
 		if (c->next)
 			c->next->prev = c->prev;
 		s->nconns--;
+		if (c->id) /* the fuzzer's fed connections are not counted */
+			jst__use_add(s, c->uid, Q_CONNS, -1);
+		jst__timer_cancel(s, T_HELLO, 0, c->id);
 		free(c);
+		accept_resume(s); /* a descriptor is free again */
 	}
 }
 
@@ -177,34 +183,73 @@ bool jst__in_admin_group(struct jst_server *s, int fd, gid_t primary)
 	return false;
 }
 
+/* Refuse a connection before serving it: its reason is the reply to a HELLO it may send. */
+static void refuse(struct jst_server *s, int fd, int rc, const char *why)
+{
+	jst_enc_fail(&s->w, JST_MSG_HELLO, 0, rc, why);
+	if (jst_wire_finish(&s->w) == 0)
+		send(fd, s->w.buf, s->w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* Read what it sent already: closing on unread data would reset it first. */
+	while (recv(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
+/*
+ * Out of descriptors: stop listening until a connection closes (the
+ * listening socket would otherwise be readable for ever, a spinning loop),
+ * and say so once.
+ */
+static void accept_pause(struct jst_server *s, int e)
+{
+	if (s->accept_paused)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+	s->accept_paused = true;
+	jst_log(LOG_ERR, "out of file descriptors (%s) with %u connections: not accepting until "
+		"one closes; raise LimitNOFILE or lower --max-clients", strerror(e), s->nconns);
+}
+
+static void accept_resume(struct jst_server *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	if (!s->accept_paused || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
+		return;
+	s->accept_paused = false;
+	jst_log(LOG_INFO, "accepting connections again (%u open)", s->nconns);
+}
+
 static void accept_all(struct jst_server *s)
 {
 	for (;;) {
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
+		char why[JST_DETAIL_MAX];
 		struct conn *c;
+		bool admin;
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(s, errno);
 			return;
+		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			close(fd);
 			continue;
 		}
 		if (s->nconns >= s->cfg.max_conns) {
-			struct jst_msg_hdr h = {.type = JST_MSG_HELLO};
-
-			jst_enc_fail(&s->w, h.type, 0, JST_ELIMIT, "jobstatd serves its maximum of "
-				     "connections; try again later");
-			if (jst_wire_finish(&s->w) == 0)
-				send(fd, s->w.buf, s->w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			/* Read what it sent already: closing on unread data would reset it first. */
-			while (recv(fd, s->rbuf, sizeof(s->rbuf), MSG_DONTWAIT) > 0)
-				;
-			close(fd);
+			refuse(s, fd, JST_ELIMIT, "jobstatd serves its maximum of connections; try "
+			       "again later");
 			jst_log(LOG_WARNING, "refused pid %ld: %u connections", (long)cred.pid,
 				s->nconns);
+			continue;
+		}
+		admin = cred.uid == 0 || jst__in_admin_group(s, fd, cred.gid);
+		if (jst__quota_check(s, cred.uid, admin, Q_CONNS, why, sizeof(why)) < 0) {
+			refuse(s, fd, JST_EQUOTA, why);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -212,11 +257,12 @@ static void accept_all(struct jst_server *s)
 			close(fd);
 			continue;
 		}
+		c->id = ++s->next_conn_id;
 		c->fd = fd;
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
-		c->admin = cred.uid == 0 || jst__in_admin_group(s, fd, cred.gid);
+		c->admin = admin;
 		c->reading = true;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -229,6 +275,9 @@ static void accept_all(struct jst_server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		jst__use_add(s, c->uid, Q_CONNS, 1);
+		/* It must say HELLO soon: an idle connection holds a slot others need. */
+		jst__timer_add(s, jst__mono() + s->cfg.hello_timeout_ns, T_HELLO, 0, 0, c->id);
 	}
 }
 
@@ -421,11 +470,16 @@ int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
 		s->cfg.lost_grace_ns = JST_SERVER_DEFAULT_LOST_GRACE_NS;
 	if (!s->cfg.max_conns)
 		s->cfg.max_conns = JST_SERVER_DEFAULT_MAX_CONNS;
+	if (!s->cfg.hello_timeout_ns)
+		s->cfg.hello_timeout_ns = JST_SERVER_DEFAULT_HELLO_TIMEOUT_NS;
+	if (!s->cfg.orphan_timeout_ns)
+		s->cfg.orphan_timeout_ns = JST_SERVER_DEFAULT_ORPHAN_TIMEOUT_NS;
 	rc = jst_pub_reader(pub, &s->reads);
 	if (rc < 0)
 		goto fail;
 	s->generation = jst_pub_generation(pub);
 	s->capacity = jst_pub_capacity(pub);
+	jst__quota_limits(s, &s->cfg.quota);
 	s->jobs = calloc(s->capacity, sizeof(*s->jobs));
 	rc = JST_ENOMEM;
 	if (!s->jobs)
@@ -477,6 +531,10 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 				s->cfg.admin_gid = rl.admin_gid;
 				if (rl.lost_grace_ns)
 					s->cfg.lost_grace_ns = rl.lost_grace_ns;
+				if (rl.orphan_timeout_ns)
+					s->cfg.orphan_timeout_ns = rl.orphan_timeout_ns;
+				s->cfg.quota = rl.quota;
+				jst__quota_limits(s, &s->cfg.quota);
 				for (struct conn *c = s->conns; c; c = c->next)
 					if (!c->dead)
 						c->admin = c->uid == 0 ||
@@ -551,6 +609,7 @@ void jst_server_destroy(struct jst_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	jst_detach(s->reads);
+	jst__use_free_all(s);
 	free(s->timers);
 	free(s->jobs);
 	free(s);

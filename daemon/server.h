@@ -19,6 +19,17 @@
 #define JST_SERVER_DEFAULT_RSC_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 #define JST_SERVER_DEFAULT_MAX_CONNS 1024
 
+/* Per-uid quotas; 0 means the default. Root and the admin group have none. */
+struct jst_quota {
+	uint32_t jobs;           /* live jobs; default capacity / 4 */
+	uint32_t errors;         /* retained errors; default a quarter of the error pool */
+	uint32_t conns;          /* connections; default max_conns / 4 */
+	uint32_t pending;        /* RequestStateChanges waiting for a producer; default 64 */
+};
+
+#define JST_SERVER_DEFAULT_HELLO_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+#define JST_SERVER_DEFAULT_ORPHAN_TIMEOUT_NS (3600ull * 1000 * 1000 * 1000)
+
 struct jst_server_config {
 	const char *socket_path;
 	uint32_t socket_mode;    /* default 0660; never o+w */
@@ -28,6 +39,10 @@ struct jst_server_config {
 	gid_t admin_gid;
 	uint64_t lost_grace_ns;  /* disconnect -> Lost Communication; default 10 s */
 	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
+	struct jst_quota quota;
+	uint64_t hello_timeout_ns;  /* a connection without HELLO by then is closed; default 5 s */
+	uint64_t orphan_timeout_ns; /* a producer gone this long: its unfinished jobs are
+				       terminated by the daemon; default 1 h */
 	void (*watch)(void);     /* called every second: the daemon checks its own runtime
 				    files (the pidfile) before the server checks its socket */
 	int listen_fd;           /* > 0: a socket already listening (systemd's socket
@@ -40,6 +55,8 @@ struct jst_server_reload {
 	bool admin_group_set;
 	gid_t admin_gid;
 	uint64_t lost_grace_ns;
+	struct jst_quota quota;
+	uint64_t orphan_timeout_ns;
 };
 
 struct jst_server;

@@ -25,6 +25,8 @@
 #define DEFAULT_RECONNECT_NS (30ull * 1000 * 1000 * 1000)
 #define BACKOFF_MIN_NS (10ull * 1000 * 1000)
 #define BACKOFF_MAX_NS (1000ull * 1000 * 1000)
+#define DEFAULT_CALL_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
+#define DEFAULT_RSC_WAIT_NS (5ull * 1000 * 1000 * 1000) /* the daemon's, for TimeoutPeriod 0 */
 
 struct evpkt {
 	struct evpkt *next;
@@ -43,6 +45,9 @@ struct jst_conn {
 	uint64_t session;
 	uint64_t generation;
 	uint32_t next_id;
+	int64_t timeout_ns;      /* each call's deadline for the daemon's answer; < 0: none */
+	uint64_t deadline;       /* CLOCK_MONOTONIC end of the call in progress; 0: none */
+	uint64_t reconnects;     /* successful reconnections (jst_conn_reconnects()) */
 	char err[JST_DETAIL_MAX];
 	struct evpkt *ev_head, *ev_tail; /* requests received while a reply was awaited */
 	struct jst_wbuf w;
@@ -61,6 +66,36 @@ static uint64_t mono(void)
 static void set_err(jst_conn *c, const char *msg)
 {
 	snprintf(c->err, sizeof(c->err), "%s", msg);
+}
+
+/* A call starts: the daemon has until its deadline (plus @extra_ns) to answer. */
+static void call_begin(jst_conn *c, uint64_t extra_ns)
+{
+	c->deadline = c->timeout_ns < 0 ? 0 : mono() + (uint64_t)c->timeout_ns + extra_ns;
+}
+
+/*
+ * Wait until @fd is ready for @events or the call's deadline passes.
+ * Return: 0 ready; JST_ETIMEDOUT; JST_ESYS.
+ */
+static int wait_fd(jst_conn *c, int fd, short events)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		uint64_t now = mono();
+		int ms = -1, rc;
+
+		if (c->deadline) {
+			if (now >= c->deadline)
+				return JST_ETIMEDOUT;
+			ms = (int)((c->deadline - now + 999999) / 1000000);
+		}
+		rc = poll(&pfd, 1, ms);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return JST_ESYS;
+	}
 }
 
 /* ---- sockets ---- */
@@ -128,8 +163,17 @@ static void drop(jst_conn *c)
 static int recv_packet(jst_conn *c, int flags)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->rbuf, sizeof(c->rbuf), flags);
+		ssize_t n;
 
+		if (!(flags & MSG_DONTWAIT)) {
+			int rc = wait_fd(c, c->fd, POLLIN);
+
+			if (rc < 0)
+				return rc;
+		}
+		n = recv(c->fd, c->rbuf, sizeof(c->rbuf), flags | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT))
+			continue;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -160,10 +204,18 @@ static int recv_packet(jst_conn *c, int flags)
 static int send_packet(jst_conn *c, const struct jst_wbuf *w)
 {
 	for (;;) {
-		if (send(c->fd, w->buf, w->len, MSG_NOSIGNAL) >= 0)
+		if (send(c->fd, w->buf, w->len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* The daemon is not reading: wait for room, within the call's deadline. */
+			int rc = wait_fd(c, c->fd, POLLOUT);
+
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
 		    errno == ECONNREFUSED)
 			return JST_EDISCONNECTED;
@@ -300,10 +352,18 @@ static int reconnect(jst_conn *c)
 		struct timespec ts;
 		int rc = connect_once(c);
 
-		if (rc == 0)
+		if (rc == 0) {
+			c->reconnects++;
 			return 0;
-		if (rc == JST_EPERM || rc == JST_EPROTOVERSION || rc == JST_EACCES) {
+		}
+		if (rc == JST_EPERM || rc == JST_EPROTOVERSION || rc == JST_EACCES ||
+		    rc == JST_EPEER || rc == JST_EQUOTA) {
 			return rc; /* waiting would not change the answer */
+		}
+		if (rc == JST_ETIMEDOUT) {
+			/* It accepted but did not answer: stopped, not gone. */
+			set_err(c, "jobstatd accepted the connection but did not answer HELLO in time");
+			return rc;
 		}
 		if (mono() + backoff > deadline) {
 			set_err(c, "jobstatd did not come back within the reconnect timeout");
@@ -321,6 +381,21 @@ static int reconnect(jst_conn *c)
  * when the daemon is lost before it answered. @resent is set when the
  * request went out more than once (the first may have been applied).
  */
+/*
+ * The daemon did not answer in time (stopped, overloaded): its answer may
+ * still come, so this connection can no longer be trusted to pair replies;
+ * the next call reconnects.
+ */
+static void timed_out(jst_conn *c)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "jobstatd did not answer within %.1f s (stopped or overloaded?)",
+		 (double)c->timeout_ns / 1e9);
+	set_err(c, msg);
+	drop(c);
+}
+
 static int transact(jst_conn *c, struct jst_wbuf *w, struct jst_rbuf *r, int *ret_rc,
 		    bool *resent)
 {
@@ -334,6 +409,7 @@ static int transact(jst_conn *c, struct jst_wbuf *w, struct jst_rbuf *r, int *re
 	}
 	memcpy(&h, w->buf, sizeof(h));
 	for (;;) {
+		call_begin(c, 0); /* a reconnection's HELLO counts against it too */
 		if (c->fd < 0) {
 			rc = reconnect(c);
 			if (rc < 0)
@@ -349,7 +425,9 @@ static int transact(jst_conn *c, struct jst_wbuf *w, struct jst_rbuf *r, int *re
 			drop(c);
 			continue;
 		}
-		if (rc < 0)
+		if (rc == JST_ETIMEDOUT)
+			timed_out(c);
+		else if (rc < 0)
 			drop(c);
 		return rc;
 	}
@@ -381,6 +459,7 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 	c->session = opt->session;
 	c->reconnect_ns = opt->reconnect_timeout_ns ? opt->reconnect_timeout_ns
 						    : (int64_t)DEFAULT_RECONNECT_NS;
+	c->timeout_ns = (int64_t)DEFAULT_CALL_TIMEOUT_NS;
 	if (opt->socket_path || (env && *env)) {
 		const char *p = opt->socket_path ? opt->socket_path : env;
 
@@ -403,8 +482,12 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 			rc = jst_socket_path(JST_SYSTEM_RUNDIR, ns, c->alt_path, sizeof(c->alt_path));
 	}
 	jst__why_clear();
+	call_begin(c, 0);
 	if (rc == 0)
 		rc = connect_once(c);
+	if (rc == JST_ETIMEDOUT)
+		jst__why(rc, "jobstatd accepted the connection but did not answer HELLO within "
+			 "%.1f s (stopped or overloaded?)", (double)c->timeout_ns / 1e9);
 	/* Nothing found, and our own directory was not to be trusted: say that. */
 	if (rc == JST_ENODAEMON && dir_rc != 0 && dir_rc != JST_ENOENT)
 		rc = jst__why(dir_rc, "%s; and no system daemon answers", dir_why);
@@ -485,6 +568,17 @@ static int run_queued(jst_conn *c)
 	return n;
 }
 
+void jst_conn_set_timeout(jst_conn *c, int64_t timeout_ns)
+{
+	if (c)
+		c->timeout_ns = timeout_ns ? timeout_ns : (int64_t)DEFAULT_CALL_TIMEOUT_NS;
+}
+
+uint64_t jst_conn_reconnects(jst_conn *c)
+{
+	return c ? c->reconnects : 0;
+}
+
 int jst_dispatch(jst_conn *c, int64_t timeout_ns)
 {
 	uint64_t deadline = timeout_ns > 0 ? mono() + (uint64_t)timeout_ns : 0;
@@ -499,6 +593,7 @@ int jst_dispatch(jst_conn *c, int64_t timeout_ns)
 		int ms, rc;
 
 		if (c->fd < 0) {
+			call_begin(c, 0);
 			rc = reconnect(c);
 			if (rc < 0)
 				return rc;
@@ -727,6 +822,37 @@ int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when
 
 /* ---- public: control ---- */
 
+int jst_daemon_quotas(jst_conn *c, struct jst_quota_use *ret, size_t max, size_t *ret_n)
+{
+	struct jst_rbuf r;
+	uint32_t n;
+	size_t k = 0;
+	int rc, res;
+
+	if (!c || (!ret && max) || !ret_n)
+		return JST_EINVAL;
+	jst_wire_begin(&c->w, JST_MSG_QUOTA, ++c->next_id);
+	rc = transact(c, &c->w, &r, &res, NULL);
+	if (rc < 0)
+		return rc;
+	if (res < 0)
+		return res;
+	if (jst_dec_reply_quota(&r, &n) < 0)
+		return JST_EPROTO;
+	for (uint32_t i = 0; i < n; i++) {
+		struct jst_quota_use q;
+
+		if (jst_dec_reply_quota_item(&r, &q) < 0)
+			return JST_EPROTO;
+		if (k < max)
+			ret[k++] = q;
+	}
+	if (jst_rd_end(&r) < 0)
+		return JST_EPROTO;
+	*ret_n = k;
+	return 0;
+}
+
 int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
 {
 	struct jst_daemon_stats st;
@@ -769,6 +895,9 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 	for (bool sent = false; rc == 0;) {
 		if (c->fd < 0 && (rc = reconnect(c)) < 0)
 			break;
+		/* The daemon answers once the producer did, or TimeoutPeriod passed. */
+		if (!sent)
+			call_begin(c, timeout_ns ? timeout_ns : DEFAULT_RSC_WAIT_NS);
 		if (!sent) {
 			rc = send_packet(c, w);
 			if (rc == JST_EDISCONNECTED) {
@@ -794,6 +923,8 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 			rc = 0;
 			continue;
 		}
+		if (rc == JST_ETIMEDOUT)
+			timed_out(c);
 		break;
 	}
 	free(w);

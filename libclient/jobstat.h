@@ -75,6 +75,7 @@ extern "C" {
 	XX(EOWNER, -39, "a jobstat file belongs to a user jobstat does not trust")              \
 	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")       \
 	XX(EPEER, -41, "the control socket is served by a user jobstat does not trust")       \
+	XX(EQUOTA, -42, "a per-user quota was reached (jobs, errors, connections, requests)") \
 	XX(EVALUEMAP, -50, "a CIM_Error property is outside its DMTF ValueMap")                \
 	XX(EOTHERPAIR, -51, "an Other* property of a CIM_Error does not match its Other value") \
 	XX(ENOFILE, -52, "the error is not associated with a file")
@@ -671,6 +672,15 @@ JST_EXPORT int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, s
  */
 JST_EXPORT int jst_cim_datetime(uint64_t ns, bool interval, char *buf);
 
+/**
+ * jst_json_string() - @s as one JSON string literal, quotes included ("null"
+ * for NULL): the exact string, with '"', '\\' and control characters
+ * escaped (\uXXXX); the escaper jst_error_to_json() uses, for programs that
+ * print a job's strings as JSON (the jobstat tool does).
+ * @buf, @n, @ret_len, Return: as jst_error_to_cimxml().
+ */
+JST_EXPORT int jst_json_string(const char *s, char *buf, size_t n, size_t *ret_len);
+
 /* ---- job states (the CIM model) ----------------------------------------------------- */
 
 #define JST_JOB_COMPLETED_WITH_WARNINGS 32768 /* Hyper-V's vendor value; final */
@@ -886,9 +896,28 @@ JST_EXPORT const char *jst_conn_error(jst_conn *c);
 
 /**
  * jst_conn_fd() - the socket, for poll(): readable means jst_dispatch() has
- * requests to hand to the handler. It changes when the library reconnects.
+ * requests to hand to the handler. The library reconnects on its own when
+ * the daemon restarts; the new socket may get the old one's number, so an
+ * epoll user re-adds it whenever jst_conn_reconnects() has changed.
  */
 JST_EXPORT int jst_conn_fd(jst_conn *c);
+
+/**
+ * jst_conn_reconnects() - how many times this connection was made again
+ * after the daemon went away (0 at first). Compare it across calls to know
+ * that jst_conn_fd() names a new socket, even under the same number.
+ */
+JST_EXPORT uint64_t jst_conn_reconnects(jst_conn *c);
+
+/**
+ * jst_conn_set_timeout() - how long each call waits for the daemon's answer
+ * once connected (a stopped or overloaded daemon): then the call fails with
+ * JST_ETIMEDOUT and the next one reconnects. @timeout_ns: 0 the default, 10 s;
+ * < 0 no limit. RequestStateChange adds its TimeoutPeriod (5 s when 0).
+ * Reconnecting after a lost daemon has its own budget
+ * (jst_connect_options.reconnect_timeout_ns).
+ */
+JST_EXPORT void jst_conn_set_timeout(jst_conn *c, int64_t timeout_ns);
 
 /**
  * jst_dispatch() - run the handler for state change requests that arrived,
@@ -1002,6 +1031,28 @@ struct jst_daemon_stats {
 	uint32_t pending;            /* state change requests waiting for a producer */
 	uint64_t heap_bytes;         /* the daemon's heap in use (0 where it cannot tell) */
 };
+
+/*
+ * struct jst_quota_use - what one uid holds against its quotas (jobstatd's
+ * --quota-* settings). A maximum of UINT32_MAX means no limit (root and the
+ * admin group).
+ */
+struct jst_quota_use {
+	uint32_t uid;
+	uint32_t jobs, jobs_max;               /* live jobs it owns */
+	uint32_t errors, errors_max;           /* errors retained on its jobs */
+	uint32_t connections, connections_max; /* its open connections */
+	uint32_t pending, pending_max;         /* its RequestStateChanges awaiting a producer */
+};
+
+/**
+ * jst_daemon_quotas() - what uids hold against their quotas: every uid that
+ * holds anything, for root and the admin group; the caller's own, for others.
+ * @ret: room for @max entries; @ret_n: how many were stored.
+ * Return: 0; JST_EINVAL; JST_ETIMEDOUT; JST_EDISCONNECTED; JST_EPROTO.
+ */
+JST_EXPORT int jst_daemon_quotas(jst_conn *c, struct jst_quota_use *ret, size_t max,
+				 size_t *ret_n);
 
 /**
  * jst_daemon_stats() - ask the daemon for its own bookkeeping.

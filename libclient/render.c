@@ -253,6 +253,14 @@ static void json_str(struct out *o, const char *s)
 	puts_(o, "\"");
 }
 
+int jst_json_string(const char *s, char *buf, size_t n, size_t *ret_len)
+{
+	struct out o = {buf, buf ? n : 0, 0};
+
+	json_str(&o, s);
+	return finish(&o, ret_len);
+}
+
 static void json_key(struct out *o, const char *k, bool first)
 {
 	if (!first)

@@ -51,6 +51,7 @@ enum jst_msg_type {
 	JST_MSG_GET_BY_ID = 10,  /* read a status by InstanceID */
 	JST_MSG_GET_ERROR = 11,  /* read one retained error */
 	JST_MSG_STATS = 12,      /* the daemon's own bookkeeping, for leak tests and operators */
+	JST_MSG_QUOTA = 13,      /* what uids hold against their quotas (all for the admin) */
 	JST_MSG_TYPE_COUNT,
 	JST_MSG_REPLY = 0x8000,  /* or-ed into the request's type; the id is the request's */
 };
@@ -210,6 +211,10 @@ void jst_enc_reply_update(struct jst_wbuf *w, uint32_t id, int rc, const char *w
 void jst_enc_reply_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove_reply *m);
 void jst_enc_reply_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request_reply *m);
 void jst_enc_reply_stats(struct jst_wbuf *w, uint32_t id, const struct jst_daemon_stats *m);
+/* QUOTA: the count (at most JST_QUOTA_MAX), then jst_enc_reply_quota_item() that many times. */
+#define JST_QUOTA_MAX 1024
+void jst_enc_reply_quota(struct jst_wbuf *w, uint32_t id, uint32_t n);
+void jst_enc_reply_quota_item(struct jst_wbuf *w, const struct jst_quota_use *q);
 /* GET: the count, then jst_enc_reply_get_item() that many times. */
 void jst_enc_reply_get(struct jst_wbuf *w, uint32_t id, uint32_t n);
 void jst_enc_reply_get_item(struct jst_wbuf *w, int rc, const struct jst_status *st);
@@ -257,6 +262,8 @@ int jst_dec_reply_update(struct jst_rbuf *r, struct jst_msg_update_reply *m);
 int jst_dec_reply_remove(struct jst_rbuf *r, struct jst_msg_remove_reply *m);
 int jst_dec_reply_request(struct jst_rbuf *r, struct jst_msg_request_reply *m);
 int jst_dec_reply_stats(struct jst_rbuf *r, struct jst_daemon_stats *m);
+int jst_dec_reply_quota(struct jst_rbuf *r, uint32_t *ret_n);
+int jst_dec_reply_quota_item(struct jst_rbuf *r, struct jst_quota_use *q);
 /* GET: the count (1..JST_GET_MAX), then jst_dec_reply_get_item() that many times. */
 int jst_dec_reply_get(struct jst_rbuf *r, uint32_t *ret_n);
 int jst_dec_reply_get_item(struct jst_rbuf *r, int *ret_rc, struct jst_status *st);

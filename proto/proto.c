@@ -287,6 +287,25 @@ void jst_enc_reply_stats(struct jst_wbuf *w, uint32_t id, const struct jst_daemo
 	jst_wire_u64(w, m->heap_bytes);
 }
 
+void jst_enc_reply_quota(struct jst_wbuf *w, uint32_t id, uint32_t n)
+{
+	reply_begin(w, JST_MSG_QUOTA, id);
+	jst_wire_u32(w, n);
+}
+
+void jst_enc_reply_quota_item(struct jst_wbuf *w, const struct jst_quota_use *q)
+{
+	jst_wire_u32(w, q->uid);
+	jst_wire_u32(w, q->jobs);
+	jst_wire_u32(w, q->jobs_max);
+	jst_wire_u32(w, q->errors);
+	jst_wire_u32(w, q->errors_max);
+	jst_wire_u32(w, q->connections);
+	jst_wire_u32(w, q->connections_max);
+	jst_wire_u32(w, q->pending);
+	jst_wire_u32(w, q->pending_max);
+}
+
 void jst_enc_reply_get(struct jst_wbuf *w, uint32_t id, uint32_t n)
 {
 	reply_begin(w, JST_MSG_GET, id);
@@ -607,6 +626,30 @@ int jst_dec_reply_stats(struct jst_rbuf *r, struct jst_daemon_stats *m)
 	m->pending = jst_rd_u32(r);
 	m->heap_bytes = jst_rd_u64(r);
 	return jst_rd_end(r);
+}
+
+int jst_dec_reply_quota(struct jst_rbuf *r, uint32_t *ret_n)
+{
+	uint32_t n = jst_rd_u32(r);
+
+	if (r->bad || n > JST_QUOTA_MAX)
+		return JST_EPROTO;
+	*ret_n = n;
+	return 0;
+}
+
+int jst_dec_reply_quota_item(struct jst_rbuf *r, struct jst_quota_use *q)
+{
+	q->uid = jst_rd_u32(r);
+	q->jobs = jst_rd_u32(r);
+	q->jobs_max = jst_rd_u32(r);
+	q->errors = jst_rd_u32(r);
+	q->errors_max = jst_rd_u32(r);
+	q->connections = jst_rd_u32(r);
+	q->connections_max = jst_rd_u32(r);
+	q->pending = jst_rd_u32(r);
+	q->pending_max = jst_rd_u32(r);
+	return r->bad ? JST_EPROTO : 0;
 }
 
 int jst_dec_reply_get(struct jst_rbuf *r, uint32_t *ret_n)

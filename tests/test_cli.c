@@ -4,14 +4,24 @@
  * with the documented code for each way a job ends (and for a timeout and
  * an unknown job) as soon as it ends; `error` prints GetError as text,
  * JSON and CIM-XML; `list` filters and prints JSON; `terminate` goes
- * through RequestStateChange; `watch` works without a terminal; and a
- * person gets a hint when there is no daemon or no such job.
+ * through RequestStateChange; `watch` works without a terminal; a person
+ * gets a hint when there is no daemon or no such job; a producer's string
+ * cannot drive the terminal (byte-exact escaping in text, exact strings in
+ * JSON); every command prints JSON, refuses a format it does not print, and
+ * exits with the one documented table of codes.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "testdaemon.h"
+
+#ifndef JST_SANFLAGS
+#define JST_SANFLAGS "" /* the Makefile gives this build's -fsanitize flags */
+#endif
 
 static struct test_daemon d;
 static jst_conn *c;
@@ -34,13 +44,16 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
 
+/* Where a spawned jobstat's stderr goes: with its stdout, or on a pipe of its own. */
+static int *err_pipe;
+
 /* Start `jobstat ARGS...` with its output on a pipe; NULL-terminated arguments. */
 static pid_t spawn(int *out, const char *a0, ...)
 {
 	const char *argv[16] = {"jobstat"};
 	unsigned n = 1;
 	va_list ap;
-	int fd;
+	int fd, efd[2] = {-1, -1};
 	pid_t pid;
 
 	va_start(ap, a0);
@@ -48,30 +61,44 @@ static pid_t spawn(int *out, const char *a0, ...)
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
+	if (err_pipe)
+		cr_assert_eq(pipe(efd), 0);
 	pid = test_fork_piped(&fd);
 	if (pid == 0) {
 		dup2(fd, 1);
-		dup2(fd, 2);
+		dup2(err_pipe ? efd[1] : fd, 2);
 		setenv("JOBSTAT_NAMESPACE", d.ns, 1);
 		setenv("JOBSTAT_SOCKET", d.sock, 1);
 		execv(JST_BUILD_DIR "/jobstat", (char *const *)argv);
 		_exit(127);
 	}
+	if (err_pipe) {
+		close(efd[1]);
+		*err_pipe = efd[0];
+	}
 	*out = fd;
 	return pid;
 }
 
-/* Wait for it; its exit code, its output in @buf. */
-static int finish(pid_t pid, int fd, char *buf, size_t n)
+/* Read all of @fd into @buf (NUL-terminated) and close it; the length. */
+static size_t slurp(int fd, char *buf, size_t n)
 {
 	size_t have = 0;
 	ssize_t got;
-	int status;
 
 	while (have + 1 < n && (got = read(fd, buf + have, n - 1 - have)) > 0)
 		have += (size_t)got;
 	buf[have] = 0;
 	close(fd);
+	return have;
+}
+
+/* Wait for it; its exit code, its output in @buf. */
+static int finish(pid_t pid, int fd, char *buf, size_t n)
+{
+	int status;
+
+	slurp(fd, buf, n);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status), "jobstat died: %#x\n%s", status, buf);
 	return WEXITSTATUS(status);
@@ -83,6 +110,39 @@ static int finish(pid_t pid, int fd, char *buf, size_t n)
 		pid_t p_ = spawn(&fd_, __VA_ARGS__, (const char *)NULL);                       \
 		finish(p_, fd_, buf, sizeof(buf));                                             \
 	})
+
+/* The same with stderr apart, in @ebuf. */
+#define RUN2(buf, ebuf, ...)                                                                   \
+	({                                                                                     \
+		int fd_, efd_, rc_;                                                            \
+		pid_t p_;                                                                      \
+		err_pipe = &efd_;                                                              \
+		p_ = spawn(&fd_, __VA_ARGS__, (const char *)NULL);                             \
+		err_pipe = NULL;                                                               \
+		rc_ = finish(p_, fd_, buf, sizeof(buf));                                       \
+		slurp(efd_, ebuf, sizeof(ebuf));                                               \
+		rc_;                                                                           \
+	})
+
+/* Run python3 -c @script with @input on its stdin; its exit code (its output on ours). */
+static int python(const char *script, const char *input)
+{
+	char path[] = "/tmp/jst-cli-py-XXXXXX";
+	int fd = mkstemp(path), status;
+	FILE *p;
+	char cmd[128];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, script, strlen(script)), (ssize_t)strlen(script));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "python3 %s", path);
+	p = popen(cmd, "w");
+	cr_assert_not_null(p);
+	fputs(input, p);
+	status = pclose(p);
+	unlink(path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
 
 static jst_handle job(const char *id)
 {
@@ -147,10 +207,15 @@ Test(cli, error_prints_text_json_and_cimxml)
 	cr_assert_not_null(strstr(out, "no error to give"), "running: %s", out);
 	cr_assert_eq(jst_job_report_error(c, h, &e, true), 0);
 	cr_assert_eq(RUN(out, "error", "cli:err"), 0, "%s", out);
-	cr_assert_not_null(strstr(out, "MessageID           NET0007"), "%s", out);
+	cr_assert_not_null(strstr(out, "MessageID               NET0007"), "%s", out);
 	cr_assert_eq(RUN(out, "error", "cli:err", "--format", "cimxml"), 0);
 	cr_assert_not_null(strstr(out, "<INSTANCE CLASSNAME=\"CIM_Error\">"), "%s", out);
 	cr_assert_not_null(strstr(out, "<VALUE>link down &amp; out</VALUE>"), "%s", out);
+	/* GetErrors as CIM-XML: one document, however many errors. */
+	cr_assert_eq(jst_job_report_error(c, h, &e, false), 0); /* a second error */
+	cr_assert_eq(RUN(out, "error", "cli:err", "--all", "--format", "cimxml"), 0);
+	cr_assert_eq(strstr(strstr(out, "<?xml") + 1, "<?xml"), NULL, "two documents: %s", out);
+	cr_assert_not_null(strstr(out, "<DECLGROUP>"), "%s", out);
 	cr_assert_eq(RUN(out, "error", "cli:err", "--all", "--format", "json"), 0);
 	cr_assert_eq(out[0], '[', "%s", out);
 	cr_assert_not_null(strstr(out, "\"MessageID\":\"NET0007\""), "%s", out);
@@ -197,7 +262,7 @@ Test(cli, terminate_goes_through_request_state_change)
 	cr_assert_eq(RUN(out, "terminate", "cli:t"), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "returned 0"), "%s", out);
 	cr_assert_eq(test_read(r, h).job_state, JST_JOB_TERMINATED);
-	cr_assert_eq(RUN(out, "kill", "cli:t"), 1, "a final job: %s", out);
+	cr_assert_eq(RUN(out, "kill", "cli:t"), 10, "a final job: refused: %s", out);
 	cr_assert_not_null(strstr(out, "returned 4097"), "%s", out);
 	cr_assert_eq(RUN(out, "suspend", "cli:none"), 7, "%s", out);
 }
@@ -244,13 +309,351 @@ Test(cli, hints_for_a_person)
 	int fd;
 	pid_t p;
 
-	cr_assert_eq(RUN(out, "get", "cli:nope"), 1);
+	cr_assert_eq(RUN(out, "get", "cli:nope"), 7);
 	cr_assert_not_null(strstr(out, "hint: jobstat list"), "%s", out);
 	p = spawn(&fd, "-n", "no-such-namespace-here", "list", (const char *)NULL);
-	cr_assert_eq(finish(p, fd, out, sizeof(out)), 1);
+	cr_assert_eq(finish(p, fd, out, sizeof(out)), 9);
 	cr_assert_not_null(strstr(out, "hint: is jobstatd running?"), "%s", out);
 	cr_assert_eq(RUN(out, "frobnicate"), 2);
 	cr_assert_eq(RUN(out, "get"), 2, "get without an InstanceID");
 	cr_assert_eq(RUN(out, "--help"), 0);
 	cr_assert_not_null(strstr(out, "usage: jobstat"));
+}
+
+/* The job name: it recoloured the terminal and faked a row when printed raw. */
+#define EVIL "evil\033[31mRED\033[0m\r\nsecond line\a"
+#define EVIL_TEXT "evil\\e[31mRED\\e[0m\\r\\nsecond line\\a"
+#define EVIL_JSON "\"evil\\u001b[31mRED\\u001b[0m\\u000d\\u000asecond line\\u0007\""
+
+static jst_handle evil_job(void)
+{
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "cli:evil",
+							       .name = EVIL, .initial_state = 4,
+							       .job_status = "tab\there \\ \xe2\x80\xae"
+									     "fed\xc2\x9b"},
+				     &h, NULL), 0);
+	cr_assert_eq(jst_job_set_progress(c, h, 42), 0);
+	return h;
+}
+
+Test(cli, list_and_get_escape_producer_strings_byte_exact)
+{
+	static const char want_list[] =
+		"INSTANCEID                                   STATE              PCT NAME\n"
+		"cli:evil                                     Running            42% " EVIL_TEXT "\n";
+	char out[65536], err[4096];
+	jst_handle h = evil_job();
+
+	cr_assert_eq(RUN2(out, err, "list"), 0, "%s", err);
+	cr_assert_str_eq(out, want_list);
+	cr_assert_eq(RUN2(out, err, "get", "cli:evil"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\nName                    " EVIL_TEXT "\n"), "%s", out);
+	/* TAB, a backslash, RIGHT-TO-LEFT OVERRIDE and the C1 CSI, each spelled out. */
+	cr_assert_not_null(strstr(out, "\nJobStatus               tab\\there \\\\ \\u202efed\\u009b\n"),
+			   "%s", out);
+	cr_assert_null(memchr(out, '\033', strlen(out)), "no ESC reaches the terminal");
+	cr_assert_null(memchr(out, '\r', strlen(out)), "no CR reaches the terminal");
+	cr_assert_null(strstr(out, "\xe2\x80\xae"), "no bidi override reaches the terminal");
+	/* A CIM_Error's strings too, in error's text; exact in its JSON. */
+	cr_assert_eq(jst_job_report_error(c, h, &(struct jst_error){.message_id = "X1",
+				.message = "disk\033[2J gone\r\n"}, true), 0);
+	cr_assert_eq(jst_job_set_state(c, h, JST_JOB_EXCEPTION), 0);
+	cr_assert_eq(RUN2(out, err, "error", "cli:evil"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\nMessage                 disk\\e[2J gone\\r\\n\n"), "%s", out);
+	cr_assert_null(memchr(out, '\033', strlen(out)), "no ESC reaches the terminal");
+	cr_assert_eq(RUN2(out, err, "error", "cli:evil", "--format", "json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"Message\":\"disk\\u001b[2J gone\\u000d\\u000a\""), "%s", out);
+}
+
+Test(cli, json_carries_the_exact_producer_string)
+{
+	static const char check[] =
+		"import json, sys\n"
+		"lines = sys.stdin.read().splitlines()\n"
+		"for l in lines:\n"
+		"    v = json.loads(l)\n"
+		"    for j in (v if isinstance(v, list) else [v]):\n"
+		"        assert j['Name'] == 'evil\\x1b[31mRED\\x1b[0m\\r\\nsecond line\\x07', j\n"
+		"        assert j['JobStatus'] == 'tab\\there \\\\ \\u202efed\\u009b', j\n";
+	char out[65536], err[4096];
+
+	evil_job();
+	cr_assert_eq(RUN2(out, err, "list", "--format", "json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"Name\":" EVIL_JSON ","), "%s", out);
+	cr_assert_eq(python(check, out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "list", "--format", "ndjson"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"Name\":" EVIL_JSON ","), "%s", out);
+	cr_assert_eq(python(check, out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "get", "cli:evil", "--format", "json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\"Name\":" EVIL_JSON ","), "%s", out);
+	cr_assert_eq(python(check, out), 0, "%s", out);
+}
+
+Test(cli, every_format_a_command_does_not_print_is_refused)
+{
+	static const struct {
+		const char *cmd, *id, *format;
+	} refused[] = {
+		{"info", NULL, "ndjson"},      {"info", NULL, "cimxml"},
+		{"list", NULL, "cimxml"},      {"get", "cli:f", "ndjson"},
+		{"error", "cli:f", "ndjson"},
+		{"wait", "cli:f", "ndjson"},   {"wait", "cli:f", "cimxml"},
+		{"watch", NULL, "json"},       {"watch", NULL, "ndjson"},
+		{"watch", NULL, "cimxml"},     {"terminate", "cli:f", "cimxml"},
+		{"kill", "cli:f", "ndjson"},   {"suspend", "cli:f", "cimxml"},
+		{"resume", "cli:f", "ndjson"},
+	};
+	char out[4096], err[4096];
+	jst_handle h = job("cli:f");
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		int rc = refused[i].id ? RUN2(out, err, refused[i].cmd, refused[i].id, "--format",
+					      refused[i].format)
+				       : RUN2(out, err, refused[i].cmd, "--format", refused[i].format);
+
+		cr_assert_eq(rc, 11, "%s --format %s: %d %s", refused[i].cmd, refused[i].format, rc,
+			     err);
+		cr_assert_str_empty(out, "%s: nothing printed: %s", refused[i].cmd, out);
+		cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+		cr_assert_not_null(strstr(err, refused[i].format), "names the format: %s", err);
+	}
+	/* What get does print as CIM-XML: the whole job, one document, in either class. */
+	cr_assert_eq(RUN2(out, err, "get", "cli:f", "--format", "cimxml"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "<INSTANCE CLASSNAME=\"CIM_ConcreteJob\">"), "%s", out);
+	cr_assert_eq(RUN2(out, err, "get", "cli:f", "--format", "cimxml", "--flavour", "hyperv"), 0);
+	cr_assert_not_null(strstr(out, "<INSTANCE CLASSNAME=\"Msvm_ConcreteJob\">"), "%s", out);
+	cr_assert_eq(RUN2(out, err, "list", "--format", "yaml"), 2, "not a format at all");
+	cr_assert_not_null(strstr(err, "not \"yaml\""), "%s", err);
+	cr_assert_eq(test_read(r, h).job_state, JST_JOB_RUNNING, "refused before acting");
+}
+
+Test(cli, every_command_prints_json)
+{
+	struct jst_error e = {.message_id = "NET0007", .message = "link down",
+			      .error_type = 2, .perceived_severity = 5};
+	static char out[65536];
+	char err[4096];
+	jst_handle h = job("cli:j");
+
+	job("cli:k");
+	cr_assert_eq(RUN2(out, err, "info", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v['DaemonAlive'] is True and v['JobsByState']['Running'] == 2\n"
+			    "assert v['Daemon']['Sessions'] == 1\n", out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "list", "--format", "ndjson"), 0, "%s", err);
+	cr_assert_eq(python("import json,sys\nl=sys.stdin.read().splitlines()\n"
+			    "assert sorted(json.loads(x)['InstanceID'] for x in l) == "
+			    "['cli:j','cli:k'], l\n", out), 0, "%s", out);
+	/* Times as RFC 3339 strings that say the same nanosecond as the numbers. */
+	cr_assert_eq(RUN2(out, err, "get", "cli:j", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(python("import json,sys,datetime,re\nv=json.load(sys.stdin)\n"
+			    "for k in ('TimeSubmitted','StartTime','TimeOfLastStateChange'):\n"
+			    "    s=v[k+'RFC3339']; n=v[k]\n"
+			    "    assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z', s), s\n"
+			    "    t=datetime.datetime.strptime(s[:19],'%Y-%m-%dT%H:%M:%S')"
+			    ".replace(tzinfo=datetime.timezone.utc)\n"
+			    "    assert int(t.timestamp())*10**9+int(s[20:29]) == n, (s, n)\n"
+			    "assert v['OperationalStatusNames'] == ['OK'], v\n", out), 0, "%s", out);
+	/* "No error" is null, and GetErrors' none is an empty array. */
+	cr_assert_eq(RUN2(out, err, "error", "cli:j", "--format", "json"), 0, "%s", err);
+	cr_assert_str_eq(out, "null\n");
+	cr_assert_eq(RUN2(out, err, "error", "cli:j", "--all", "--format", "json"), 0, "%s", err);
+	cr_assert_str_eq(out, "[]\n");
+	cr_assert_eq(jst_job_report_error(c, h, &e, true), 0);
+	cr_assert_eq(RUN2(out, err, "error", "cli:j", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v['MessageID'] == 'NET0007'\n", out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:j", "--format", "json"), 3, "%s", err);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v == {'InstanceID':'cli:j','Result':'ended','JobState':10,"
+			    "'JobStateName':'Exception','ExitCode':3}, v\n", out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:k", "--timeout", "0.1", "--format", "json"), 6);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v['Result'] == 'timeout' and v['JobStateName'] == 'Running'\n",
+			    out), 0, "%s", out);
+	jst_disconnect(c); /* no producer to ask: the daemon terminates it */
+	c = test_connect(&d, true, 0, NULL, NULL);
+	cr_assert_eq(RUN2(out, err, "terminate", "cli:k", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v['ReturnValue'] == 0 and v['Request'] == 'terminate'\n"
+			    "assert v['Error'] is None\n", out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "kill", "cli:k", "--format", "json"), 10, "%s", err);
+	cr_assert_eq(python("import json,sys\nv=json.load(sys.stdin)\n"
+			    "assert v['ReturnValue'] == 4097 and v['ExitCode'] == 10\n"
+			    "assert v['ReturnValueDescription'] == 'Invalid State Transition'\n",
+			    out), 0, "%s", out);
+}
+
+Test(cli, get_shows_every_property_for_people)
+{
+	char out[65536], err[4096], user[64];
+	struct passwd *pw = getpwuid(getuid());
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "cli:p", .name = "p",
+							       .initial_state = 4, .priority = 7,
+							       .job_type = 3, .owner = "ops team"},
+				     &h, NULL), 0);
+	cr_assert_eq(jst_job_set_state(c, h, JST_JOB_EXCEPTION), 0);
+	cr_assert_eq(RUN2(out, err, "get", "cli:p"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "\nOperationalStatus       Completed, Error\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\nPriority                7\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\nJobType                 3\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\nOwner                   ops team\n"), "%s", out);
+	cr_assert_not_null(pw);
+	snprintf(user, sizeof(user), "uid %u (%s)\n", (unsigned)getuid(), pw->pw_name);
+	cr_assert_not_null(strstr(out, user), "the owner's user name: %s", out);
+	/* Local time to the millisecond with the zone, for each instant. */
+	for (const char *const *k = (const char *const[]){"TimeSubmitted ", "StartTime ",
+							  "TimeOfLastStateChange ", NULL};
+	     *k; k++) {
+		const char *l = strstr(out, *k);
+		int y, mo, dd, hh, mi, ss, ms;
+
+		cr_assert_not_null(l, "%s: %s", *k, out);
+		l += strspn(l + strlen(*k), " ") + strlen(*k);
+		cr_assert_eq(sscanf(l, "%4d-%2d-%2d %2d:%2d:%2d.%3d", &y, &mo, &dd, &hh, &mi, &ss, &ms),
+			     7, "%s: %s", *k, l);
+		cr_assert_geq(y, 2024, "%s", l);
+	}
+	cr_assert_not_null(strstr(out, "\nTimeBeforeRemoval       00:05:00.000\n"), "%s", out);
+	cr_assert_eq(RUN2(out, err, "list", "--state", "Exception"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "cli:p"), "%s", out);
+}
+
+Test(cli, exit_codes_follow_the_one_table)
+{
+	char out[65536], err[4096];
+	jst_handle h = job("cli:x");
+
+	(void)h;
+	/* 7: no such job, whatever the command. */
+	cr_assert_eq(RUN2(out, err, "get", "cli:none"), 7, "%s", err);
+	cr_assert_eq(RUN2(out, err, "error", "cli:none"), 7, "%s", err);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:none"), 7, "%s", err);
+	cr_assert_eq(RUN2(out, err, "terminate", "cli:none"), 7, "%s", err);
+	cr_assert_eq(RUN2(out, err, "resume", "cli:none"), 7, "%s", err);
+	/* 2: the command line. */
+	cr_assert_eq(RUN2(out, err, "info", "cli:x"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:x", "--timeout", "soon"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "list", "--owner", "no-such-user-here"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--state", "Dancing"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "error", "cli:x", "--flavour", "wmi"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "kill"), 2, "no InstanceID: %s", err);
+	/* 0 while the daemon runs. */
+	cr_assert_eq(RUN2(out, err, "info"), 0, "%s", err);
+	cr_assert_eq(RUN2(out, err, "list"), 0, "%s", err);
+	cr_assert_eq(RUN2(out, err, "get", "cli:x"), 0, "%s", err);
+	/* 9: jobstatd gone. Its segment stays, with no heartbeat after 2 s. */
+	test_daemon_signal(&d, SIGKILL);
+	usleep(2300 * 1000);
+	cr_assert_eq(RUN2(out, err, "info"), 9, "%s", err);
+	cr_assert_not_null(strstr(out, "NOT RUNNING"), "the report still prints: %s", out);
+	cr_assert_not_null(strstr(err, "not running"), "%s", err);
+	cr_assert_eq(RUN2(out, err, "info", "--format", "json"), 9, "%s", err);
+	cr_assert_not_null(strstr(out, "\"DaemonAlive\":false"), "%s", out);
+	cr_assert_eq(RUN2(out, err, "list"), 9, "%s", err);
+	cr_assert_not_null(strstr(out, "cli:x"), "the last jobs still print: %s", out);
+	cr_assert_eq(RUN2(out, err, "terminate", "cli:x"), 9, "no socket: %s", err);
+	/* 9 too with no segment at all. */
+	shm_unlink(d.shm);
+	cr_assert_eq(RUN2(out, err, "info"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "list"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "get", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "error", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--for", "1"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "suspend", "cli:x"), 9, "%s", err);
+	cr_assert_eq(RUN2(out, err, "watch", "--state", "Dancing"), 2, "the command line first");
+	cr_assert_eq(RUN2(out, err, "list", "--owner", "no-such-user-here"), 2, "%s", err);
+}
+
+/* Complete COMP_LINE @line with cli/jobstat.bash in bash; the candidates, one a line. */
+static void complete_line(const char *line, char *out, size_t n)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t k;
+
+	snprintf(cmd, sizeof(cmd),
+		 "PATH=%s:$PATH JOBSTAT_NAMESPACE=%s bash --norc -c 'source cli/jobstat.bash && "
+		 "complete -p jobstat >/dev/null && COMP_LINE=\"%s\" && COMP_POINT=${#COMP_LINE} && "
+		 "_jobstat && printf \"%%s\\n\" \"${COMPREPLY[@]}\" | sort'",
+		 JST_BUILD_DIR, d.ns, line);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	k = fread(out, 1, n - 1, p);
+	out[k] = 0;
+	cr_assert_eq(pclose(p), 0, "%s: %s", line, out);
+}
+
+Test(cli, bash_completion_offers_commands_options_formats_and_ids)
+{
+	char out[4096];
+
+	job("cli:c1");
+	job("cli:c2");
+	job("acme:x");
+	complete_line("jobstat ", out, sizeof(out));
+	cr_assert_str_eq(out, "error\nget\ninfo\nkill\nlist\nresume\nsuspend\nterminate\nwait\n"
+			      "watch\n");
+	complete_line("jobstat -n x w", out, sizeof(out));
+	cr_assert_str_eq(out, "wait\nwatch\n");
+	complete_line("jobstat list --format ", out, sizeof(out));
+	cr_assert_str_eq(out, "json\nndjson\ntext\n", "list's formats only");
+	complete_line("jobstat get x --format ", out, sizeof(out));
+	cr_assert_str_eq(out, "json\ntext\n", "get's formats only");
+	complete_line("jobstat error --", out, sizeof(out));
+	cr_assert_str_eq(out, "--all\n--flavour\n--format\n--namespace\n");
+	complete_line("jobstat list --state Comp", out, sizeof(out));
+	cr_assert_str_eq(out, "Completed\nCompletedWithWarnings\n");
+	/* InstanceIDs from the running daemon; bash breaks words at ':', so only the rest. */
+	complete_line("jobstat wait ", out, sizeof(out));
+	cr_assert_str_eq(out, "acme:x\ncli:c1\ncli:c2\n");
+	complete_line("jobstat get cli:c", out, sizeof(out));
+	cr_assert_str_eq(out, "c1\nc2\n");
+	complete_line("jobstat get cli:c1 ", out, sizeof(out));
+	cr_assert_str_eq(out, "\n", "one InstanceID only");
+}
+
+Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
+{
+	char out[4096], cmd[512], exe[] = "/tmp/jst-readme-XXXXXX";
+	struct rusage ru;
+	long cpu_us;
+	int fd = mkstemp(exe), status;
+	jst_handle h = job("cli:readme");
+	pid_t p;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	/* The first C block under "Reading a job's status", built as a user would. */
+	snprintf(cmd, sizeof(cmd),
+		 "sed -n \"/^## Reading a job's status/,/^## /p\" README.md | "
+		 "sed -n '/^```c$/,/^```$/p' | sed '1d;$d' | "
+		 "cc %s -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_SANFLAGS, JST_BUILD_DIR,
+		 exe);
+	cr_assert_eq(system(cmd), 0, "the README example builds");
+	p = test_fork_piped(&fd);
+	if (p == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("JOBSTAT_NAMESPACE", d.ns, 1);
+		execl(exe, exe, "cli:readme", (char *)NULL);
+		_exit(127);
+	}
+	usleep(1000 * 1000); /* a second with nothing changing: it must sleep through it */
+	cr_assert_eq(jst_job_set_progress(c, h, 50), 0);
+	usleep(100 * 1000);
+	cr_assert_eq(jst_job_complete(c, h), 0);
+	slurp(fd, out, sizeof(out));
+	cr_assert_eq(wait4(p, &status, 0, &ru), p);
+	unlink(exe);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x: %s", status, out);
+	cr_assert_str_eq(out, "Running: 0%\nRunning: 50%\nCompleted\n");
+	cpu_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec +
+		 ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+	cr_assert_lt(cpu_us, 200000, "it slept, it did not spin: %ld us of CPU in 1.1 s", cpu_us);
 }

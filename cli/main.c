@@ -1,0 +1,1006 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the jobstat command-line tool: lists, shows, waits for and
+ * controls jobs through the public libjobstat API only (watch is in watch.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "escape.h"
+
+static const char *ns;
+static enum cli_format format = FMT_TEXT;
+static const char *format_name = "text";
+static const char *flavour_name = "cim";
+static const char *state_filter;
+static const char *owner_filter;
+static bool all_errors;
+static double timeout_s = -1;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: jobstat [-n NAMESPACE] COMMAND [ARGS] [--format FORMAT]\n\n"
+		"  info [--format text|json]\n"
+		"                           the daemon (pid, liveness, generation), capacity,\n"
+		"                           jobs by state, memory in use\n"
+		"  list [--state S] [--owner USER] [--format text|json|ndjson]\n"
+		"                           every job (S: a JobState name or number)\n"
+		"  get ID [--format text|json|cimxml] [--flavour hyperv: Msvm_ConcreteJob]\n"
+		"                           every property of one job\n"
+		"  error ID [--all] [--flavour cim|hyperv|do] [--format text|json|cimxml]\n"
+		"                           GetError (--all: GetErrors), as the flavour defines it\n"
+		"  wait ID [--timeout SECONDS] [--format text|json]\n"
+		"                           block until the job ends\n"
+		"  watch [--state S] [--owner USER] [--for SECONDS]\n"
+		"                           a live view (? for its keys); not on a terminal,\n"
+		"                           a snapshot a second\n"
+		"  terminate|kill|suspend|resume ID [--timeout SECONDS] [--format text|json]\n"
+		"                           RequestStateChange through jobstatd\n\n"
+		"  -n, --namespace NS       default: $JOBSTAT_NAMESPACE or \"default\"\n"
+		"      --help, --version\n\n"
+		"exit codes: 0 success (wait: Completed), 1 other trouble, 2 bad command line,\n"
+		"  3 Exception, 4 Terminated, 5 Killed, 6 timeout, 7 no such job,\n"
+		"  8 CompletedWithWarnings, 9 jobstatd not running, 10 request refused,\n"
+		"  11 format not printed by this command\n");
+}
+
+int cli_fail(const char *what, int rc)
+{
+	fputs("jobstat: ", stderr);
+	cli_put_text(stderr, what);
+	fprintf(stderr, ": %s\n", jst_strerror(rc));
+	/* What the library found wrong with the segment or the socket, when it says. */
+	if (jst_last_error()[0]) {
+		fputs("jobstat: ", stderr);
+		cli_put_text(stderr, jst_last_error());
+		fputc('\n', stderr);
+	}
+	switch (rc) {
+	case JST_ENOENT:
+		fprintf(stderr, "hint: is jobstatd running? Start it (jobstatd, or make run), or "
+				"name its namespace with -n or JOBSTAT_NAMESPACE\n");
+		return EXIT_NO_DAEMON;
+	case JST_EACCES:
+		fprintf(stderr, "hint: the segment's group must include you (jobstatd --group, "
+				"--mode 0640)\n");
+		break;
+	case JST_ENOJOB:
+	case JST_ESTALE:
+		fprintf(stderr, "hint: jobstat list shows the InstanceIDs there are\n");
+		return EXIT_NOT_FOUND;
+	case JST_ENODAEMON:
+		fprintf(stderr, "hint: jobstatd is not listening; set JOBSTAT_SOCKET if it uses "
+				"another socket\n");
+		return EXIT_NO_DAEMON;
+	case JST_EPERM:
+		return EXIT_REFUSED;
+	}
+	return EXIT_TROUBLE;
+}
+
+uint16_t cli_parse_state(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s && !*end && v <= 65535)
+		return (uint16_t)v;
+	for (unsigned i = 2; i <= 12; i++)
+		if (!strcasecmp(s, jst_job_state_name((uint16_t)i)))
+			return (uint16_t)i;
+	if (!strcasecmp(s, "CompletedWithWarnings"))
+		return JST_JOB_COMPLETED_WITH_WARNINGS;
+	return 0;
+}
+
+bool cli_wanted(const struct jst_status *st, uint16_t state, long owner)
+{
+	return (!state || st->job_state == state) && (owner < 0 || st->owner_uid == (uint32_t)owner);
+}
+
+long cli_parse_owner(const char *s)
+{
+	struct passwd *pw;
+	char *end;
+	long v;
+
+	if (!s)
+		return -1;
+	pw = getpwnam(s);
+	if (pw)
+		return (long)pw->pw_uid;
+	v = strtol(s, &end, 10);
+	return !*s || *end || v < 0 ? -2 : v;
+}
+
+const char *cli_op_status_name(uint16_t v)
+{
+	/* CIM_ManagedSystemElement.OperationalStatus's ValueMap. */
+	static const char *const names[] = {
+		"Unknown", "Other", "OK", "Degraded", "Stressed", "Predictive Failure", "Error",
+		"Non-Recoverable Error", "Starting", "Stopping", "Stopped", "In Service",
+		"No Contact", "Lost Communication", "Aborted", "Dormant",
+		"Supporting Entity in Error", "Completed", "Power Mode", "Relocating",
+	};
+
+	if (v < sizeof(names) / sizeof(names[0]))
+		return names[v];
+	return v >= 0x8000 ? "Vendor Reserved" : "DMTF Reserved";
+}
+
+static const char *recovery_action_name(uint16_t v)
+{
+	/* CIM_Job.RecoveryAction's ValueMap. */
+	static const char *const names[] = {
+		"Unknown", "Other", "Do Not Continue", "Continue With Next Job", "Re-run Job",
+		"Run Recovery Job",
+	};
+
+	return v < sizeof(names) / sizeof(names[0]) ? names[v] : "DMTF Reserved";
+}
+
+static const char *user_name(uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw ? pw->pw_name : NULL;
+}
+
+/* ---- JSON ---- */
+
+/* @s as a JSON string (null for NULL), through the library's one escaper. */
+static void json_s(const char *s)
+{
+	static char buf[6 * JST_ERROR_TEXT_MAX + 3]; /* "\u00XX" for every byte, and quotes */
+
+	if (jst_json_string(s, buf, sizeof(buf), NULL) == 0)
+		fputs(buf, stdout);
+	else
+		fputs("null", stdout); /* cannot happen: no string is longer than its struct */
+}
+
+/* An instant as RFC 3339 UTC with nanoseconds: jq and JavaScript round 64-bit numbers. */
+static void rfc3339(uint64_t ns_epoch, char out[40])
+{
+	time_t t = (time_t)(ns_epoch / 1000000000u);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out + strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm), 20, ".%09" PRIu64 "Z",
+		 ns_epoch % 1000000000u);
+}
+
+/* ,"Key":ns,"KeyRFC3339":"..." (both null when the instant is NULL). */
+static void json_time(const char *key, uint64_t ns_epoch)
+{
+	char t[40];
+
+	if (!ns_epoch) {
+		printf(",\"%s\":null,\"%sRFC3339\":null", key, key);
+		return;
+	}
+	rfc3339(ns_epoch, t);
+	printf(",\"%s\":%" PRIu64 ",\"%sRFC3339\":\"%s\"", key, ns_epoch, key, t);
+}
+
+static void json_job(const struct jst_job *j)
+{
+	const struct jst_status *st = &j->status;
+	unsigned nops = st->n_operational_status;
+
+	fputs("{\"InstanceID\":", stdout);
+	json_s(j->instance_id);
+	fputs(",\"Name\":", stdout);
+	json_s(j->name);
+	printf(",\"JobState\":%u,\"JobStateName\":", st->job_state);
+	json_s(jst_job_state_name(st->job_state));
+	fputs(",\"PercentComplete\":", stdout);
+	if (st->percent_complete <= 100)
+		printf("%u", st->percent_complete);
+	else
+		fputs("null", stdout); /* 101: undefined */
+	fputs(",\"OperationalStatus\":[", stdout);
+	for (unsigned i = 0; i < nops && i < JST_OPSTATUS_MAX; i++)
+		printf("%s%u", i ? "," : "", st->operational_status[i]);
+	fputs("],\"OperationalStatusNames\":[", stdout);
+	for (unsigned i = 0; i < nops && i < JST_OPSTATUS_MAX; i++) {
+		fputs(i ? "," : "", stdout);
+		json_s(cli_op_status_name(st->operational_status[i]));
+	}
+	fputs("],\"StatusDescriptions\":[", stdout);
+	for (unsigned i = 0; i < j->n_status_descriptions && i < JST_OPSTATUS_MAX; i++) {
+		fputs(i ? "," : "", stdout);
+		json_s(j->status_descriptions[i]);
+	}
+	fputs("],\"JobStatus\":", stdout);
+	json_s(j->job_status);
+	fputs(",\"ErrorDescription\":", stdout);
+	json_s(j->error_description);
+	fputs(",\"ErrorSummaryDescription\":", stdout);
+	json_s(j->error_summary_description);
+	printf(",\"ErrorCode\":%u,\"RecoveryAction\":%u,\"OtherRecoveryAction\":", st->error_code,
+	       st->recovery_action);
+	json_s(j->other_recovery_action);
+	fputs(",\"Owner\":", stdout);
+	json_s(j->owner);
+	printf(",\"OwnerUID\":%u,\"OwnerName\":", st->owner_uid);
+	json_s(user_name(st->owner_uid));
+	fputs(",\"Notify\":", stdout);
+	json_s(j->notify);
+	printf(",\"Priority\":%u,\"JobType\":%u", st->priority, st->job_type);
+	json_time("TimeSubmitted", st->time_submitted);
+	json_time("StartTime", st->start_time);
+	json_time("TimeOfLastStateChange", st->time_of_last_state_change);
+	printf(",\"ElapsedTime\":%" PRIu64 ",\"TimeBeforeRemoval\":%" PRIu64
+	       ",\"DeleteOnCompletion\":%s,\"Cancellable\":%s,\"TransferState\":",
+	       st->elapsed_ns, st->time_before_removal_ns,
+	       (st->flags & JST_STATUS_DELETE_ON_COMPLETION) ? "true" : "false",
+	       (st->flags & JST_STATUS_CANCELLABLE) ? "true" : "false");
+	if (st->transfer_state)
+		json_s(jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
+	else
+		fputs("null", stdout);
+	printf(",\"Errors\":%u,\"ErrorsTotal\":%u,\"ProducerSession\":%" PRIu64
+	       ",\"ChangeSeq\":%" PRIu64 "}",
+	       st->n_errors, st->errors_total, st->producer_session, st->change_seq);
+}
+
+/* ---- text ---- */
+
+/* "Label               value\n" with the value escaped. */
+static void text_field(const char *label, const char *value)
+{
+	printf("%-24s", label);
+	cli_put_text(stdout, value ? value : "");
+	putchar('\n');
+}
+
+/* An instant in local time, to the millisecond, with its zone; "-" for NULL. */
+static void local_time(uint64_t ns_epoch, char out[64])
+{
+	time_t t = (time_t)(ns_epoch / 1000000000u);
+	struct tm tm;
+	size_t k;
+
+	if (!ns_epoch || !localtime_r(&t, &tm)) {
+		strcpy(out, "-");
+		return;
+	}
+	k = strftime(out, 64, "%Y-%m-%d %H:%M:%S", &tm);
+	k += (size_t)snprintf(out + k, 64 - k, ".%03u", (unsigned)(ns_epoch % 1000000000u / 1000000));
+	strftime(out + k, 64 - k, " %Z", &tm);
+}
+
+/* An interval as "1d 02:03:04.567" (days only when there are some). */
+static void duration(uint64_t interval_ns, char out[48])
+{
+	uint64_t s = interval_ns / 1000000000u, ms = interval_ns % 1000000000u / 1000000u;
+
+	if (s >= 86400)
+		snprintf(out, 48, "%" PRIu64 "d %02u:%02u:%02u.%03u", s / 86400,
+			 (unsigned)(s % 86400 / 3600), (unsigned)(s % 3600 / 60), (unsigned)(s % 60),
+			 (unsigned)ms);
+	else
+		snprintf(out, 48, "%02u:%02u:%02u.%03u", (unsigned)(s / 3600),
+			 (unsigned)(s % 3600 / 60), (unsigned)(s % 60), (unsigned)ms);
+}
+
+/* OperationalStatus by name: "Completed, Error". */
+static void op_status_text(const struct jst_status *st, char *out, size_t n)
+{
+	size_t k = 0;
+
+	out[0] = 0;
+	for (unsigned i = 0; i < st->n_operational_status && i < JST_OPSTATUS_MAX && k < n; i++)
+		k += (size_t)snprintf(out + k, n - k, "%s%s", i ? ", " : "",
+				      cli_op_status_name(st->operational_status[i]));
+}
+
+static void text_job(const struct jst_job *j)
+{
+	const struct jst_status *st = &j->status;
+	const char *user = user_name(st->owner_uid);
+	char b[256];
+
+	text_field("InstanceID", j->instance_id);
+	text_field("Name", j->name);
+	printf("%-24s%u (%s)\n", "JobState", st->job_state, jst_job_state_name(st->job_state));
+	if (st->percent_complete <= 100)
+		printf("%-24s%u%%\n", "PercentComplete", st->percent_complete);
+	else
+		printf("%-24s%s\n", "PercentComplete", "undefined");
+	op_status_text(st, b, sizeof(b));
+	printf("%-24s%s\n", "OperationalStatus", b);
+	for (unsigned i = 0; i < j->n_status_descriptions && i < JST_OPSTATUS_MAX; i++) {
+		snprintf(b, sizeof(b), "StatusDescriptions[%u]", i);
+		text_field(b, j->status_descriptions[i]);
+	}
+	text_field("JobStatus", j->job_status);
+	printf("%-24s%u\n", "ErrorCode", st->error_code);
+	text_field("ErrorDescription", j->error_description);
+	text_field("ErrorSummaryDescription", j->error_summary_description);
+	printf("%-24s%u (%s)\n", "RecoveryAction", st->recovery_action,
+	       recovery_action_name(st->recovery_action));
+	text_field("OtherRecoveryAction", j->other_recovery_action);
+	text_field("Owner", j->owner);
+	printf("%-24suid %u (%s)\n", "OwnerUID", st->owner_uid, user ? user : "no such user");
+	text_field("Notify", j->notify);
+	printf("%-24s%u\n%-24s%u\n", "Priority", st->priority, "JobType", st->job_type);
+	local_time(st->time_submitted, b);
+	printf("%-24s%s\n", "TimeSubmitted", b);
+	local_time(st->start_time, b);
+	printf("%-24s%s\n", "StartTime", b);
+	local_time(st->time_of_last_state_change, b);
+	printf("%-24s%s\n", "TimeOfLastStateChange", b);
+	duration(st->elapsed_ns, b);
+	printf("%-24s%s\n", "ElapsedTime", b);
+	duration(st->time_before_removal_ns, b);
+	printf("%-24s%s\n", "TimeBeforeRemoval", b);
+	printf("%-24s%s\n%-24s%s\n", "DeleteOnCompletion",
+	       (st->flags & JST_STATUS_DELETE_ON_COMPLETION) ? "true" : "false", "Cancellable",
+	       (st->flags & JST_STATUS_CANCELLABLE) ? "true" : "false");
+	if (st->transfer_state)
+		printf("%-24s%s\n", "TransferState",
+		       jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
+	printf("%-24s%u retained, %u reported\n", "Errors", st->n_errors, st->errors_total);
+	printf("%-24s%" PRIu64 "\n", "ProducerSession", st->producer_session);
+}
+
+/* ---- info, list, get ---- */
+
+static void info_clients(jst_conn **c, struct jst_daemon_stats *ds, bool *have)
+{
+	/* The daemon's side, when its socket is reachable: not needed for the rest. */
+	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+
+	*have = jst_connect(&o, c) == 0 && jst_daemon_stats(*c, ds) == 0;
+}
+
+static int cmd_info(jst_reader *r)
+{
+	unsigned by_state[16] = {0}, vendor = 0;
+	struct jst_daemon_stats ds;
+	struct jst_status st;
+	struct jst_info in;
+	jst_conn *c = NULL;
+	uint32_t pos = 0;
+	bool alive = jst_daemon_alive(r), have_ds, first = true;
+
+	jst_info(r, &in);
+	while (jst_next(r, &pos, &st) == 0) {
+		if (st.job_state < 16)
+			by_state[st.job_state]++;
+		else
+			vendor++;
+	}
+	info_clients(&c, &ds, &have_ds);
+	jst_disconnect(c);
+	if (format == FMT_JSON) {
+		printf("{\"Format\":\"%u.%u\",\"DaemonPID\":%" PRIu64 ",\"DaemonAlive\":%s,"
+		       "\"Generation\":%" PRIu64 ",\"Capacity\":%u,\"Jobs\":%u,\"JobsByState\":{",
+		       in.version_major, in.version_minor, in.daemon_pid, alive ? "true" : "false",
+		       in.generation, in.capacity, in.njobs);
+		for (unsigned s = 2; s <= 12; s++) {
+			if (!by_state[s])
+				continue;
+			printf("%s\"%s\":%u", first ? "" : ",", jst_job_state_name((uint16_t)s),
+			       by_state[s]);
+			first = false;
+		}
+		printf("},\"VendorStateJobs\":%u,\"ChangeSeq\":%" PRIu64 ",\"LogSize\":%u,"
+		       "\"PoolBytes\":%" PRIu64 ",\"SegmentSize\":%" PRIu64 ",\"Daemon\":",
+		       vendor, in.change_seq, in.log_size, in.pool_bytes, in.segment_size);
+		if (have_ds)
+			printf("{\"Connections\":%u,\"Sessions\":%u,\"PendingRequests\":%u,"
+			       "\"HeapBytes\":%" PRIu64 "}}\n",
+			       ds.connections, ds.sessions, ds.pending, (uint64_t)ds.heap_bytes);
+		else
+			puts("null}");
+	} else {
+		printf("format       %u.%u\n"
+		       "daemon pid   %" PRIu64 " (%s)\n"
+		       "generation   %" PRIu64 "\n"
+		       "capacity     %u jobs\n"
+		       "jobs         %u\n",
+		       in.version_major, in.version_minor, in.daemon_pid,
+		       alive ? "alive" : "NOT RUNNING: no heartbeat", in.generation, in.capacity,
+		       in.njobs);
+		for (unsigned s = 2; s <= 12; s++)
+			if (by_state[s])
+				printf("  %-11s%u\n", jst_job_state_name((uint16_t)s), by_state[s]);
+		if (vendor)
+			printf("  %-11s%u\n", "vendor", vendor);
+		printf("changes      %" PRIu64 " (log of %u)\n"
+		       "memory       %.1f MiB of job versions (segment reserves %.1f GiB, sparse)\n",
+		       in.change_seq, in.log_size, (double)in.pool_bytes / (1 << 20),
+		       (double)in.segment_size / (1 << 30));
+		if (have_ds)
+			printf("clients      %u connected (this one included), %u producer "
+			       "sessions, %u pending requests\n"
+			       "daemon heap  %.1f MiB\n",
+			       ds.connections, ds.sessions, ds.pending,
+			       (double)ds.heap_bytes / (1 << 20));
+		else
+			printf("clients      (control socket not reachable)\n");
+	}
+	if (!alive) {
+		fprintf(stderr, "jobstat: jobstatd (pid %" PRIu64 ") is not running: its segment "
+				"has no heartbeat\n", in.daemon_pid);
+		return EXIT_NO_DAEMON;
+	}
+	return 0;
+}
+
+static int cmd_list(jst_reader *r)
+{
+	static struct jst_job job;
+	uint16_t state = state_filter ? cli_parse_state(state_filter) : 0;
+	long owner = cli_parse_owner(owner_filter);
+	bool first = true;
+	struct jst_status st;
+	uint32_t pos = 0;
+	int rc;
+
+	if (format == FMT_JSON)
+		putchar('[');
+	else if (format == FMT_TEXT)
+		printf("%-44s %-16s %5s %s\n", "INSTANCEID", "STATE", "PCT", "NAME");
+	while ((rc = jst_next(r, &pos, &st)) == 0) {
+		if (!cli_wanted(&st, state, owner) || jst_job(r, st.handle, &job) < 0)
+			continue; /* filtered out, or removed between the two reads */
+		if (format == FMT_TEXT) {
+			cli_put_cell(stdout, job.instance_id, 44);
+			printf(" %-16s ", jst_job_state_name(st.job_state));
+			if (st.percent_complete <= 100)
+				printf("%4u%% ", st.percent_complete);
+			else
+				fputs("    - ", stdout);
+			cli_put_text(stdout, job.name);
+			putchar('\n');
+			continue;
+		}
+		if (format == FMT_JSON && !first)
+			putchar(',');
+		json_job(&job);
+		if (format == FMT_NDJSON)
+			putchar('\n');
+		first = false;
+	}
+	if (format == FMT_JSON)
+		puts("]");
+	if (rc != JST_ENOJOB)
+		return cli_fail("list", rc);
+	if (!jst_daemon_alive(r)) {
+		fprintf(stderr, "jobstat: jobstatd is not running: these are the jobs its segment "
+				"held when it stopped\n");
+		return EXIT_NO_DAEMON;
+	}
+	return 0;
+}
+
+static int find(jst_reader *r, const char *id, jst_handle *h)
+{
+	int rc = jst_lookup(r, id, h);
+
+	return rc < 0 ? cli_fail(id, rc) : 0;
+}
+
+static int cmd_get(jst_reader *r, const char *id)
+{
+	static struct jst_job job;
+	jst_handle h;
+	int rc = find(r, id, &h);
+
+	if (rc)
+		return rc;
+	rc = jst_job(r, h, &job);
+	if (rc < 0)
+		return cli_fail(id, rc);
+	if (format == FMT_CIMXML) {
+		static char buf[1 << 16];
+		unsigned flags = JST_CIMXML_DOCUMENT |
+				 (!strcmp(flavour_name, "hyperv") ? JST_CIMXML_MSVM : 0);
+
+		rc = jst_job_to_cimxml(&job, flags, buf, sizeof(buf), NULL);
+		if (rc < 0)
+			return cli_fail("render", rc);
+		fputs(buf, stdout);
+		return 0;
+	}
+	if (format == FMT_JSON) {
+		json_job(&job);
+		putchar('\n');
+	} else {
+		text_job(&job);
+	}
+	return 0;
+}
+
+/* ---- error ---- */
+
+static void error_text(const struct jst_error *e)
+{
+	char b[64];
+
+	text_field("MessageID", e->message_id);
+	text_field("Message", e->message);
+	printf("%-24s%u\n%-24s%u\n%-24s%u\n", "ErrorType", e->error_type, "PerceivedSeverity",
+	       e->perceived_severity, "ProbableCause", e->probable_cause);
+	if (e->other_error_type)
+		text_field("OtherErrorType", e->other_error_type);
+	text_field("OwningEntity", e->owning_entity);
+	if (e->probable_cause_description)
+		text_field("ProbableCauseDescription", e->probable_cause_description);
+	if (e->error_source)
+		text_field("ErrorSource", e->error_source);
+	printf("%-24s%u\n", "CIMStatusCode", e->cim_status_code);
+	if (e->cim_status_code_description)
+		text_field("CIMStatusCodeDescription", e->cim_status_code_description);
+	local_time(e->time, b);
+	printf("%-24s#%u, %s, in JobState %u (%s)\n", "Reported", e->sequence, b, e->job_state,
+	       jst_job_state_name(e->job_state));
+	for (unsigned i = 0; i < e->n_message_arguments && i < JST_ERROR_ARGS_MAX; i++) {
+		snprintf(b, sizeof(b), "MessageArguments[%u]", i);
+		text_field(b, e->message_arguments[i] ? e->message_arguments[i] : "(null)");
+	}
+	for (unsigned i = 0; i < e->n_recommended_actions && i < JST_ERROR_ARGS_MAX; i++)
+		text_field("RecommendedAction",
+			   e->recommended_actions[i] ? e->recommended_actions[i] : "(null)");
+	if (e->hresult || e->file) {
+		printf("%-24s0x%08x\n%-24s%u\n", "HRESULT", e->hresult, "Context", e->context);
+		text_field("File", e->file);
+	}
+}
+
+static int print_error(const struct jst_error *e)
+{
+	static char buf[1 << 18];
+	int rc;
+
+	if (format == FMT_TEXT) {
+		error_text(e);
+		return 0;
+	}
+	rc = format == FMT_CIMXML ? jst_error_to_cimxml(e, buf, sizeof(buf), NULL)
+				  : jst_error_to_json(e, buf, sizeof(buf), NULL);
+	if (rc < 0)
+		return cli_fail("render", rc);
+	fputs(buf, stdout);
+	return 0;
+}
+
+static int cmd_error(jst_reader *r, const char *id)
+{
+	static struct jst_error errs[JST_ERRORS_KEPT];
+	unsigned flavour = !strcmp(flavour_name, "hyperv") ? JST_FLAVOUR_HYPERV
+			   : !strcmp(flavour_name, "do")   ? JST_FLAVOUR_DO
+							   : JST_FLAVOUR_CIM; /* main() checked it */
+	size_t n = 0;
+	jst_handle h;
+	int rc;
+
+	rc = find(r, id, &h);
+	if (rc)
+		return rc;
+	if (all_errors) {
+		rc = jst_get_errors(r, h, flavour, errs, JST_ERRORS_KEPT, &n);
+	} else {
+		rc = jst_get_error(r, h, flavour, errs);
+		n = rc == 0;
+	}
+	if (rc == JST_ENOERROR) {
+		/* GetError succeeded with no error: JSON says null (or no errors), text says why. */
+		if (format == FMT_JSON) /* CIM-XML: no instance, the method's NULL */
+			puts(all_errors ? "[]" : "null");
+		fputs("jobstat: ", stderr);
+		cli_put_text(stderr, id);
+		fprintf(stderr, " has no error to give (return code %" PRIu32 " / 0x%08" PRIx32
+				"): it is running or ended well%s\n",
+			jst_method_code(rc, flavour), jst_method_code(rc, flavour),
+			flavour == JST_FLAVOUR_DO ? ", or is not in ERROR/TRANSIENT_ERROR" : "");
+		return 0;
+	}
+	if (rc < 0)
+		return cli_fail(id, rc);
+	if (format == FMT_CIMXML && all_errors) {
+		/* GetErrors: one well-formed document holding every instance. */
+		static char buf[1 << 18];
+
+		rc = jst_errors_to_cimxml(errs, n, buf, sizeof(buf), NULL);
+		if (rc < 0)
+			return cli_fail("render", rc);
+		puts(buf);
+		return 0;
+	}
+	if (format == FMT_JSON && all_errors)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putchar(format == FMT_JSON ? ',' : '\n');
+		if ((rc = print_error(&errs[i])))
+			return rc;
+	}
+	if (format == FMT_JSON && all_errors)
+		putchar(']');
+	if (format != FMT_TEXT)
+		putchar('\n');
+	return 0;
+}
+
+/* ---- wait ---- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int exit_for(uint16_t state)
+{
+	switch (state) {
+	case JST_JOB_COMPLETED:
+		return EXIT_OK;
+	case JST_JOB_EXCEPTION:
+		return EXIT_FAILED;
+	case JST_JOB_TERMINATED:
+		return EXIT_TERMINATED;
+	case JST_JOB_KILLED:
+		return EXIT_KILLED;
+	default:
+		return EXIT_WARNINGS;
+	}
+}
+
+/* wait's result: "ID: State" as text; as JSON, the outcome and the exit code it gives. */
+static int wait_result(const char *id, const char *outcome, const struct jst_status *st, int code)
+{
+	if (format == FMT_JSON) {
+		fputs("{\"InstanceID\":", stdout);
+		json_s(id);
+		printf(",\"Result\":\"%s\",\"JobState\":", outcome);
+		if (st)
+			printf("%u,\"JobStateName\":\"%s\"", st->job_state,
+			       jst_job_state_name(st->job_state));
+		else
+			fputs("null,\"JobStateName\":null", stdout);
+		printf(",\"ExitCode\":%d}\n", code);
+	} else if (st && !strcmp(outcome, "ended")) {
+		cli_put_text(stdout, id);
+		printf(": %s\n", jst_job_state_name(st->job_state));
+	}
+	return code;
+}
+
+static int cmd_wait(jst_reader *r, const char *id)
+{
+	uint64_t deadline = timeout_s >= 0 ? mono_ns() + (uint64_t)(timeout_s * 1e9) : 0;
+	jst_handle h;
+	int rc = jst_lookup(r, id, &h);
+
+	if (rc < 0)
+		return cli_fail(id, rc);
+	for (;;) {
+		/* The cursor first: a change after it wakes the wait below. */
+		uint64_t cursor = jst_change_seq(r), now;
+		struct jst_status st;
+
+		rc = jst_status(r, h, &st);
+		if (rc == JST_ESTALE) {
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fputs(" was removed before it ended\n", stderr);
+			return wait_result(id, "removed", NULL, EXIT_NOT_FOUND);
+		}
+		if (rc < 0 && rc != JST_EAGAIN)
+			return cli_fail(id, rc);
+		if (rc == 0 && jst_job_state_is_final(st.job_state))
+			return wait_result(id, "ended", &st, exit_for(st.job_state));
+		now = mono_ns();
+		if (deadline && now >= deadline) {
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": still %s after %.3g s\n",
+				rc == 0 ? jst_job_state_name(st.job_state) : "unreadable", timeout_s);
+			return wait_result(id, "timeout", rc == 0 ? &st : NULL, EXIT_TIMEOUT);
+		}
+		/* Sleep until something changes; wake now and then to see a daemon restart. */
+		rc = jst_wait_changes(r, cursor,
+				      deadline && deadline - now < 1000000000ull
+					      ? (int64_t)(deadline - now) : 1000000000ll);
+		if (rc < 0 && rc != JST_ETIMEDOUT)
+			usleep(10000); /* no wait object: fall back to polling */
+	}
+}
+
+/* ---- terminate, kill, suspend, resume ---- */
+
+static const char *rsc_code_name(uint32_t code)
+{
+	/* CIM_ConcreteJob.RequestStateChange's return ValueMap. */
+	switch (code) {
+	case 0:
+		return "Completed with No Error";
+	case 1:
+		return "Not Supported";
+	case 2:
+		return "Unknown or Unspecified Error";
+	case 3:
+		return "Cannot complete within Timeout Period";
+	case 4:
+		return "Failed";
+	case 5:
+		return "Invalid Parameter";
+	case 6:
+		return "In Use";
+	case 4096:
+		return "Method Parameters Checked - Transition Started";
+	case 4097:
+		return "Invalid State Transition";
+	case 4098:
+		return "Use of Timeout Parameter Not Supported";
+	case 4099:
+		return "Busy";
+	default:
+		return code >= 32768 ? "Vendor Specific" : "Method Reserved";
+	}
+}
+
+static int cmd_control(const char *verb, const char *id)
+{
+	static const struct {
+		const char *verb;
+		uint16_t req;
+	} verbs[] = {
+		{"terminate", JST_REQ_TERMINATE}, {"kill", JST_REQ_KILL},
+		{"suspend", JST_REQ_SUSPEND},     {"resume", JST_REQ_START},
+	};
+	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+	uint32_t code = 0;
+	jst_conn *c;
+	uint16_t req = 0;
+	int rc, ex;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verb, verbs[i].verb))
+			req = verbs[i].req;
+	rc = jst_connect(&o, &c);
+	if (rc < 0)
+		return cli_fail("connect", rc);
+	rc = jst_request_state_change(c, id, req,
+				      timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0, &code);
+	if (rc == JST_ENOJOB) {
+		jst_disconnect(c);
+		return cli_fail(id, rc);
+	}
+	if (rc < 0 && (rc == JST_EDISCONNECTED || rc == JST_ENODAEMON || !code)) {
+		/* No answer at all, rather than an answer that refuses. */
+		if (rc != JST_EDISCONNECTED && rc != JST_ENODAEMON && jst_conn_error(c)[0]) {
+			fprintf(stderr, "jobstat: %s ", verb);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": %s\n", jst_conn_error(c));
+		}
+		jst_disconnect(c);
+		return cli_fail(verb, rc);
+	}
+	ex = code == 0 || code == 4096 ? EXIT_OK : EXIT_REFUSED;
+	if (format == FMT_JSON) {
+		fputs("{\"InstanceID\":", stdout);
+		json_s(id);
+		printf(",\"Request\":\"%s\",\"RequestedState\":%u,\"ReturnValue\":%u,"
+		       "\"ReturnValueDescription\":\"%s\",\"Error\":",
+		       verb, req, code, rsc_code_name(code));
+		json_s(rc < 0 ? (jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc)) : NULL);
+		printf(",\"ExitCode\":%d}\n", ex);
+	} else {
+		FILE *f = ex ? stderr : stdout;
+
+		fprintf(f, "%s", ex ? "jobstat: " : "");
+		fprintf(f, "%s ", verb);
+		cli_put_text(f, id);
+		fprintf(f, ": RequestStateChange returned %u (%s)", code, rsc_code_name(code));
+		if (rc < 0) {
+			fputs(": ", f);
+			cli_put_text(f, jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc));
+		}
+		fputc('\n', f);
+	}
+	jst_disconnect(c);
+	return ex;
+}
+
+/* ---- the command line ---- */
+
+static const struct command {
+	const char *name;
+	bool takes_id;
+	unsigned formats; /* enum cli_format bits */
+} commands[] = {
+	{"info", false, FMT_TEXT | FMT_JSON},
+	{"list", false, FMT_TEXT | FMT_JSON | FMT_NDJSON},
+	{"get", true, FMT_TEXT | FMT_JSON | FMT_CIMXML},
+	{"error", true, FMT_TEXT | FMT_JSON | FMT_CIMXML},
+	{"wait", true, FMT_TEXT | FMT_JSON},
+	{"watch", false, FMT_TEXT},
+	{"terminate", true, FMT_TEXT | FMT_JSON},
+	{"kill", true, FMT_TEXT | FMT_JSON},
+	{"suspend", true, FMT_TEXT | FMT_JSON},
+	{"resume", true, FMT_TEXT | FMT_JSON},
+};
+
+static int parse_format(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum cli_format f;
+	} names[] = {{"text", FMT_TEXT}, {"table", FMT_TEXT}, {"json", FMT_JSON},
+		     {"ndjson", FMT_NDJSON}, {"cimxml", FMT_CIMXML}};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].f;
+	return 0;
+}
+
+/* The formats in @mask as "text, json or ndjson". */
+static void format_list(unsigned mask, char *out, size_t n)
+{
+	static const char *const names[] = {"text", "json", "ndjson", "cimxml"};
+	unsigned count = (unsigned)__builtin_popcount(mask), k = 0;
+	size_t len = 0;
+
+	out[0] = 0;
+	for (unsigned b = 0; b < 4; b++) {
+		if (!(mask & (1u << b)))
+			continue;
+		len += (size_t)snprintf(out + len, n - len, "%s%s",
+					!k ? "" : k + 1 == count ? " or " : ", ", names[b]);
+		k++;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_FORMAT = 256, OPT_STATE, OPT_OWNER, OPT_ALL, OPT_TIMEOUT, OPT_FLAVOUR, OPT_FOR };
+	static const struct option opts[] = {
+		{"namespace", required_argument, NULL, 'n'},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"state", required_argument, NULL, OPT_STATE},
+		{"owner", required_argument, NULL, OPT_OWNER},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"flavour", required_argument, NULL, OPT_FLAVOUR},
+		{"for", required_argument, NULL, OPT_FOR},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	const struct command *cmd = NULL;
+	const char *id = NULL;
+	double watch_for = 0;
+	jst_reader *r;
+	char formats[64];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "n:hV", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'n':
+			ns = optarg;
+			break;
+		case OPT_FORMAT:
+			format_name = optarg;
+			format = parse_format(optarg);
+			if (!format) {
+				fprintf(stderr, "jobstat: --format is text, json, ndjson or cimxml, "
+						"not \"%s\"\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_STATE:
+			state_filter = optarg;
+			break;
+		case OPT_OWNER:
+			owner_filter = optarg;
+			break;
+		case OPT_ALL:
+			all_errors = true;
+			break;
+		case OPT_FLAVOUR:
+			flavour_name = optarg;
+			break;
+		case OPT_TIMEOUT:
+		case OPT_FOR:
+			errno = 0;
+			*(c == OPT_FOR ? &watch_for : &timeout_s) = strtod(optarg, &end);
+			if (!*optarg || *end || errno ||
+			    (c == OPT_TIMEOUT ? timeout_s : watch_for) < 0) {
+				fprintf(stderr, "jobstat: --%s wants seconds, not \"%s\"\n",
+					c == OPT_FOR ? "for" : "timeout", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("jobstat %s\n", jst_version());
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	for (size_t i = 0; optind < argc && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		if (optind < argc)
+			fprintf(stderr, "jobstat: unknown command \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	optind++;
+	if (optind < argc)
+		id = argv[optind++];
+	if (optind != argc || !id != !cmd->takes_id) {
+		fprintf(stderr, "jobstat: %s %s\n", cmd->name,
+			cmd->takes_id ? "takes one InstanceID" : "takes no InstanceID");
+		return EXIT_USAGE;
+	}
+	if (!(cmd->formats & format)) {
+		format_list(cmd->formats, formats, sizeof(formats));
+		fprintf(stderr, "jobstat: %s does not print --format %s: it prints %s\n",
+				cmd->name, format_name, formats);
+		return EXIT_FORMAT;
+	}
+	/* Bad values are the command line's fault, whether or not a daemon runs. */
+	if (state_filter && !cli_parse_state(state_filter)) {
+		fprintf(stderr, "jobstat: no such state \"%s\" (a JobState name or number)\n",
+			state_filter);
+		return EXIT_USAGE;
+	}
+	if (cli_parse_owner(owner_filter) == -2) {
+		fprintf(stderr, "jobstat: no such user \"%s\"\n", owner_filter);
+		return EXIT_USAGE;
+	}
+	if (strcmp(flavour_name, "cim") && strcmp(flavour_name, "hyperv") &&
+	    strcmp(flavour_name, "do")) {
+		fprintf(stderr, "jobstat: --flavour is cim, hyperv or do, not \"%s\"\n",
+			flavour_name);
+		return EXIT_USAGE;
+	}
+	if (cmd->takes_id && strcmp(cmd->name, "get") && strcmp(cmd->name, "error") &&
+	    strcmp(cmd->name, "wait"))
+		return cmd_control(cmd->name, id);
+	rc = jst_attach(ns, &r);
+	if (rc < 0)
+		return cli_fail(ns ? ns : jst_default_namespace(), rc);
+	if (!strcmp(cmd->name, "info"))
+		rc = cmd_info(r);
+	else if (!strcmp(cmd->name, "list"))
+		rc = cmd_list(r);
+	else if (!strcmp(cmd->name, "get"))
+		rc = cmd_get(r, id);
+	else if (!strcmp(cmd->name, "error"))
+		rc = cmd_error(r, id);
+	else if (!strcmp(cmd->name, "wait"))
+		rc = cmd_wait(r, id);
+	else
+		rc = cli_watch(r, state_filter, owner_filter, watch_for);
+	jst_detach(r);
+	return rc;
+}

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_fair.c - fair shares and bounded resources: per-uid quotas for jobs,
+ * retained errors, connections and pending requests; the daemon's own
+ * records never refused for lack of space; timers freed when requests end;
+ * connections that never say HELLO closed; running out of descriptors
+ * handled without spinning; abandoned jobs ended; deadlines on the client.
+ * Each finding was a way for one client to starve the others on 0.1.0.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "testdaemon.h"
+
+#define HOG    65534 /* a greedy or careless user */
+#define OTHER  65533 /* everyone else */
+
+static struct test_daemon d;
+
+static void setup(void)
+{
+	test_daemon_init(&d, "fair");
+}
+
+static void teardown(void)
+{
+	test_daemon_cleanup(&d);
+}
+
+TestSuite(fair, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Become @uid, in the socket's group 65534 (the daemons here run with -g 65534). */
+static void become(uid_t uid)
+{
+	gid_t g = 65534;
+
+	if (setgroups(1, &g) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		_exit(90);
+}
+
+static jst_conn *connect_as_producer(void)
+{
+	jst_conn *c = NULL;
+
+	if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock, .producer = true},
+			&c) != 0)
+		_exit(91);
+	return c;
+}
+
+/* Fork a child that becomes @uid and runs @fn; its exit status. */
+static int as_user(uid_t uid, int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		become(uid);
+		_exit(fn(arg));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "child died: %#x", status);
+	return WEXITSTATUS(status);
+}
+
+static int create_n(void *arg)
+{
+	int n = *(int *)arg;
+	jst_conn *c = connect_as_producer();
+
+	for (int i = 0; i < n; i++) {
+		char id[64];
+		int rc;
+
+		snprintf(id, sizeof(id), "uid%ld:job-%d", (long)getuid(), i);
+		rc = jst_job_create(c, &(struct jst_job_spec){.instance_id = id}, &(jst_handle){0},
+				    NULL);
+		if (rc == JST_EQUOTA)
+			return strstr(jst_conn_error(c), "quota-jobs") ? 100 + i : 98;
+		if (rc != 0)
+			return 99;
+	}
+	return 0;
+}
+
+/*
+ * One uid filled every slot and left; everyone else got "segment is full".
+ * Now a uid stops at its quota with JST_EQUOTA naming it, others go on, root
+ * has none, and a SIGHUP applies a new quota.
+ */
+Test(fair, one_uid_cannot_take_every_job_slot)
+{
+	int ten = 10, three = 3, rc;
+	char conf[128];
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("quota-jobs = 5\n", f);
+	fclose(f);
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--config";
+	d.args[3] = conf;
+	test_daemon_start(&d);
+	rc = as_user(HOG, create_n, &ten);
+	cr_assert_eq(rc, 105, "the hog was stopped at %d (100+: at that job; 98/99: wrong error)",
+		     rc);
+	cr_assert_eq(as_user(OTHER, create_n, &three), 0, "another uid was starved");
+	{
+		jst_conn *c = test_connect(&d, true, 0, NULL, NULL);
+		struct jst_quota_use q[8];
+		size_t n = 0;
+		bool seen = false;
+
+		for (int i = 0; i < 20; i++) {
+			char id[32];
+
+			snprintf(id, sizeof(id), "root:job-%d", i);
+			cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = id},
+						    &(jst_handle){0}, NULL), 0, "root has no quota");
+		}
+		cr_assert_eq(jst_daemon_quotas(c, q, 8, &n), 0);
+		for (size_t i = 0; i < n; i++)
+			if (q[i].uid == HOG) {
+				seen = true;
+				cr_assert_eq(q[i].jobs, 5);
+				cr_assert_eq(q[i].jobs_max, 5);
+			}
+		cr_assert(seen, "the hog's use is reported");
+		jst_disconnect(c);
+	}
+	f = fopen(conf, "w");
+	fputs("quota-jobs = 8\n", f);
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	usleep(300000);
+	rc = as_user(HOG, create_n, &ten);
+	/* Its first 5 IDs exist: the 6th, 7th and 8th jobs fit under the new quota. */
+	cr_assert(rc == 99 || rc == 103 || rc == 108, "after SIGHUP: %d", rc);
+}
+
+static int fill_errors(void *arg)
+{
+	jst_conn *c = connect_as_producer();
+	jst_handle h;
+	int rc = 0, n = 0;
+
+	(void)arg;
+	if (jst_job_create(c, &(struct jst_job_spec){.instance_id = "hog:errors"}, &h, NULL) ||
+	    jst_job_set_state(c, h, JST_JOB_RUNNING))
+		return 97;
+	for (int i = 0; i < 64 && rc == 0; i++) {
+		char id[32];
+		jst_handle j;
+
+		snprintf(id, sizeof(id), "hog:e-%d", i);
+		if (jst_job_create(c, &(struct jst_job_spec){.instance_id = id}, &j, NULL) != 0)
+			break;
+		for (int k = 0; k < 8 && rc == 0; k++, n++)
+			rc = jst_job_report_error(c, j, &(struct jst_error){.message_id = "HOG1"},
+						  false);
+	}
+	jst_disconnect(c);
+	return rc == JST_EQUOTA ? 0 : rc == JST_ENOSPC ? 1 : 2;
+}
+
+/*
+ * One uid filled the shared error pool; then nobody could fail a job and
+ * even root's terminate of the hog's job returned 2, the job still Running.
+ * Now the hog meets its error quota; and the daemon's own record (JST0001)
+ * always fits, from the pools' reserve or the job's oldest error.
+ */
+Test(fair, a_terminate_is_recorded_however_full_the_error_pool)
+{
+	struct jst_status st;
+	struct jst_error e;
+	jst_reader *r;
+	jst_handle h;
+	uint32_t code;
+	jst_conn *c;
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--errors";
+	d.args[3] = "64";
+	d.args[4] = "--quota-errors";
+	d.args[5] = "40";
+	test_daemon_start(&d);
+	rc = as_user(HOG, fill_errors, NULL);
+	cr_assert_eq(rc, 0, "the hog was not stopped by its error quota (%d)", rc);
+	/* Root fills what is left of the pool (root has no quota): now it is full. */
+	c = test_connect(&d, true, 0, NULL, NULL);
+	rc = 0;
+	for (int i = 0; i < 64 && rc == 0; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "root:e-%d", i);
+		cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = id}, &h, NULL),
+			     0);
+		/* Eight each: a job keeps its last 8, so one job alone never fills a pool. */
+		for (int k = 0; k < 8 && rc == 0; k++)
+			rc = jst_job_report_error(c, h, &(struct jst_error){.message_id = "ROOT1"},
+						  false);
+	}
+	cr_assert_eq(rc, JST_ENOSPC);
+	cr_assert_not_null(strstr(jst_conn_error(c), "error pool"), "%s", jst_conn_error(c));
+	r = test_attach(&d);
+	cr_assert_eq(jst_lookup(r, "hog:errors", &h), 0);
+	cr_assert_eq(jst_request_state_change(c, "hog:errors", JST_REQ_TERMINATE, 0, &code), 0);
+	cr_assert_eq(code, JST_RSC_COMPLETED);
+	st = test_read(r, h);
+	cr_assert_eq(st.job_state, JST_JOB_TERMINATED);
+	cr_assert_eq(st.n_errors, 1);
+	cr_assert_eq(jst_error_read(r, h, 0, &e), 0);
+	cr_assert_str_eq(e.message_id, "JST0001");
+	jst_detach(r);
+	jst_disconnect(c);
+}
+
+/* A producer for the request storm: moves its job as asked. */
+static uint32_t obey(jst_conn *c, const struct jst_request *rq, void *arg)
+{
+	(void)arg;
+	jst_job_set_state(c, rq->handle, rq->requested_state == JST_REQ_SUSPEND ? JST_JOB_SUSPENDED
+										 : JST_JOB_RUNNING);
+	return JST_RSC_COMPLETED;
+}
+
+static struct jst_daemon_stats stats(jst_conn *c)
+{
+	struct jst_daemon_stats st;
+
+	cr_assert_eq(jst_daemon_stats(c, &st), 0);
+	return st;
+}
+
+/*
+ * Every RequestStateChange left its timer in the heap until its timeout:
+ * 405,027 timers in 15 s. Now a request's timer goes when it is answered:
+ * after 100,000 requests the timers are as before and the heap is flat.
+ */
+Test(fair, answered_requests_leave_no_timer_behind, .timeout = 300)
+{
+	unsigned n = 100000;
+	struct jst_daemon_stats base, mid, end;
+	jst_conn *c, *p;
+	jst_handle h;
+	int fd;
+	pid_t prod;
+
+	test_daemon_start(&d);
+	c = test_connect(&d, false, 0, NULL, NULL);
+	p = test_connect(&d, true, 0, obey, NULL);
+	cr_assert_eq(jst_job_create(p, &(struct jst_job_spec){.instance_id = "rsc:job"}, &h, NULL),
+		     0);
+	cr_assert_eq(jst_job_set_state(p, h, JST_JOB_RUNNING), 0);
+	prod = test_fork_piped(&fd);
+	if (prod == 0) {
+		for (;;)
+			if (jst_dispatch(p, -1) < 0)
+				_exit(1);
+	}
+	base = stats(c);
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t code;
+
+		cr_assert_eq(jst_request_state_change(c, "rsc:job",
+						      i % 2 ? JST_REQ_START : JST_REQ_SUSPEND, 0,
+						      &code), 0, "request %u: %s", i, jst_conn_error(c));
+		cr_assert_eq(code, JST_RSC_COMPLETED);
+		if (i == n / 2)
+			mid = stats(c);
+	}
+	end = stats(c);
+	kill(prod, SIGKILL);
+	waitpid(prod, NULL, 0);
+	close(fd);
+	cr_assert_leq(end.timers, base.timers, "timers: %u before, %u after %u requests",
+		      base.timers, end.timers, n);
+	cr_assert_eq(end.pending, 0);
+	cr_assert_leq(end.heap_bytes, mid.heap_bytes + 4096,
+		      "heap grew from %" PRIu64 " to %" PRIu64 " bytes over the second half",
+		      mid.heap_bytes, end.heap_bytes);
+	jst_disconnect(c);
+}
+
+/* Connections that never say HELLO are closed; one uid cannot take every connection. */
+Test(fair, idle_connections_are_closed_and_capped_per_uid)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[64];
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--hello-timeout";
+	d.args[3] = "0.3";
+	d.args[4] = "--quota-connections";
+	d.args[5] = "3";
+	test_daemon_start(&d);
+	cr_assert_lt(strlen(d.sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	{
+		struct timeval tv = {.tv_sec = 5};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	cr_assert_eq(recv(fd, buf, sizeof(buf), 0), 0, "an idle connection was kept");
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		jst_conn *cs[4];
+
+		become(HOG);
+		for (int i = 0; i < 3; i++)
+			if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock},
+					&cs[i]) != 0)
+				_exit(10 + i);
+		_exit(jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+								.reconnect_timeout_ns = -1},
+				  &cs[3]) == JST_EQUOTA ? 0 : 20);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d (10-12: refused early, "
+		  "20: a fourth was let in)", WEXITSTATUS(status));
+	jst_disconnect(test_connect(&d, false, 0, NULL, NULL)); /* and others still get in */
+}
+
+static long daemon_cpu_ticks(void)
+{
+	char path[64], buf[1024];
+	long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)d.pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* Fields 14 and 15, after the command in parentheses. */
+	cr_assert_eq(sscanf(strrchr(buf, ')') + 2,
+			    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st), 2);
+	return ut + st;
+}
+
+/*
+ * With the fd limit below --max-clients, 0.1.0 spun a whole core and new
+ * clients hung. Now it stops accepting until a descriptor is free, says so
+ * once, and serves again when one is.
+ */
+Test(fair, running_out_of_descriptors_does_not_spin)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct rlimit low = {32, 32};
+	int fds[64], n = 0;
+	long t0, t1;
+	char err[8192] = "";
+
+	/* Same uid as the test, so that the test may lower its limit (no CAP_SYS_RESOURCE here). */
+	d.args[0] = "--user";
+	d.args[1] = "root";
+	test_daemon_start(&d);
+	cr_assert_eq(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL), 0, "prlimit: %s", strerror(errno));
+	cr_assert_lt(strlen(d.sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+	for (n = 0; n < 48; n++) {
+		fds[n] = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		cr_assert_geq(fds[n], 0);
+		cr_assert_eq(connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	usleep(300000);
+	t0 = daemon_cpu_ticks();
+	usleep(1000000);
+	t1 = daemon_cpu_ticks();
+	cr_assert_leq(t1 - t0, 10, "the daemon used %ld ticks in a second with no descriptor left",
+		      t1 - t0);
+	cr_assert_not_null(strstr(test_daemon_stderr(&d, err, sizeof(err)), "out of file descriptors"),
+			   "stderr: %s", err);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	jst_disconnect(test_connect(&d, false, 0, NULL, NULL)); /* served again */
+}
+
+/*
+ * A producer gone longer than the orphan timeout: its unfinished jobs end,
+ * terminated by the daemon with a CIM_Error saying why, and are removed after
+ * TimeBeforeRemoval. On 0.1.0 they showed Lost Communication for ever.
+ */
+Test(fair, abandoned_jobs_end)
+{
+	struct jst_status st;
+	struct jst_error e;
+	jst_reader *r;
+	jst_handle h;
+	jst_conn *p;
+
+	d.args[0] = "--lost-grace";
+	d.args[1] = "0.1";
+	d.args[2] = "--orphan-timeout";
+	d.args[3] = "0.5";
+	test_daemon_start(&d);
+	p = test_connect(&d, true, 0, NULL, NULL);
+	cr_assert_eq(jst_job_create(p, &(struct jst_job_spec){.instance_id = "orphan:job",
+							       .time_before_removal_ns = 700000000},
+				    &h, NULL), 0);
+	cr_assert_eq(jst_job_set_state(p, h, JST_JOB_RUNNING), 0);
+	jst_disconnect(p);
+	r = test_attach(&d);
+	for (int i = 0; i < 300 && test_read(r, h).job_state == JST_JOB_RUNNING; i++)
+		usleep(10000);
+	st = test_read(r, h);
+	cr_assert_eq(st.job_state, JST_JOB_TERMINATED, "state %u", st.job_state);
+	cr_assert_eq(jst_error_read(r, h, st.n_errors - 1, &e), 0);
+	cr_assert_str_eq(e.message_id, "JST0004");
+	cr_assert_not_null(strstr(e.message, "orphan timeout"), "%s", e.message);
+	for (int i = 0; i < 300 && jst_status(r, h, &st) == 0; i++)
+		usleep(10000);
+	cr_assert_eq(jst_status(r, h, &st), JST_ESTALE, "not removed after TimeBeforeRemoval");
+	jst_detach(r);
+}
+
+/*
+ * With jobstatd stopped (SIGSTOP), every call blocked for as long as the stop
+ * lasted. Now each call ends with JST_ETIMEDOUT at its deadline, and the next
+ * one, once the daemon runs again, works on a new connection, which
+ * jst_conn_reconnects() makes visible.
+ */
+Test(fair, a_stopped_daemon_gives_timeouts_not_hangs)
+{
+	struct jst_daemon_stats st;
+	jst_conn *c;
+	jst_handle h;
+	uint64_t t0, reconnects;
+	struct timespec ts;
+
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	jst_conn_set_timeout(c, 300 * 1000 * 1000);
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "stop:job"}, &h, NULL),
+		     0);
+	reconnects = jst_conn_reconnects(c);
+	kill(d.pid, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	cr_assert_eq(jst_job_set_progress(c, h, 10), JST_ETIMEDOUT);
+	cr_assert_eq(jst_daemon_stats(c, &st), JST_ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	cr_assert_lt((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec - t0,
+		     3000000000ull, "two calls took more than their deadlines");
+	cr_assert_not_null(strstr(jst_conn_error(c), "did not answer"), "%s", jst_conn_error(c));
+	kill(d.pid, SIGCONT);
+	cr_assert_eq(jst_job_set_progress(c, h, 20), 0, "%s", jst_conn_error(c));
+	cr_assert_gt(jst_conn_reconnects(c), reconnects, "the new connection is not visible");
+	jst_disconnect(c);
+}
