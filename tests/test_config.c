@@ -180,7 +180,7 @@ Test(config, an_unreadable_file_is_named_with_the_reason)
 }
 
 /*
- * Every setting (0.1.0's and --user), written in the file and given on the command line,
+ * Every setting (0.1.0's and the later ones), written in the file and given on the command line,
  * gives the same settings: the move to config.c kept each option's meaning.
  */
 Test(config, every_option_means_the_same_in_the_file_and_on_the_command_line)
@@ -196,6 +196,8 @@ Test(config, every_option_means_the_same_in_the_file_and_on_the_command_line)
 		{"max-clients", "77"}, {"errors", "11"}, {"status-spare", "12"},
 		{"detail-small", "13"}, {"detail-large", "14"}, {"log-size", "15"},
 		{"grace-ms", "16"}, {"runtime-dir", "/run/jst-x"}, {"user", "nobody"},
+		{"quota-jobs", "17"}, {"quota-errors", "18"}, {"quota-connections", "19"},
+		{"quota-pending", "20"}, {"hello-timeout", "2.5"}, {"orphan-timeout", "60"},
 		{"syslog", NULL},
 		{"replace", NULL},
 	};
