@@ -8,6 +8,9 @@
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
 #   make abi-check        abidiff against the 0.1.0 ABI baseline (installs abigail-tools)
+#   make exporter         jobstat-exporter (installs libmicrohttpd-dev and prometheus first);
+#                         make install-exporter installs it, its unit, man page and alert rules
+#   make test-exporter    promtool and a real Prometheus against the exporter (in make test too)
 #   make deps             install the Debian packages the build needs (root), or say how
 #   make install          PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined test | make SANITIZE=thread test | make DEVELOPER=1
@@ -56,6 +59,8 @@ DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-d
 ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
 BENCH_PACKAGES := redis-server libhiredis-dev gnuplot-nox python3-redis
+# And jobstat-exporter: libmicrohttpd to build it, Prometheus (promtool) to test it.
+EXPORTER_PACKAGES := libmicrohttpd-dev prometheus
 # And the fuzzers: clang with libFuzzer.
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -97,9 +102,9 @@ STLIB     := $(BUILD)/libjobstat.a
 PUBLIB    := $(BUILD)/libjstpublish.a
 
 LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn.c \
-	     libclient/geterror.c libclient/render.c \
+	     libclient/geterror.c libclient/render.c libclient/counters.c \
 	     shm-layout/shm-check.c proto/proto.c
-PUB_SRCS  := daemon/publish.c
+PUB_SRCS  := daemon/publish.c daemon/counters.c
 SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SRCS := daemon/jobstatd.c daemon/config.c $(SERVER_SRCS)
@@ -114,7 +119,7 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
-	format help
+	format help exporter exporter-deps test-exporter bench-exporter install-exporter
 
 GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
 
@@ -122,7 +127,7 @@ all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED
 	$(BUILD)/man/man3/.stamp
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---- dependencies ---------------------------------------------------------------------------
 # deps installs what is missing (root) or prints the command; deps-check fails with that
@@ -189,6 +194,49 @@ $(BUILD)/obj/cli/watch.o: ALL_CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/jobstat: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CURSES_LIBS)
 
+# ---- jobstat-exporter -----------------------------------------------------------------------
+# Its own packages (exporter-deps; .ci/deps-exporter.sh leaves no Prometheus service running).
+EXPORTER := $(BUILD)/jobstat-exporter
+EXP_OBJS := $(BUILD)/obj/exporter/metrics.o
+MHD_LIBS  = $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
+
+exporter-deps:
+	@sh .ci/deps-exporter.sh $(EXPORTER_PACKAGES)
+
+$(BUILD)/obj/exporter/%.o: exporter/%.c | exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter -c $< -o $@
+
+$(EXPORTER): $(BUILD)/obj/exporter/main.o $(EXP_OBJS) $(STLIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MHD_LIBS) -pthread
+
+exporter: $(EXPORTER)
+
+unitdir ?= $(prefix)/lib/systemd/system
+install-exporter: $(EXPORTER)
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(unitdir) \
+		$(DESTDIR)$(prefix)/share/jobstat
+	install -m 0755 $(EXPORTER) $(DESTDIR)$(bindir)/
+	install -m 0644 exporter/jobstat-exporter.1 $(DESTDIR)$(mandir)/man1/
+	sed 's|@bindir@|$(bindir)|' exporter/jobstat-exporter.service \
+		> $(DESTDIR)$(unitdir)/jobstat-exporter.service
+	chmod 0644 $(DESTDIR)$(unitdir)/jobstat-exporter.service
+	install -m 0644 exporter/jobstat-alerts.yml $(DESTDIR)$(prefix)/share/jobstat/
+
+$(BUILD)/tests/test_exporter: tests/test_exporter.c tests/testutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) \
+		$(EXPORTER) | exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(EXP_OBJS) $(PUBLIB) $(STLIB) \
+		$(ALL_LDFLAGS) $(CRIT_LIBS) $(URCU_LIBS)
+
+$(BUILD)/exporter-test-producer: exporter/test-producer.c $(STLIB) | deps-check
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STLIB) $(ALL_LDFLAGS)
+
+# promtool on the rules and on both formats, then a real Prometheus scraping the exporter.
+test-exporter: all $(EXPORTER) $(BUILD)/exporter-test-producer | exporter-deps
+	JOBSTAT_REQUIRE_COUNTERS=1 sh exporter/test-prometheus.sh $(BUILD)
+
 # ---- tests ----------------------------------------------------------------------------------
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLIB) $(BUILD)/jobstatd \
 		$(BUILD)/jobstat | deps-check
@@ -240,7 +288,8 @@ test: all $(BUILD)/tests/tsan_threads
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tests/tsan_threads $(BUILD)/jobstatd
 else
 # Every suite runs even when one fails; the goal fails if any did.
-test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
+test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads $(EXPORTER) \
+		$(BUILD)/exporter-test-producer
 	@sh tests/ensure-service-user.sh
 	@fail=0; for t in $(TEST_BINS); do \
 		echo "== $$t"; \
@@ -259,6 +308,8 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads
 	echo "== python/tests (pytest)"; $(PYTEST) || fail=1; \
 	stage=$$(mktemp -d) && $(MAKE) -s install DESTDIR=$$stage PREFIX=/usr >/dev/null && \
 		sh tests/check-man.sh $(SHLIB) $$stage/usr || fail=1; rm -rf "$$stage"; \
+	echo "== jobstat-exporter with promtool and a real Prometheus"; \
+	JOBSTAT_REQUIRE_COUNTERS=1 sh exporter/test-prometheus.sh $(BUILD) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 endif
 
@@ -340,15 +391,26 @@ $(BUILD)/bench/harness: bench/harness.c bench/benchutil.h $(PUBLIB) $(STLIB) $(B
 bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
+$(BUILD)/bench/exporter: bench/exporter.c bench/benchutil.h $(EXP_OBJS) $(PUBLIB) $(STLIB) $(EXPORTER) \
+		| exporter-deps deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iexporter -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< $(EXP_OBJS) $(PUBLIB) \
+		$(STLIB) $(ALL_LDFLAGS) $(URCU_LIBS)
+
+# jobstat-exporter's scrape cost at 1k, 10k and 100k jobs (bench/RESULTS.md).
+bench-exporter: all $(BUILD)/bench/exporter
+	$(BUILD)/bench/exporter $(BENCH_ARGS)
+
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
-# focused read-path and producer benchmarks, then a status read from Python three ways
-# (bench/pyread.py). BENCH_ARGS=--quick for a run under a minute (the harness stops at 100k
-# jobs then).
-bench: all $(BENCH_BINS) $(BUILD)/bench/harness
+# focused read-path and producer benchmarks, the exporter's scrape, then a status read from
+# Python three ways (bench/pyread.py). BENCH_ARGS=--quick for a run under a minute (the
+# harness stops at 100k jobs then).
+bench: all $(BENCH_BINS) $(BUILD)/bench/harness $(BUILD)/bench/exporter
 	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
+	$(BUILD)/bench/exporter $(BENCH_ARGS)
 	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").

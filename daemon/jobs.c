@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <bsd/stdlib.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,7 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 				x->lost_timer = true;
 			} else if (x && !x->conn && x->lost_due) {
 				jst__session_set_lost(s, x, true);
+				jst_counters_add(jst_pub_header(s->pub), JST_COUNTER_SESSIONS_LOST, 1);
 				jst_log(LOG_INFO, "session %016" PRIx64 " (uid %ld): producer gone, "
 					"%u jobs show Lost Communication", x->id, (long)x->uid,
 					x->njobs);
@@ -184,7 +186,15 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 		} else if (t.kind == T_RSC) {
 			for (struct pending *p = s->pendings; p; p = p->next) {
 				if (p->event_id == t.a && p->due == t.due) {
-					jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
+					/*
+					 * TimeoutPeriod passed: a transition the producer
+					 * started is still under way (4096); one it never
+					 * answered did not complete in time (3).
+					 */
+					if (p->under_way)
+						jst__pending_answer(s, p, 0, JST_RSC_STARTED);
+					else
+						jst__pending_answer(s, p, JST_ETIMEDOUT, 0);
 					jst__pending_unlink(s, p);
 					break;
 				}
@@ -300,7 +310,8 @@ void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t
  * its OperationalStatus follow; its DO error object appears on entering
  * ERROR or TRANSIENT_ERROR and goes when it transfers again.
  */
-void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now)
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now,
+			bool episode_error)
 {
 	uint16_t js, ops[JST_OPSTATUS_MAX] = {0};
 	unsigned n = jst_transfer_job_state(bg, &js, ops);
@@ -310,10 +321,17 @@ void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint6
 		memcpy(st->operational_status, ops, sizeof(ops));
 		st->n_operational_status = (uint8_t)n;
 	}
-	if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+	/*
+	 * Delivery Optimization's error object describes this episode's error: it
+	 * exists in ERROR and TRANSIENT_ERROR only if an error was reported since
+	 * the job last transferred (the caller knows), never an older one.
+	 */
+	if ((bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR) && episode_error)
 		st->flags |= JST_STATUS_DO_ERROR;
-	else if (bg == JST_BG_TRANSFERRING)
+	else if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR || bg == JST_BG_TRANSFERRING ||
+		 bg == JST_BG_TRANSFERRED || bg == JST_BG_ACKNOWLEDGED || bg == JST_BG_CANCELLED)
 		st->flags &= (uint8_t)~JST_STATUS_DO_ERROR;
+	/* QUEUED, CONNECTING, SUSPENDED: the object stays until the job transfers. */
 	st->transfer_state = (uint16_t)(bg + 1);
 }
 
@@ -396,13 +414,18 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
 			.status = st, .strings = &s->scratch, .error = &s->err,
 			.daemon_record = true});
-		if (rc == 0)
+		if (rc == 0) {
 			jst__job_errors_changed(s, h);
+			jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
+		}
 	} else {
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
 			.status = st, .strings = new_strings ? &s->scratch : NULL});
 	}
+	if (rc == 0)
+		jst__pending_reached(s, h, st->job_state);
 	if (rc == 0 && entering_final) {
+		jst_counters_finished(jst_pub_header(s->pub), st->job_state, st->job_type);
 		if (jp)
 			jp->by_state = 0;
 		if (st->flags & JST_STATUS_DELETE_ON_COMPLETION)
@@ -427,7 +450,7 @@ static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
 		if (rc < 0)
 			return rc;
 		entering_final = !jst_job_state_is_final(st.job_state);
-		jst__transfer_move(&st, JST_BG_CANCELLED, false, now);
+		jst__transfer_move(&st, JST_BG_CANCELLED, false, now, false);
 		jst__elapsed_update(&st, now);
 		return jst__job_publish(s, h, &st, false, entering_final);
 	}
@@ -477,11 +500,16 @@ void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32
 		jp->pending = false;
 		if (rc < 0 || (cim != JST_RSC_COMPLETED && cim != JST_RSC_STARTED))
 			jp->by_state = 0; /* refused: nobody terminated it */
+		if (rc == 0)
+			jst__record_answer(s, p->h, p->token, p->req_id, cim);
 	}
+	if (rc == 0 && s->cfg.crash_after == JST_MSG_REQUEST)
+		raise(SIGKILL); /* tests: answered and recorded, the answer never sent */
 	if (p->requester) {
 		if (rc < 0) {
 			jst__reply_fail(s, p->requester, &h, rc, "%s", jst_strerror(rc));
 		} else {
+			jst_counters_rsc(jst_pub_header(s->pub), cim);
 			jst_enc_reply_request(&s->w, h.id, &(struct jst_msg_request_reply){cim});
 			jst__conn_send(s, p->requester);
 		}
@@ -552,6 +580,7 @@ int jst__adopt_jobs(struct jst_server *s)
 		jp->gen = h.gen;
 		jp->owner = st.owner_uid;
 		jp->n_errors = st.n_errors;
+		jp->do_err = st.flags & JST_STATUS_DO_ERROR;
 		jst__use_add(s, jp->owner, Q_JOBS, 1);
 		jst__use_add(s, jp->owner, Q_ERRORS, st.n_errors);
 		if (h.slot >= s->hwm)
@@ -681,4 +710,32 @@ static void orphan_session(struct jst_server *s, struct session *x)
 	jst_log(LOG_WARNING, "session %016" PRIx64 " (uid %ld): producer gone %" PRIu64 " s; "
 		"terminated its %u unfinished jobs", x->id, (long)x->uid,
 		s->cfg.orphan_timeout_ns / 1000000000, n);
+}
+
+/*
+ * Keep the answer to a client's RequestStateChange with the job, in the
+ * segment so it survives kill -9: a resend of the same request after a
+ * restart gets this answer instead of being applied again.
+ */
+void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint32_t id,
+			uint32_t answer)
+{
+	uint64_t rec = jst_req_record(token, id, (uint16_t)(answer < JST_REQ_NO_ANSWER ? answer
+											 : 4));
+
+	if (token)
+		jst_pub_publish(s->pub, h, &(struct jst_pub_change){.request_record = &rec});
+}
+
+/* Job @h is now in @job_state: a transition under way to it is complete, within its time. */
+void jst__pending_reached(struct jst_server *s, jst_handle h, uint16_t job_state)
+{
+	for (struct pending *p = s->pendings; p; p = p->next) {
+		if (p->under_way && p->h.slot == h.slot && p->h.gen == h.gen &&
+		    jst__requested_target(p->requested) == job_state) {
+			jst__pending_answer(s, p, 0, JST_RSC_COMPLETED);
+			jst__pending_unlink(s, p);
+			return;
+		}
+	}
 }

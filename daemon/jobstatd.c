@@ -334,6 +334,13 @@ int main(int argc, char **argv)
 	set.srv.socket_path = set.socket;
 	set.srv.watch = watch_runtime;
 	set.srv.listen_fd = lfd;
+	{
+		/* For the exactly-once tests: a kill -9 between applying and answering. */
+		const char *crash = getenv("JOBSTATD_TEST_CRASH_AFTER");
+
+		set.srv.crash_after = !crash ? 0 : !strcmp(crash, "error") ? JST_MSG_ERROR
+					  : !strcmp(crash, "request") ? JST_MSG_REQUEST : 0;
+	}
 	rc = jst_server_create(pub, &set.srv, &srv);
 	if (rc < 0) {
 		fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket, jst_strerror(rc),

@@ -1700,6 +1700,8 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 	s = pj->status;
 	if (c->status)
 		jst_shm_status_from_public(&s, c->status);
+	if (c->request_record)
+		s.last_request = *c->request_record;
 	if (c->error) {
 		rc = error_size(c->error, &need);
 		if (rc < 0)
@@ -1916,4 +1918,9 @@ const char *jst_pub_full_pool(const struct jst_pub *p)
 	if (p->full_pool < 0)
 		return "job slots";
 	return names[p->full_pool];
+}
+
+struct jst_shm_header *jst_pub_header(struct jst_pub *p)
+{
+	return p ? p->hdr : NULL;
 }

@@ -121,6 +121,8 @@ struct jst_pub_change {
 					    instance_id in it are ignored) */
 	const struct jst_error *error;   /* a CIM_Error to append (MessageID required);
 					    the oldest is dropped beyond JST_ERRORS_KEPT */
+	const uint64_t *request_record;  /* the job's record of the request that makes
+					    this change (proto's jst_req_record()), or NULL */
 	bool daemon_record;              /* the daemon's own record (a terminate or kill a
 					    client asked for): may take the pools' reserved
 					    blocks and, failing that, the job's oldest error's */
@@ -202,6 +204,12 @@ void jst_pub_heartbeat(struct jst_pub *p);
 
 /** jst_pub_stats() - copy the publisher's counters. */
 void jst_pub_stats(const struct jst_pub *p, struct jst_pub_stats *ret_stats);
+
+/**
+ * jst_pub_header() - the mapped header, for the cumulative counters
+ * (daemon/counters.c), which only this writer stores.
+ */
+struct jst_shm_header *jst_pub_header(struct jst_pub *p);
 
 /** jst_pub_pool_count() - blocks in pool @pool (JST_POOL_*), block 0 excluded. */
 uint32_t jst_pub_pool_count(const struct jst_pub *p, unsigned pool);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 		reclaimed = x->njobs;
 	}
 	c->hello = true;
+	/* A producer is known by its session; another client by the token it chose. */
+	c->token = x ? x->id : m.token;
 	jst__timer_cancel(s, T_HELLO, 0, c->id);
 	jst_enc_reply_hello(&s->w, h->id, &(struct jst_msg_hello_reply){
 		.session = x ? x->id : 0, .generation = s->generation, .reclaimed = reclaimed,
@@ -99,7 +102,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 	st.time_submitted = now;
 	st.job_state = JST_JOB_NEW;
 	if (m.flags & JST_CREATE_TRANSFER)
-		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now);
+		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now, false);
 	else
 		jst__state_move(&st, init, false, now);
 	st.time_of_last_state_change = now;
@@ -137,6 +140,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 					: jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
 							  jst_strerror(rc));
 	jst__job_track(s, jh, c->sess, c->uid);
+	jst_counters_add(jst_pub_header(s->pub), JST_COUNTER_JOBS_CREATED, 1);
 created:
 	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
 	jst__conn_send(s, c);
@@ -195,8 +199,11 @@ static int apply_update(struct jst_server *s, struct conn *c, const struct jst_u
 		if (u->transfer_state != from) {
 			uint16_t old_state = st.job_state;
 
+			if (jp && u->transfer_state == JST_BG_TRANSFERRING)
+				jp->do_err = false; /* transferring again: the episode is over */
 			jst__transfer_move(&st, u->transfer_state,
-				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now);
+				      (u->set & JST_SET_OP_STATUS) || (jp && jp->lost), now,
+				      jp && jp->do_err);
 			entering_final = !jst_job_state_is_final(old_state) &&
 					 jst_job_state_is_final(st.job_state);
 			strings = old_state != st.job_state;
@@ -284,6 +291,8 @@ static void on_update(struct jst_server *s, struct conn *c, const struct jst_msg
 
 		jst_dec_update_rec(r, &u);
 		codes[i] = (int16_t)apply_update(s, c, &u, w1, sizeof(w1));
+		if (codes[i] == JST_ENOSPC)
+			jst_counters_refused(jst_pub_header(s->pub), JST_SHM_REFUSE_SEGMENT_FULL);
 		if (codes[i] < 0 && !first) {
 			first = codes[i];
 			snprintf(why, sizeof(why), "record %" PRIu32 ": %s", i,
@@ -300,6 +309,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 {
 	struct jst_status st;
 	jst_handle jh;
+	uint64_t rec;
 	bool fail;
 	int rc;
 
@@ -322,6 +332,12 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (!may_modify(c, &st))
 		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
 				  st.owner_uid);
+	if (c->resent && jst_req_record_matches(st.reserved, c->token, h->id)) {
+		/* Applied before the daemon was lost, not acknowledged: acknowledge it now. */
+		jst_enc_reply_ok(&s->w, h->type, h->id);
+		return jst__conn_send(s, c);
+	}
+	rec = jst_req_record(c->token, h->id, 0);
 	{
 		char why[JST_DETAIL_MAX];
 
@@ -345,7 +361,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 			bool entering = !jst_job_state_is_final(st.job_state);
 
 			if (st.transfer_state) /* a transfer fails into ERROR, Resume retries */
-				jst__transfer_move(&st, JST_BG_ERROR, false, now);
+				jst__transfer_move(&st, JST_BG_ERROR, false, now, true);
 			else
 				jst__state_move(&st, JST_JOB_EXCEPTION, false, now);
 			entering = entering && jst_job_state_is_final(st.job_state);
@@ -354,12 +370,29 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 			s->scratch.error_description = s->err.message ? s->err.message
 								     : s->err.message_id;
 			rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
-				.status = &st, .strings = &s->scratch, .error = &s->err});
+				.status = &st, .strings = &s->scratch, .error = &s->err,
+				.request_record = c->token ? &rec : NULL});
+			if (rc == 0 && entering)
+				jst_counters_finished(jst_pub_header(s->pub), st.job_state,
+						      st.job_type);
 			if (rc == 0 && entering && (st.flags & JST_STATUS_DELETE_ON_COMPLETION))
 				jst__schedule_removal(s, jh, &st);
 		}
 	} else {
-		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){.error = &s->err});
+		uint16_t bg = st.transfer_state ? (uint16_t)(st.transfer_state - 1) : 0xffff;
+
+		/* In ERROR or TRANSIENT_ERROR, this error is the episode's error object. */
+		if (bg == JST_BG_ERROR || bg == JST_BG_TRANSIENT_ERROR)
+			st.flags |= JST_STATUS_DO_ERROR;
+		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
+			.status = st.transfer_state ? &st : NULL, .error = &s->err,
+			.request_record = c->token ? &rec : NULL});
+	}
+	if (rc == 0 && st.transfer_state) {
+		struct jobpriv *jp = jst__jp_of(s, jh);
+
+		if (jp)
+			jp->do_err = true; /* this episode has an error now */
 	}
 	if (rc == JST_ENOSPC)
 		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
@@ -367,6 +400,9 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
 	jst__job_errors_changed(s, jh);
+	jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
+	if (s->cfg.crash_after == JST_MSG_ERROR)
+		raise(SIGKILL); /* tests: applied, never acknowledged */
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -428,6 +464,28 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		return jst__reply_fail(s, c, h, JST_EPERM, "%s belongs to uid %" PRIu32, m.instance_id,
 				  st.owner_uid);
 	target = jst__requested_target(m.requested_state);
+	if (c->resent && target) {
+		/*
+		 * Sent again after the daemon was lost: if the first copy was answered,
+		 * that answer; if it was carried out but not answered, the job is where
+		 * it was asked to go, and that is a success. Not applied a second time.
+		 */
+		bool there = st.transfer_state
+				     ? (target == JST_JOB_TERMINATED || target == JST_JOB_KILLED) &&
+					       st.transfer_state == JST_BG_CANCELLED + 1
+				     : st.job_state == target;
+		uint32_t answer = JST_RSC_COMPLETED;
+
+		if (jst_req_record_matches(st.reserved, c->token, h->id) &&
+		    jst_req_record_answer(st.reserved) != JST_REQ_NO_ANSWER)
+			answer = jst_req_record_answer(st.reserved);
+		else if (!there)
+			goto fresh;
+		jst_counters_rsc(jst_pub_header(s->pub), answer);
+		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){answer});
+		return jst__conn_send(s, c);
+	}
+fresh:
 	if (!target)
 		return jst__reply_fail(s, c, h, JST_EINVAL,
 				  "RequestedState %u is not 2 Start, 3 Suspend, 4 Terminate, "
@@ -474,6 +532,8 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 					  rc == JST_ENOPRODUCER ? "its producer is not connected"
 								: jst_strerror(rc));
 		}
+		jst__record_answer(s, jh, c->token, h->id, cim);
+		jst_counters_rsc(jst_pub_header(s->pub), cim);
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
 		return jst__conn_send(s, c);
 	}
@@ -492,8 +552,9 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 		s->next_event = 1;
 	*p = (struct pending){
 		.event_id = s->next_event, .h = jh, .requested = m.requested_state,
-		.requester = c, .req_id = h->id, .uid = c->uid, .sess = jp->sess,
+		.requester = c, .req_id = h->id, .uid = c->uid, .token = c->token, .sess = jp->sess,
 		.due = jst__mono() + (m.timeout_ns ? m.timeout_ns : JST_SERVER_DEFAULT_RSC_TIMEOUT_NS),
+		.timeout_given = m.timeout_ns != 0,
 		.next = s->pendings,
 	};
 	s->pendings = p;
@@ -518,7 +579,20 @@ static void on_event_reply(struct jst_server *s, struct conn *c, const struct js
 	if (jst_dec_event_reply(r, &m) < 0)
 		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed EVENT_REPLY");
 	for (struct pending *p = s->pendings; p; p = p->next) {
-		if (p->event_id == m.event_id && p->sess && p->sess->conn == c) {
+		if (p->event_id == m.event_id && p->sess && p->sess->conn == c && !p->under_way) {
+			struct jst_status st;
+
+			/*
+			 * TimeoutPeriod is how long the requester expects the transition to
+			 * take (DMTF): a producer that started it (4096) has until then to
+			 * bring the job there, and the requester gets 0 when it does.
+			 */
+			if (m.cim == JST_RSC_STARTED && p->timeout_given &&
+			    jst_pub_status(s->pub, p->h, &st) == 0 && !st.transfer_state &&
+			    st.job_state != jst__requested_target(p->requested)) {
+				p->under_way = true;
+				return;
+			}
 			jst__pending_answer(s, p, 0, m.cim);
 			jst__pending_unlink(s, p);
 			return;

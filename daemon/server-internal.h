@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "counters.h"
 #include "jobstat-proto.h"
 #include "publish.h"
 #include "server.h"
@@ -41,6 +42,8 @@ struct conn {
 	pid_t pid;
 	bool admin;              /* root or a member of the admin group */
 	bool hello;
+	uint64_t token;          /* the client's identity for exactly-once answers; 0: none */
+	bool resent;             /* the request being handled is a resend (JST_MSG_RESENT) */
 	bool dead;               /* closed; freed at the end of the loop iteration */
 	bool reading;            /* EPOLLIN armed (off while replies are queued) */
 	unsigned warned;         /* garbage reports logged for this connection */
@@ -78,6 +81,8 @@ struct jobpriv {
 	uid_t owner;             /* whose quota the job and its errors count against */
 	uint16_t n_errors;       /* retained errors counted against the owner's quota */
 	bool orphaned;           /* terminated by the daemon: its producer was gone too long */
+	bool do_err;             /* a transfer job: an error was reported since it last
+				    transferred (its DO error object's episode) */
 };
 
 /* A RequestStateChange handed to a producer, waiting for its answer. */
@@ -87,9 +92,13 @@ struct pending {
 	uint16_t requested;
 	struct conn *requester;  /* NULL once the requester has gone */
 	uint32_t req_id;
+	uint64_t token;          /* the requester's identity, for the job's request record */
 	uid_t uid;               /* the requester's: its pending-requests quota */
 	struct session *sess;
 	uint64_t due;            /* CLOCK_MONOTONIC */
+	bool timeout_given;      /* the requester gave a TimeoutPeriod */
+	bool under_way;          /* the producer answered 4096: waiting, until due, for the job
+				    to reach the requested state */
 	struct pending *next;
 };
 
@@ -162,6 +171,8 @@ void jst__use_free_all(struct jst_server *s);
 /* ---- jobs.c: rules, sessions, timers, adoption ---- */
 void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, uint64_t c);
 void jst__job_errors_changed(struct jst_server *s, jst_handle h);
+void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint32_t id,
+			uint32_t answer);
 uint64_t jst__mono(void);
 uint64_t jst__wall(void);
 void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,
@@ -176,7 +187,8 @@ void jst__job_track(struct jst_server *s, jst_handle h, struct session *x, uid_t
 int jst__job_remove(struct jst_server *s, jst_handle h);
 uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct jst_status *st);
 void jst__state_move(struct jst_status *st, uint16_t to, bool keep_ops, uint64_t now);
-void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now);
+void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint64_t now,
+			bool episode_error);
 void jst__elapsed_update(struct jst_status *st, uint64_t now);
 int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st, bool new_strings,
 		     bool entering_final);
@@ -186,6 +198,7 @@ int jst__terminate_orphan(struct jst_server *s, jst_handle h, uint16_t requested
 void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32_t cim);
 void jst__pending_unlink(struct jst_server *s, struct pending *p);
 void jst__conn_gone(struct jst_server *s, struct conn *c);
+void jst__pending_reached(struct jst_server *s, jst_handle h, uint16_t job_state);
 int jst__adopt_jobs(struct jst_server *s);
 
 #endif /* JOBSTAT_SERVER_INTERNAL_H */

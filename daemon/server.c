@@ -113,6 +113,19 @@ void jst__conn_send(struct jst_server *s, struct conn *c)
 		conn_arm(s, c);
 }
 
+/* The cumulative refusal counters, for the fleet's monitoring (exporter/). */
+static void refusal_count(struct jst_server *s, int rc)
+{
+	struct jst_shm_header *h = jst_pub_header(s->pub);
+
+	if (rc == JST_ENOSPC)
+		jst_counters_refused(h, JST_SHM_REFUSE_SEGMENT_FULL);
+	else if (rc == JST_ELIMIT)
+		jst_counters_refused(h, JST_SHM_REFUSE_CLIENTS);
+	else if (rc == JST_EQUOTA)
+		jst_counters_refused(h, JST_SHM_REFUSE_QUOTA);
+}
+
 void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h, int rc,
 		       const char *fmt, ...)
 {
@@ -122,6 +135,10 @@ void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	refusal_count(s, rc);
+	/* Every RequestStateChange is counted once, by the code its requester ends with. */
+	if (h->type == JST_MSG_REQUEST)
+		jst_counters_rsc(jst_pub_header(s->pub), jst_rsc_method_code(rc, 0, JST_FLAVOUR_CIM));
 	jst_enc_fail(&s->w, h->type, h->id, rc, detail);
 	jst__conn_send(s, c);
 }
@@ -186,6 +203,7 @@ bool jst__in_admin_group(struct jst_server *s, int fd, gid_t primary)
 /* Refuse a connection before serving it: its reason is the reply to a HELLO it may send. */
 static void refuse(struct jst_server *s, int fd, int rc, const char *why)
 {
+	refusal_count(s, rc);
 	jst_enc_fail(&s->w, JST_MSG_HELLO, 0, rc, why);
 	if (jst_wire_finish(&s->w) == 0)
 		send(fd, s->w.buf, s->w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -312,6 +330,9 @@ static void handle_packet(struct jst_server *s, struct conn *c, size_t n, bool t
 				  "the header says %" PRIu32 " bytes, the message has %zu", h.len, n);
 	}
 	jst_rbuf_init(&r, s->rbuf, n);
+	/* A resend is answered under the type it was first sent with. */
+	c->resent = h.type & JST_MSG_RESENT;
+	h.type &= (uint16_t)~JST_MSG_RESENT;
 	if (!c->hello && h.type != JST_MSG_HELLO)
 		return jst__reply_fail(s, c, &h, JST_EPROTO, "the first message must be HELLO");
 	jst__handle_request(s, c, &h, &r);
@@ -550,7 +571,15 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			next_watch = now + WATCH_INTERVAL_NS;
 		}
 		if (now >= next_beat) {
+			struct jst_pub_stats ps;
+			uint32_t sessions = 0;
+
 			jst_pub_heartbeat(s->pub);
+			jst_pub_stats(s->pub, &ps);
+			for (struct session *x = s->sessions; x; x = x->next)
+				sessions++;
+			jst_counters_gauges(jst_pub_header(s->pub), s->nconns, sessions, ps.in_use,
+					    now);
 			next_beat = now + heartbeat_ns;
 			until = next_beat;
 		}

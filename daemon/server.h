@@ -45,6 +45,9 @@ struct jst_server_config {
 				       terminated by the daemon; default 1 h */
 	void (*watch)(void);     /* called every second: the daemon checks its own runtime
 				    files (the pidfile) before the server checks its socket */
+	uint16_t crash_after;    /* tests only ($JOBSTATD_TEST_CRASH_AFTER): die by SIGKILL after
+				    applying the first ERROR or answering the first REQUEST,
+				    before replying: a kill -9 at the worst moment */
 	int listen_fd;           /* > 0: a socket already listening (systemd's socket
 				    activation), used as it is: never replaced, never
 				    removed; 0 or -1: bind socket_path */

@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <pwd.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -48,6 +50,7 @@ struct jst_conn {
 	int64_t timeout_ns;      /* each call's deadline for the daemon's answer; < 0: none */
 	uint64_t deadline;       /* CLOCK_MONOTONIC end of the call in progress; 0: none */
 	uint64_t reconnects;     /* successful reconnections (jst_conn_reconnects()) */
+	uint64_t token;          /* random: who we are to the daemon's request records */
 	char err[JST_DETAIL_MAX];
 	struct evpkt *ev_head, *ev_tail; /* requests received while a reply was awaited */
 	struct jst_wbuf w;
@@ -292,7 +295,7 @@ static int await_reply(jst_conn *c, uint16_t type, uint32_t id, struct jst_rbuf 
 static int hello(jst_conn *c)
 {
 	struct jst_msg_hello m = {.flags = c->producer ? JST_HELLO_PRODUCER : 0,
-				  .session = c->session};
+				  .session = c->session, .token = c->token};
 	struct jst_msg_hello_reply rep;
 	struct jst_wbuf *w = malloc(sizeof(*w));
 	struct jst_rbuf r;
@@ -415,8 +418,17 @@ static int transact(jst_conn *c, struct jst_wbuf *w, struct jst_rbuf *r, int *re
 			if (rc < 0)
 				return rc;
 		}
-		if (!first && resent)
-			*resent = true;
+		if (!first) {
+			/*
+			 * The same request again, after the daemon was lost: marked, so a
+			 * daemon that had applied the first copy answers as it did.
+			 */
+			uint16_t type = (uint16_t)(h.type | JST_MSG_RESENT);
+
+			memcpy(w->buf + offsetof(struct jst_msg_hdr, type), &type, sizeof(type));
+			if (resent)
+				*resent = true;
+		}
 		first = false;
 		rc = send_packet(c, w);
 		if (rc == 0)
@@ -460,6 +472,8 @@ int jst_connect(const struct jst_connect_options *opt, jst_conn **ret_conn)
 	c->reconnect_ns = opt->reconnect_timeout_ns ? opt->reconnect_timeout_ns
 						    : (int64_t)DEFAULT_RECONNECT_NS;
 	c->timeout_ns = (int64_t)DEFAULT_CALL_TIMEOUT_NS;
+	while (!c->token && getrandom(&c->token, sizeof(c->token), 0) != sizeof(c->token))
+		;
 	if (opt->socket_path || (env && *env)) {
 		const char *p = opt->socket_path ? opt->socket_path : env;
 
@@ -881,6 +895,7 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 	struct jst_wbuf *w;
 	struct jst_msg_hdr h;
 	struct jst_rbuf r;
+	unsigned resends = 0;
 	int rc, res = 0;
 
 	if (!c || !instance_id || !ret_code)
@@ -899,6 +914,11 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 		if (!sent)
 			call_begin(c, timeout_ns ? timeout_ns : DEFAULT_RSC_WAIT_NS);
 		if (!sent) {
+			if (resends++) { /* marked as in transact() */
+				uint16_t type = (uint16_t)(h.type | JST_MSG_RESENT);
+
+				memcpy(w->buf + offsetof(struct jst_msg_hdr, type), &type, sizeof(type));
+			}
 			rc = send_packet(c, w);
 			if (rc == JST_EDISCONNECTED) {
 				drop(c);

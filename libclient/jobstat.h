@@ -454,6 +454,74 @@ JST_EXPORT uint64_t jst_generation(jst_reader *r);
 #define JST_HEARTBEAT_TIMEOUT_NS (2ull * 1000 * 1000 * 1000)
 JST_EXPORT bool jst_daemon_alive(jst_reader *r);
 
+/* ---- the daemon's cumulative counters and gauges (segment format 1.2) --------------- */
+
+#define JST_POOLS             4  /* status, detail_small, detail_large, error */
+#define JST_COUNTERS_FINAL    5  /* final JobStates, in JST_COUNTERS_FINAL_STATES order */
+#define JST_COUNTERS_TYPES    32 /* JobType rows; one may be the "every other type" row */
+#define JST_COUNTERS_SEVERITY 9  /* PerceivedSeverity 0..7, then [8] any other value */
+#define JST_COUNTERS_RSC      12 /* RequestStateChange results, JST_COUNTERS_RSC_CODES order,
+				    then [11] any other code */
+#define JST_COUNTERS_REFUSALS 3  /* enum jst_refusal */
+
+#define JST_COUNTERS_FINAL_STATES                                                             \
+	{JST_JOB_COMPLETED, JST_JOB_TERMINATED, JST_JOB_KILLED, JST_JOB_EXCEPTION,             \
+	 JST_JOB_COMPLETED_WITH_WARNINGS}
+#define JST_COUNTERS_RSC_CODES {0, 1, 2, 3, 4, 5, 6, 4096, 4097, 4098, 4099}
+
+/* Why jobstatd refused a request. */
+enum jst_refusal {
+	JST_REFUSAL_SEGMENT_FULL = 0, /* no job slot or pool block: JST_ENOSPC */
+	JST_REFUSAL_CLIENTS = 1,      /* connection or pending-request limit: JST_ELIMIT */
+	JST_REFUSAL_QUOTA = 2,        /* a per-owner quota */
+};
+
+/*
+ * struct jst_counters - what the daemon has done since the segment was
+ * created, and its bookkeeping now. The counters only go up, across kill -9
+ * and restarts of jobstatd (a restarted daemon adopts them with the segment);
+ * a new segment starts them at 0. Each is read whole, but not all at one
+ * instant: one event's counters may show in different calls.
+ */
+struct jst_counters {
+	uint64_t jobs_created;
+	uint64_t sessions_lost;       /* producer sessions whose jobs went Lost Communication */
+	uint64_t errors[JST_COUNTERS_SEVERITY]; /* CIM_Errors reported, by PerceivedSeverity */
+	uint64_t rsc[JST_COUNTERS_RSC];         /* RequestStateChange answers, by result */
+	uint64_t refusals[JST_COUNTERS_REFUSALS];
+	unsigned n_types;             /* rows used in types[] */
+	struct jst_counters_type {
+		uint16_t job_type;
+		bool other;           /* the row of every JobType that found no row of its own */
+		uint64_t finished[JST_COUNTERS_FINAL]; /* jobs that reached each final state */
+	} types[JST_COUNTERS_TYPES];
+	/* Gauges, as the daemon last set them. */
+	uint32_t connections;         /* control connections open */
+	uint32_t sessions;            /* producer sessions, connected or not */
+	uint64_t gauges_ns;           /* CLOCK_MONOTONIC of that update; 0: never set */
+	struct jst_pool_use {
+		uint32_t blocks;      /* usable blocks (the pool's capacity) */
+		uint32_t block_size;  /* bytes */
+		uint32_t in_use;      /* blocks holding live or retired versions (daemon's gauge) */
+		uint32_t touched;     /* blocks used at least once: the memory high-water */
+	} pools[JST_POOLS];
+};
+
+/**
+ * jst_counters() - read the daemon's counters and gauges from the segment.
+ * No syscall. A segment of format 1.1 or older has none: everything reads 0.
+ * @ret_counters: filled on success; untouched on failure.
+ *
+ * Return: 0; JST_EINVAL.
+ */
+JST_EXPORT int jst_counters(jst_reader *r, struct jst_counters *ret_counters);
+
+/**
+ * jst_pool_name() - the name of pool @pool (0 .. JST_POOLS - 1) in struct jst_counters.
+ * Return: "status", "detail_small", "detail_large", "error"; "?" for another value.
+ */
+JST_EXPORT const char *jst_pool_name(unsigned pool);
+
 
 /* ---- GetError, as the three APIs define it ------------------------------------------ */
 
@@ -1067,8 +1135,12 @@ JST_EXPORT int jst_daemon_stats(jst_conn *c, struct jst_daemon_stats *ret_stats)
  * decides. A job whose producer is gone can still be terminated or killed:
  * the daemon does it. A job terminated or killed this way records who asked,
  * as a CIM_Error.
- * @timeout_ns: TimeoutPeriod: how long to wait for the producer's answer
- *		(0: 5 seconds).
+ * @timeout_ns: TimeoutPeriod, as DMTF defines it: the longest the caller
+ *		expects the transition to take. The producer answers within it
+ *		(else 3, JST_ETIMEDOUT); if it answers 4096 (started), the call
+ *		returns 0 as soon as the job reaches the requested state within
+ *		it, or 4096 when it is still under way at its end. 0: no period;
+ *		the producer's first answer, waited for 5 seconds.
  * @ret_code: the RequestStateChange return code in the CIM flavour (enum
  *	      jst_rsc_code); jst_rsc_method_code() gives Hyper-V's.
  *

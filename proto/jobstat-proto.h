@@ -53,6 +53,9 @@ enum jst_msg_type {
 	JST_MSG_STATS = 12,      /* the daemon's own bookkeeping, for leak tests and operators */
 	JST_MSG_QUOTA = 13,      /* what uids hold against their quotas (all for the admin) */
 	JST_MSG_TYPE_COUNT,
+	JST_MSG_RESENT = 0x4000, /* or-ed into a request the library sends again after the
+				    daemon was lost: same id, and the daemon answers it as the
+				    first copy was answered if that was applied (exactly once) */
 	JST_MSG_REPLY = 0x8000,  /* or-ed into the request's type; the id is the request's */
 };
 
@@ -82,6 +85,9 @@ _Static_assert(sizeof(struct jst_msg_hdr) == JST_MSG_HDR_SIZE, "wire header is 1
 struct jst_msg_hello {
 	uint32_t flags;
 	uint64_t session;        /* 0: a new session; else reclaim that session's jobs */
+	uint64_t token;          /* the client's random identity for exactly-once answers
+				    (a producer's is its session); optional on the wire: 0 when
+				    absent */
 };
 
 struct jst_msg_hello_reply {
@@ -272,6 +278,28 @@ int jst_dec_reply_get_by_id(struct jst_rbuf *r, struct jst_status *st);
 /* The fields of a CIM_Error, as ERROR and GET_ERROR's reply carry them. */
 void jst_enc_error_body(struct jst_wbuf *w, const struct jst_error *e);
 int jst_dec_error_body(struct jst_rbuf *r, struct jst_error *e);
+
+/*
+ * The record of the last request applied to a job on a client's behalf, kept
+ * in the job's status (its reserved word) so it survives kill -9: the low 24
+ * bits of the client's token and of the request id, and the answer (0xFFFF:
+ * none recorded). A resent request matching it is not applied again.
+ */
+#define JST_REQ_NO_ANSWER 0xFFFFu
+static inline uint64_t jst_req_record(uint64_t token, uint32_t id, uint16_t answer)
+{
+	return (token & 0xFFFFFF) | (uint64_t)(id & 0xFFFFFF) << 24 | (uint64_t)answer << 48;
+}
+
+static inline bool jst_req_record_matches(uint64_t rec, uint64_t token, uint32_t id)
+{
+	return token && (rec & 0xFFFFFFFFFFFFull) == (jst_req_record(token, id, 0) & 0xFFFFFFFFFFFFull);
+}
+
+static inline uint16_t jst_req_record_answer(uint64_t rec)
+{
+	return (uint16_t)(rec >> 48);
+}
 
 /*
  * jst_random_instance_id() - a fresh InstanceID "jobstat:<RFC 4122 v4 UUID>"

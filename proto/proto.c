@@ -96,6 +96,7 @@ void jst_enc_hello(struct jst_wbuf *w, uint32_t id, const struct jst_msg_hello *
 	jst_wire_begin(w, JST_MSG_HELLO, id);
 	jst_wire_u32(w, m->flags);
 	jst_wire_u64(w, m->session);
+	jst_wire_u64(w, m->token);
 }
 
 void jst_enc_create(struct jst_wbuf *w, uint32_t id, const struct jst_msg_create *m)
@@ -429,6 +430,8 @@ int jst_dec_hello(struct jst_rbuf *r, struct jst_msg_hello *m)
 {
 	m->flags = jst_rd_u32(r);
 	m->session = jst_rd_u64(r);
+	/* The token came with the exactly-once answers; a 0.1.0 client sends none. */
+	m->token = r->off < r->len ? jst_rd_u64(r) : 0;
 	return jst_rd_end(r);
 }
 

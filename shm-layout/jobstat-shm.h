@@ -27,7 +27,7 @@
 #define JST_SHM_MAGIC         UINT64_C(0x4A53544154534547) /* "JSTATSEG" big-end first */
 #define JST_SHM_MAGIC_SWAPPED UINT64_C(0x474553544154534A) /* bswap64(JST_SHM_MAGIC) */
 #define JST_SHM_VERSION_MAJOR 1 /* bumped by any change a v1 reader would misread */
-#define JST_SHM_VERSION_MINOR 2 /* bumped by compatible additions (reserved bytes used) */
+#define JST_SHM_VERSION_MINOR 4 /* bumped by compatible additions (reserved bytes used) */
 
 /* The ready/state word (header.state), written last by the daemon. */
 #define JST_SHM_STATE_INIT   0u /* being created: nothing else may be trusted */
@@ -72,6 +72,96 @@ struct jst_shm_pool {
 	uint32_t block_size; /* bytes per block, multiple of 64 */
 	uint32_t count;      /* blocks, including the never-used block 0 */
 };
+
+/*
+ * Cumulative counters (format 1.2): what the daemon has done since the
+ * segment was created, kept in the header so that a daemon adopting the
+ * segment after kill -9 or a stop carries on from them and they never go
+ * back. Only a new segment (jst_pub_create) starts them at 0.
+ *
+ * Writer: jobstatd only, through daemon/counters.c (one thread). Readers:
+ * jst_counters() in libclient/counters.c, and through it jobstat-exporter
+ * and `jobstat info`. Every word is stored whole with uatomic_set() and
+ * read whole with uatomic_read(): each counter is independent, so no
+ * ordering between two of them is promised; a reader may see one counter
+ * of an event before another of the same event. A job_type row's key is
+ * the exception: the writer stores it before the row's first count (wmb),
+ * and a reader loads the counts before the key (rmb).
+ */
+
+/* The final JobStates, in the order of jst_shm_ctr_type.finished[]. */
+enum {
+	JST_SHM_CTR_COMPLETED = 0,               /* 7 */
+	JST_SHM_CTR_TERMINATED = 1,              /* 8 */
+	JST_SHM_CTR_KILLED = 2,                  /* 9 */
+	JST_SHM_CTR_EXCEPTION = 3,               /* 10 */
+	JST_SHM_CTR_COMPLETED_WITH_WARNINGS = 4, /* 32768 */
+	JST_SHM_CTR_FINAL_COUNT = 5,
+};
+
+#define JST_SHM_CTR_TYPES      32u /* job_type rows; the last one counts every other type */
+#define JST_SHM_CTR_SEVERITIES 16u /* [0..7] PerceivedSeverity 0..7, [8] any other value */
+#define JST_SHM_CTR_RSC        16u /* RequestStateChange results, see jst_shm_ctr_rsc_index() */
+#define JST_SHM_CTR_REFUSALS   8u  /* by JST_SHM_REFUSE_* */
+
+/* Why the daemon refused a producer's request, the index of refusals[]. */
+enum {
+	JST_SHM_REFUSE_SEGMENT_FULL = 0, /* JST_ENOSPC: no job slot or no pool block */
+	JST_SHM_REFUSE_CLIENTS = 1,      /* JST_ELIMIT: connections or pending requests at max */
+	JST_SHM_REFUSE_QUOTA = 2,        /* a per-owner quota (when the daemon has one) */
+	JST_SHM_REFUSE_COUNT = 3,
+};
+
+/*
+ * Jobs finished by final state, for one JobType. Rows are claimed in
+ * order of first use and never given back; once JST_SHM_CTR_TYPES - 1 are
+ * claimed, every further type counts in the last row (key JST_SHM_CTR_OTHER).
+ */
+#define JST_SHM_CTR_OTHER UINT32_C(0xFFFFFFFF)
+struct jst_shm_ctr_type {
+	uint32_t key;            /* job_type + 1; 0 = row unused; JST_SHM_CTR_OTHER: the rest */
+	uint32_t reserved0;
+	uint64_t finished[JST_SHM_CTR_FINAL_COUNT]; /* by JST_SHM_CTR_* */
+	uint64_t reserved[2];
+};
+
+struct jst_shm_counters {
+	/* Counters: only ever raised. */
+	uint64_t jobs_created;   /* every job the daemon published */
+	uint64_t sessions_lost;  /* producer sessions whose jobs went Lost Communication */
+	uint64_t errors[JST_SHM_CTR_SEVERITIES]; /* CIM_Errors reported, by PerceivedSeverity */
+	uint64_t rsc[JST_SHM_CTR_RSC];           /* RequestStateChange answers, by result */
+	uint64_t refusals[JST_SHM_CTR_REFUSALS]; /* by JST_SHM_REFUSE_* */
+	/* Gauges: the daemon's bookkeeping now, rewritten at each heartbeat. */
+	uint32_t connections;    /* control connections open */
+	uint32_t sessions;       /* producer sessions, connected or not */
+	uint32_t pool_in_use[JST_POOL_COUNT]; /* blocks holding live or retired versions */
+	uint64_t gauges_ns;      /* CLOCK_MONOTONIC of the last gauge update; 0 = never */
+	uint8_t reserved[16];
+	struct jst_shm_ctr_type types[JST_SHM_CTR_TYPES] __attribute__((aligned(64)));
+};
+
+/*
+ * The index of rsc[] for a RequestStateChange result code: CIM's 0..6 as
+ * themselves, 4096..4099 as 7..10, anything else 11.
+ */
+#define JST_SHM_CTR_RSC_OTHER 11u
+static inline unsigned jst_shm_ctr_rsc_index(uint32_t code)
+{
+	if (code <= 6)
+		return code;
+	if (code >= 4096 && code <= 4099)
+		return 7 + (code - 4096);
+	return JST_SHM_CTR_RSC_OTHER;
+}
+
+/* The final-state index of a JobState, or JST_SHM_CTR_FINAL_COUNT if it is not final. */
+static inline unsigned jst_shm_ctr_final_index(uint16_t job_state)
+{
+	if (job_state >= 7 && job_state <= 10)
+		return job_state - 7u;
+	return job_state == 32768 ? JST_SHM_CTR_COMPLETED_WITH_WARNINGS : JST_SHM_CTR_FINAL_COUNT;
+}
 
 /*
  * The segment header: the first JST_SHM_HEADER_SIZE bytes.
@@ -127,7 +217,10 @@ struct jst_shm_header {
 	uint32_t njobs;          /* live jobs (informational) */
 	uint8_t pad_idx[48];
 
-	uint8_t reserved[JST_SHM_HEADER_SIZE - 448];
+	/* 1.2: the cumulative counters; zeroes in a segment made by an older daemon. */
+	struct jst_shm_counters counters __attribute__((aligned(64)));
+
+	uint8_t reserved[JST_SHM_HEADER_SIZE - 448 - 2432];
 };
 
 /*
@@ -183,7 +276,9 @@ struct jst_shm_status {
 	uint32_t owner_uid;
 	uint32_t errors_total;   /* errors ever reported for this job */
 	uint64_t producer_session; /* jobstatd's session that owns the job (1.1; 0 before) */
-	uint64_t reserved;
+	uint64_t last_request;   /* 1.4: the last client request applied to the job and its
+				    answer (jst_req_record() in proto/): exactly-once answers
+				    to requests resent across a daemon restart; 0 before */
 };
 
 /* A string in a detail or error block: bytes [off, off + len) of its data, then a NUL. */
@@ -394,7 +489,20 @@ _Static_assert(offsetof(struct jst_shm_header, change_seq) == 320, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, change_futex) == 328, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, index_gen) == 384, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, slot_hwm) == 392, "frozen");
-_Static_assert(offsetof(struct jst_shm_header, reserved) == 448, "frozen");
+_Static_assert(offsetof(struct jst_shm_header, counters) == 448, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_header, reserved) == 448 + 2432, "frozen (1.2)");
+_Static_assert(sizeof(struct jst_shm_ctr_type) == 64, "frozen (1.2)");
+_Static_assert(sizeof(struct jst_shm_counters) == 2432, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, errors) == 16, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, rsc) == 144, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, refusals) == 272, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, connections) == 336, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, pool_in_use) == 344, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, gauges_ns) == 360, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_counters, types) == 384, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_ctr_type, finished) == 8, "frozen (1.2)");
+_Static_assert(JST_SHM_REFUSE_COUNT <= JST_SHM_CTR_REFUSALS, "refusal reasons fit");
+_Static_assert(JST_SHM_CTR_RSC_OTHER < JST_SHM_CTR_RSC, "result buckets fit");
 _Static_assert(__builtin_bswap64(JST_SHM_MAGIC) == JST_SHM_MAGIC_SWAPPED, "swapped magic");
 _Static_assert(sizeof(struct jst_shm_job) == JST_SHM_JOB_SIZE, "job slot size frozen");
 _Static_assert(offsetof(struct jst_shm_job, instance_id) == 16, "frozen");

@@ -43,7 +43,7 @@ JST_SAME_FIELD(time_before_removal_ns, time_before_removal_ns);
 JST_SAME_FIELD(owner_uid, owner_uid);
 JST_SAME_FIELD(errors_total, errors_total);
 JST_SAME_FIELD(producer_session, producer_session);
-JST_SAME_FIELD(reserved, reserved);
+JST_SAME_FIELD(reserved, last_request);
 #undef JST_SAME_FIELD
 _Static_assert(sizeof(struct jst_status) == sizeof(struct jst_shm_status), "same size");
 _Static_assert(JST_STATUS_DELETE_ON_COMPLETION == JST_SHM_F_DELETE_ON_COMPLETION &&

@@ -173,6 +173,15 @@ Test(geterror, delivery_optimization_error_object_lives_from_error_until_transfe
 	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRED), JST_ETRANSITION);
 	cr_assert_eq(set_bg(h, JST_BG_QUEUED), 0, "Resume");
 	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRING), 0);
+	/* A new episode with no error reported: the object is not the last episode's. */
+	cr_assert_eq(set_bg(h, JST_BG_TRANSIENT_ERROR), 0);
+	cr_assert_eq(get(h, JST_FLAVOUR_DO), JST_ENOERROR,
+		     "TRANSIENT_ERROR with no new error gave an earlier episode's error");
+	x.message_id = "DO3";
+	cr_assert_eq(jst_job_report_error(c, h, &x, false), 0);
+	cr_assert_eq(get(h, JST_FLAVOUR_DO), 0, "this episode's error, reported in it");
+	cr_assert_str_eq(e->message_id, "DO3");
+	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRING), 0);
 	cr_assert_eq(set_bg(h, JST_BG_TRANSFERRED), 0);
 	shows(h, JST_BG_TRANSFERRED, JST_JOB_SHUTTING_DOWN, JST_OPS_STOPPING);
 	cr_assert_eq(set_bg(h, JST_BG_ACKNOWLEDGED), 0, "Complete");

@@ -53,26 +53,6 @@ struct result {
 	uint64_t lookups, statuses, jobs, errors, iterated, changes, failures, alive;
 };
 
-/*
- * jst_daemon_alive() reads CLOCK_MONOTONIC through the vDSO, which serves it
- * without a syscall only for some clocksources; elsewhere the kernel falls
- * back to the real syscall, and the test below would rightly fail.
- */
-static bool vdso_clock(void)
-{
-	char cs[64] = "";
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-
-	if (f) {
-		if (!fgets(cs, sizeof(cs), f))
-			cs[0] = 0;
-		fclose(f);
-	}
-	return !strcmp(cs, "tsc\n") || !strcmp(cs, "kvm-clock\n") ||
-	       !strcmp(cs, "arch_sys_counter\n");
-}
-
-
 static char ids[NJOBS][32];
 static struct jst_job job;
 static struct jst_error err;
@@ -295,7 +275,7 @@ Test(syscalls, daemon_liveness_reads_only_the_vdso_clock)
 	int fd, status;
 	pid_t pid;
 
-	if (!vdso_clock()) {
+	if (!test_vdso_clock()) {
 		cr_skip_test("this clocksource is not served by the vDSO");
 		return;
 	}

@@ -117,4 +117,24 @@ static inline uint64_t test_status_check(const struct jst_status *s)
 	return same ? c : UINT64_MAX;
 }
 
+/*
+ * Does the vDSO answer CLOCK_MONOTONIC and CLOCK_REALTIME without a syscall?
+ * Only for some clocksources; elsewhere the kernel falls back to the real
+ * syscall, and a test that reads the clock under seccomp strict would rightly
+ * fail.
+ */
+static inline bool test_vdso_clock(void)
+{
+	char cs[64] = "";
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+
+	if (f) {
+		if (!fgets(cs, sizeof(cs), f))
+			cs[0] = 0;
+		fclose(f);
+	}
+	return !strcmp(cs, "tsc\n") || !strcmp(cs, "kvm-clock\n") ||
+	       !strcmp(cs, "arch_sys_counter\n");
+}
+
 #endif /* JOBSTAT_TESTUTIL_H */

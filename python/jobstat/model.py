@@ -86,11 +86,12 @@ class RscCode(enum.IntEnum):
     TIMEOUT = 3
     FAILED = 4
     INVALID_PARAMETER = 5
-    ACCESS_DENIED = 6
+    IN_USE = 6
     STARTED = 4096
     INVALID_TRANSITION = 4097
     TIMEOUT_NOT_SUPPORTED = 4098
     BUSY = 4099
+    ACCESS_DENIED = 32769  # vendor range, as Hyper-V's: CIM has no Access Denied code
 
 
 # Plain dict look-ups: the status read is the hot path and Enum(value) is slow.
