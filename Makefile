@@ -31,7 +31,16 @@ mandir     ?= $(prefix)/share/man
 datadir    ?= $(prefix)/share
 bashcompdir ?= $(datadir)/bash-completion/completions
 pkgconfigdir ?= $(libdir)/pkgconfig
+# /etc for a system install (PREFIX=/usr), else under the prefix.
+sysconfdir ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+tmpfilesdir ?= $(prefix)/lib/tmpfiles.d
 DESTDIR    ?=
+# Run by make install into the real root (no DESTDIR), as root.
+LDCONFIG   ?= ldconfig
+SYSUSERS   ?= systemd-sysusers
+TMPFILES   ?= systemd-tmpfiles
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -42,9 +51,10 @@ PYTHON     ?= /usr/bin/python3
 PYVER      = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 pythondir  ?= $(if $(filter /usr,$(prefix)),$(prefix)/lib/python3/dist-packages,$(prefix)/lib/python$(PYVER)/dist-packages)
 
-# Debian packages the build and the tests need (make deps installs them).
+# Debian packages the build and the tests need (make deps installs them); systemd for
+# systemd-analyze verify of the units, procps for their /bin/kill.
 # (.ci/run reads this line alone: keep it one line.)
-DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace man-db libncurses-dev tmux
+DEB_PACKAGES := build-essential pkg-config liburcu-dev libbsd-dev libcriterion-dev python3 libsystemd-dev libxml2-utils python3-cffi python3-pytest strace man-db libncurses-dev tmux systemd procps
 # And the ABI check against the 0.1.0 baseline (make abi-check): abidiff.
 ABI_PACKAGES := abigail-tools
 # And those only the benchmark harness needs: its Redis baseline and its plot.
@@ -97,7 +107,7 @@ LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn
 PUB_SRCS  := daemon/publish.c daemon/counters.c
 SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
-DAEMON_SRCS := daemon/jobstatd.c $(SERVER_SRCS)
+DAEMON_SRCS := daemon/jobstatd.c daemon/config.c $(SERVER_SRCS)
 CLI_SRCS  := cli/main.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := bench/readpath.c bench/producer.c
@@ -108,10 +118,12 @@ PUB_OBJS     := $(PUB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
+.PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
 	format help exporter exporter-deps test-exporter bench-exporter install-exporter
 
-all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(BUILD)/jobstat.pc \
+GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
+
+all: deps-check $(SHLIB) $(STLIB) $(BUILD)/jobstatd $(BUILD)/jobstat $(GENERATED) \
 	$(BUILD)/man/man3/.stamp
 
 help:
@@ -147,10 +159,25 @@ $(STLIB): $(LIB_OBJS)
 $(PUBLIB): $(PUB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/jobstat.pc: jobstat.pc.in Makefile
+# Files that name install paths are made again whenever a path changes: `make` then
+# `make install PREFIX=/usr` must not install /usr/local paths. install-paths changes
+# (and so is newer than they are) only when the paths do.
+INSTALL_PATHS = prefix=$(prefix) libdir=$(libdir) includedir=$(includedir) \
+	sbindir=$(sbindir) sysconfdir=$(sysconfdir) version=$(VERSION)
+$(BUILD)/install-paths: FORCE
 	@mkdir -p $(dir $@)
-	sed -e 's|@prefix@|$(prefix)|' -e 's|@libdir@|$(libdir)|' \
-	    -e 's|@includedir@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' > $@
+
+SUBST_PATHS = sed -e 's|@prefix@|$(prefix)|g' -e 's|@libdir@|$(libdir)|g' \
+	-e 's|@includedir@|$(includedir)|g' -e 's|@sbindir@|$(sbindir)|g' \
+	-e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+$(BUILD)/jobstat.pc: jobstat.pc.in $(BUILD)/install-paths
+	$(SUBST_PATHS) $< > $@
+
+$(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-paths
+	@mkdir -p $(dir $@)
+	$(SUBST_PATHS) $< > $@
 
 # One page per exported function, made from its kernel-doc comment in the header.
 $(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
@@ -159,8 +186,8 @@ $(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
 	touch $@
 
 # ---- programs -------------------------------------------------------------------------------
-$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) \
-		$(STLIB)
+$(BUILD)/jobstatd: $(BUILD)/obj/daemon/jobstatd.o $(BUILD)/obj/daemon/config.o \
+		$(BUILD)/obj/daemon/pidfile.o $(SERVER_OBJS) $(PUBLIB) $(STLIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BSD_LIBS) $(SYSTEMD_LIBS)
 
 $(BUILD)/obj/cli/watch.o: ALL_CFLAGS += $(CURSES_CFLAGS)
@@ -218,6 +245,14 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/testdaemon.h $(PUBLIB) $(STLI
 		$(ALL_LDFLAGS) \
 		$(CRIT_LIBS) $(URCU_LIBS)
 
+# The settings parser is tested on its own too: link it in.
+$(BUILD)/tests/test_config: tests/test_config.c $(BUILD)/obj/daemon/config.o $(PUBLIB) $(STLIB) \
+		$(BUILD)/jobstatd | deps-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DJST_BUILD_DIR='"$(BUILD)"' -o $@ $< \
+		$(BUILD)/obj/daemon/config.o $(PUBLIB) $(STLIB) $(ALL_LDFLAGS) $(CRIT_LIBS) \
+		$(URCU_LIBS) $(BSD_LIBS)
+
 # test_cli builds the README's example as a user would, with this build's sanitizers.
 $(BUILD)/tests/test_cli: ALL_CFLAGS += -DJST_SANFLAGS='"$(SANFLAGS)"'
 
@@ -260,6 +295,10 @@ test: all $(TEST_BINS) $(REPLAY_BINS) $(BUILD)/tests/tsan_threads $(EXPORTER) \
 		echo "== $$t"; \
 		$$t --jobs=1 $(TEST_ARGS) || fail=1; \
 	done; \
+	echo "== install: paths, ldconfig, pkg-config, README examples"; \
+	MAKE="$(MAKE)" EXAMPLE_CFLAGS="$(SANFLAGS)" sh tests/check-install.sh || fail=1; \
+	echo "== systemd units"; \
+	MAKE="$(MAKE)" sh tests/check-systemd.sh || fail=1; \
 	for t in $(FUZZ_TARGETS); do \
 		echo "== replay of fuzz inputs: $$t"; \
 		$(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t || fail=1; \
@@ -409,6 +448,35 @@ install: all
 	install -m 0644 python/jobstat/*.py $(DESTDIR)$(pythondir)/jobstat/
 	install -d $(DESTDIR)$(bashcompdir)
 	install -m 0644 cli/jobstat.bash $(DESTDIR)$(bashcompdir)/jobstat
+	install -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(sysconfdir)/jobstat
+	install -m 0644 $(BUILD)/systemd/jobstatd.service systemd/jobstatd.socket \
+		$(DESTDIR)$(systemdunitdir)/
+	install -m 0644 systemd/jobstat.sysusers $(DESTDIR)$(sysusersdir)/jobstat.conf
+	install -m 0644 systemd/jobstat.tmpfiles $(DESTDIR)$(tmpfilesdir)/jobstat.conf
+	@# An operator's configuration is never overwritten.
+	@if [ -e $(DESTDIR)$(sysconfdir)/jobstat/jobstatd.conf ]; then \
+		echo "make install: kept $(DESTDIR)$(sysconfdir)/jobstat/jobstatd.conf;" \
+		     "the default is daemon/jobstatd.conf"; \
+	else \
+		echo "install -m 0644 daemon/jobstatd.conf $(DESTDIR)$(sysconfdir)/jobstat/"; \
+		install -m 0644 daemon/jobstatd.conf $(DESTDIR)$(sysconfdir)/jobstat/; \
+	fi
+	@# Into the real root: the loader's cache, then the service user and /run/jobstat.
+	@if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "make install: not root: run ldconfig as root for $(libdir)"; \
+	else \
+		echo "$(LDCONFIG)"; $(LDCONFIG) || exit 1; \
+		if command -v $(firstword $(SYSUSERS)) >/dev/null 2>&1; then \
+			echo "$(SYSUSERS) $(sysusersdir)/jobstat.conf"; \
+			$(SYSUSERS) $(sysusersdir)/jobstat.conf || exit 1; \
+			echo "$(TMPFILES) --create $(tmpfilesdir)/jobstat.conf"; \
+			$(TMPFILES) --create $(tmpfilesdir)/jobstat.conf || exit 1; \
+		fi; \
+		echo "make install: to start it: systemctl daemon-reload &&" \
+		     "systemctl enable --now jobstatd.socket jobstatd.service"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
@@ -418,9 +486,12 @@ uninstall:
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
 	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man3/jst_*.3 \
 	      $(DESTDIR)$(mandir)/man8/jobstatd.8 \
-	      $(DESTDIR)$(bashcompdir)/jobstat
+	      $(DESTDIR)$(bashcompdir)/jobstat \
+	      $(DESTDIR)$(systemdunitdir)/jobstatd.service $(DESTDIR)$(systemdunitdir)/jobstatd.socket \
+	      $(DESTDIR)$(sysusersdir)/jobstat.conf $(DESTDIR)$(tmpfilesdir)/jobstat.conf
 	rm -rf $(DESTDIR)$(pythondir)/jobstat
 	-rmdir $(DESTDIR)$(includedir)/jobstat 2>/dev/null
+	@# The configuration is the operator's: left in $(sysconfdir)/jobstat.
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

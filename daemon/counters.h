@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "jobstat-shm.h"
+#include "shm-atomic.h"
 
 /* The plain counters, by what they count. */
 enum jst_counter {

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobstatd.c - the jobstat daemon's process: options and configuration
- * file, the namespace's lock (a pidfile), the segment (adopting the one a
+ * jobstatd.c - the jobstat daemon's process: its settings (config.c), the
+ * namespace's lock (a pidfile), the segment (adopting the one a
  * previous daemon left, jobs and all), then the control plane (server.c)
  * until SIGTERM or SIGINT; SIGHUP reloads what can change while running.
  */
 #define _GNU_SOURCE
-#include <bsd/stdlib.h>
 #include <bsd/string.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
@@ -19,6 +17,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "jobstat.h"
 #include "jobstat-proto.h"
 #include "pidfile.h"
@@ -61,412 +61,19 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: jobstatd [-f] [-n NAMESPACE] [-c CAPACITY] [-m MODE] [-g GROUP]\n"
-		"                [--config FILE] [--socket PATH] [--shm-name NAME]\n"
-		"                [--admin-group GROUP] [--lost-grace SECONDS] [--max-clients N]\n"
-		"                [--runtime-dir DIR] [--user USER] [--syslog] [--replace]\n"
-		"       jobstatd --help | --version\n\n"
-		"Publishes the shared-memory segment /jobstat.NAMESPACE (default: $JOBSTAT_NAMESPACE\n"
-		"or \"default\"), serves producers and clients on its control socket and refreshes\n"
-		"the heartbeat until SIGTERM or SIGINT. A segment left by a previous daemon is\n"
-		"adopted with its jobs; its capacity is kept.\n\n"
-		"  -f, --foreground       stay in the foreground and log to stderr\n"
-		"                         (default: detach and log to syslog)\n"
-		"  -n, --namespace NS     namespace (1-64 of A-Z a-z 0-9 . _ -)\n"
-		"  -c, --capacity N       job slots of a new segment (default %u)\n"
-		"  -m, --mode MODE        octal mode of a new segment (default 0644; never g+w or o+w);\n"
-		"                         the socket gets the same bits with write for each\n"
-		"                         class that may read (0644 -> 0660), never o+w\n"
-		"  -g, --group GROUP      group of a new segment and of the socket\n"
-		"      --config FILE      read these settings as \"name = value\" lines first\n"
-		"      --socket PATH      control socket (default RUNTIME-DIR/NAMESPACE.sock)\n"
-		"      --shm-name NAME    segment name (default /jobstat.NAMESPACE)\n"
-		"      --admin-group G    members may change anyone's jobs (reloadable)\n"
-		"      --lost-grace SECS  a producer gone this long: its jobs show Lost\n"
-		"                         Communication (default 10; reloadable)\n"
-		"      --max-clients N    connections served at once (default %u)\n"
-		"      --errors N         error blocks of a new segment, shared by all jobs\n"
-		"                         (default capacity/4 + 4096; each job keeps its last 8)\n"
-		"      --status-spare N, --detail-small N, --detail-large N, --log-size N,\n"
-		"      --grace-ms MS      the rest of a new segment's geometry and the reuse\n"
-		"                         delay of retired versions (PROTOCOL.md, \"Memory\")\n"
-		"      --runtime-dir D    pidfile and socket directory (default /run/jobstat as\n"
-		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
-		"      --user USER        started as root, serve as USER (default \"" JST_SERVICE_USER "\");\n"
-		"                         \"root\" keeps uid 0 (not recommended)\n"
-		"      --quota-jobs N, --quota-errors N, --quota-connections N, --quota-pending N\n"
-		"                         what one uid may hold (root and the admin group: no\n"
-		"                         limit; defaults: capacity/4, error pool/4,\n"
-		"                         max-clients/4, 64; reloadable)\n"
-		"      --hello-timeout S  close a connection without HELLO after S (default 5)\n"
-		"      --orphan-timeout S a producer gone S seconds: its unfinished jobs are\n"
-		"                         terminated (default 3600; reloadable)\n"
-		"      --syslog           log to syslog even in the foreground\n"
-		"      --replace          discard a segment this daemon cannot adopt (another\n"
-		"                         format, or corrupt) and its jobs, and start anew\n",
-		JST_PUB_DEFAULT_CAPACITY, JST_SERVER_DEFAULT_MAX_CONNS);
-}
-
-static int parse_group(const char *s, uint32_t *gid)
-{
-	const char *err = NULL;
-	struct group *gr = getgrnam(s);
-
-	if (gr) {
-		*gid = gr->gr_gid;
-		return 0;
-	}
-	*gid = (uint32_t)strtonum(s, 0, INT_MAX, &err);
-	return err ? -1 : 0;
-}
-
-/* Everything the command line and the configuration file can set. */
-struct settings {
-	char ns[80];
-	char rundir[PATH_MAX];
-	char socket[PATH_MAX];
-	char shm_name[JST_SHM_NAME_MAX];
-	char config[PATH_MAX];
-	char user[64];           /* started as root: the user to serve as */
-	struct jst_pub_config pub;
-	struct jst_server_config srv;
-	bool foreground, replace, want_syslog;
-};
-
-enum {
-	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
-	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
-	OPT_LOG, OPT_GRACE, OPT_USER, OPT_QJOBS, OPT_QERRORS, OPT_QCONNS, OPT_QPENDING,
-	OPT_HELLO, OPT_ORPHAN,
-};
-
-static const struct option long_opts[] = {
-	{"foreground", no_argument, NULL, 'f'},
-	{"namespace", required_argument, NULL, 'n'},
-	{"capacity", required_argument, NULL, 'c'},
-	{"mode", required_argument, NULL, 'm'},
-	{"group", required_argument, NULL, 'g'},
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"socket", required_argument, NULL, OPT_SOCKET},
-	{"shm-name", required_argument, NULL, OPT_SHM},
-	{"admin-group", required_argument, NULL, OPT_ADMIN},
-	{"lost-grace", required_argument, NULL, OPT_LOST},
-	{"max-clients", required_argument, NULL, OPT_MAXCLI},
-	{"errors", required_argument, NULL, OPT_ERRORS},
-	{"status-spare", required_argument, NULL, OPT_SPARE},
-	{"detail-small", required_argument, NULL, OPT_DSMALL},
-	{"detail-large", required_argument, NULL, OPT_DLARGE},
-	{"log-size", required_argument, NULL, OPT_LOG},
-	{"grace-ms", required_argument, NULL, OPT_GRACE},
-	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
-	{"user", required_argument, NULL, OPT_USER},
-	{"quota-jobs", required_argument, NULL, OPT_QJOBS},
-	{"quota-errors", required_argument, NULL, OPT_QERRORS},
-	{"quota-connections", required_argument, NULL, OPT_QCONNS},
-	{"quota-pending", required_argument, NULL, OPT_QPENDING},
-	{"hello-timeout", required_argument, NULL, OPT_HELLO},
-	{"orphan-timeout", required_argument, NULL, OPT_ORPHAN},
-	{"syslog", no_argument, NULL, OPT_SYSLOG},
-	{"replace", no_argument, NULL, OPT_REPLACE},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{0},
-};
-
-static int copy_path(char *dst, size_t n, const char *v, const char *what, char *err, size_t en)
-{
-	if (strlcpy(dst, v, n) < n)
-		return 0;
-	snprintf(err, en, "%s: path too long", what);
-	return -1;
-}
-
-/*
- * Apply one setting, from the command line or the file. Return 0, or -1
- * with @err saying what was wrong.
- */
-static int apply(struct settings *st, int opt, const char *v, char *err, size_t en)
-{
-	const char *e = NULL;
-
-	switch (opt) {
-	case 'f':
-		st->foreground = true;
-		return 0;
-	case 'n':
-		return copy_path(st->ns, sizeof(st->ns), v, "namespace", err, en);
-	case 'c':
-		st->pub.capacity = (uint32_t)strtonum(v, 1, (1 << 30) - 1, &e);
-		if (e)
-			snprintf(err, en, "capacity %s is %s (1..%d)", v, e, (1 << 30) - 1);
-		return e ? -1 : 0;
-	case 'm': {
-		char *end;
-		unsigned long m = strtoul(v, &end, 8);
-
-		if (!*v || *end || m > 0777 || (m & 0022)) {
-			snprintf(err, en, "mode %s: need an octal mode that neither group nor "
-					  "others may write (the segment is the daemon's output "
-					  "alone), e.g. 0640 or 0644", v);
-			return -1;
-		}
-		st->pub.mode = (uint32_t)m;
-		/* Whoever may read the segment may talk to the daemon: r -> rw, never o+w. */
-		st->srv.socket_mode = (uint32_t)(0600 | ((m & 0040) ? 0060 : 0));
-		return 0;
-	}
-	case 'g':
-		st->pub.set_group = st->srv.set_group = true;
-		if (parse_group(v, &st->pub.gid) < 0) {
-			snprintf(err, en, "group %s: no such group", v);
-			return -1;
-		}
-		st->srv.gid = st->pub.gid;
-		return 0;
-	case OPT_CONFIG:
-		return copy_path(st->config, sizeof(st->config), v, "config", err, en);
-	case OPT_SOCKET:
-		return copy_path(st->socket, sizeof(st->socket), v, "socket", err, en);
-	case OPT_SHM:
-		if (v[0] != '/' || strchr(v + 1, '/') || strlen(v) < 2) {
-			snprintf(err, en, "shm-name %s: need /NAME without further slashes", v);
-			return -1;
-		}
-		return copy_path(st->shm_name, sizeof(st->shm_name), v, "shm-name", err, en);
-	case OPT_ADMIN: {
-		uint32_t gid;
-
-		if (parse_group(v, &gid) < 0) {
-			snprintf(err, en, "admin-group %s: no such group", v);
-			return -1;
-		}
-		st->srv.admin_group_set = true;
-		st->srv.admin_gid = gid;
-		return 0;
-	}
-	case OPT_LOST: {
-		char *end;
-		double secs = strtod(v, &end);
-
-		if (!*v || *end || !(secs > 0 && secs <= 86400)) {
-			snprintf(err, en, "lost-grace %s: need seconds in (0, 86400]", v);
-			return -1;
-		}
-		st->srv.lost_grace_ns = (uint64_t)(secs * 1e9);
-		return 0;
-	}
-	case OPT_HELLO:
-	case OPT_ORPHAN: {
-		char *end;
-		double secs = strtod(v, &end);
-		double max = opt == OPT_HELLO ? 3600 : 365 * 86400.0;
-
-		if (!*v || *end || !(secs > 0 && secs <= max)) {
-			snprintf(err, en, "%s %s: need seconds in (0, %.0f]",
-				 opt == OPT_HELLO ? "hello-timeout" : "orphan-timeout", v, max);
-			return -1;
-		}
-		*(opt == OPT_HELLO ? &st->srv.hello_timeout_ns : &st->srv.orphan_timeout_ns) =
-			(uint64_t)(secs * 1e9);
-		return 0;
-	}
-	case OPT_QJOBS:
-	case OPT_QERRORS:
-	case OPT_QCONNS:
-	case OPT_QPENDING: {
-		uint32_t *q = opt == OPT_QJOBS ? &st->srv.quota.jobs
-			      : opt == OPT_QERRORS ? &st->srv.quota.errors
-			      : opt == OPT_QCONNS ? &st->srv.quota.conns : &st->srv.quota.pending;
-
-		*q = (uint32_t)strtonum(v, 1, UINT32_MAX, &e);
-		if (e)
-			snprintf(err, en, "quota %s is %s (1..%u; unset for the default)", v, e,
-				 UINT32_MAX);
-		return e ? -1 : 0;
-	}
-	case OPT_MAXCLI:
-		st->srv.max_conns = (uint32_t)strtonum(v, 1, 1 << 20, &e);
-		if (e)
-			snprintf(err, en, "max-clients %s is %s (1..%d)", v, e, 1 << 20);
-		return e ? -1 : 0;
-	case OPT_ERRORS:
-	case OPT_SPARE:
-	case OPT_DSMALL:
-	case OPT_DLARGE:
-	case OPT_LOG: {
-		/* Pool geometry of a new segment (an adopted one keeps its own). */
-		static const struct {
-			int opt;
-			const char *name;
-			size_t off;
-		} pools[] = {
-			{OPT_ERRORS, "errors", offsetof(struct jst_pub_config, errors)},
-			{OPT_SPARE, "status-spare", offsetof(struct jst_pub_config, status_spare)},
-			{OPT_DSMALL, "detail-small", offsetof(struct jst_pub_config, detail_small)},
-			{OPT_DLARGE, "detail-large", offsetof(struct jst_pub_config, detail_large)},
-			{OPT_LOG, "log-size", offsetof(struct jst_pub_config, log_size)},
-		};
-		for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
-			uint32_t n;
-
-			if (pools[i].opt != opt)
-				continue;
-			n = (uint32_t)strtonum(v, 1, (1 << 30) - 1, &e);
-			if (e) {
-				snprintf(err, en, "%s %s is %s (1..%d)", pools[i].name, v, e,
-					 (1 << 30) - 1);
-				return -1;
-			}
-			memcpy((char *)&st->pub + pools[i].off, &n, sizeof(n));
-		}
-		return 0;
-	}
-	case OPT_GRACE:
-		st->pub.grace_ns = (uint64_t)strtonum(v, 1, 60000, &e) * 1000000u;
-		if (e)
-			snprintf(err, en, "grace-ms %s is %s (1..60000)", v, e);
-		return e ? -1 : 0;
-	case OPT_RUNTIME:
-		return copy_path(st->rundir, sizeof(st->rundir), v, "runtime-dir", err, en);
-	case OPT_USER:
-		return copy_path(st->user, sizeof(st->user), v, "user", err, en);
-	case OPT_SYSLOG:
-		st->want_syslog = true;
-		return 0;
-	case OPT_REPLACE:
-		st->replace = true;
-		return 0;
-	}
-	snprintf(err, en, "unknown setting");
-	return -1;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
-/* "name = value" lines; '#' starts a comment; names are the long options. */
-static int load_config(struct settings *st, const char *path, char *err, size_t en)
-{
-	FILE *f = fopen(path, "r");
-	char line[PATH_MAX + 64];
-	unsigned lineno = 0;
-
-	if (!f) {
-		snprintf(err, en, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *eq, *v, msg[256];
-		const struct option *o;
-
-		lineno++;
-		if (strchr(k, '#'))
-			*strchr(k, '#') = 0;
-		k = trim(k);
-		if (!*k)
-			continue;
-		eq = strchr(k, '=');
-		v = eq ? trim(eq + 1) : (char *)"";
-		if (eq)
-			*eq = 0;
-		k = trim(k);
-		for (o = long_opts; o->name; o++)
-			if (!strcmp(o->name, k))
-				break;
-		if (!o->name || o->val == OPT_CONFIG || o->val == 'h' || o->val == 'V') {
-			snprintf(err, en, "%s:%u: unknown setting \"%s\"", path, lineno, k);
-			fclose(f);
-			return -1;
-		}
-		if ((o->has_arg == required_argument) != (eq != NULL && *v)) {
-			snprintf(err, en, "%s:%u: \"%s\" %s", path, lineno, k,
-				 o->has_arg == required_argument ? "needs \"= value\""
-								  : "takes no value");
-			fclose(f);
-			return -1;
-		}
-		if (apply(st, o->val, v, msg, sizeof(msg)) < 0) {
-			snprintf(err, en, "%s:%u: %s", path, lineno, msg);
-			fclose(f);
-			return -1;
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
-/*
- * Defaults, then the configuration file, then the command line (which wins).
- * Return 0; 1 for --help/--version (done); -1 with @err.
- */
-static int parse_all(int argc, char **argv, struct settings *st, char *err, size_t en)
-{
-	int c;
-
-	memset(st, 0, sizeof(*st));
-	strlcpy(st->ns, jst_default_namespace(), sizeof(st->ns));
-	strlcpy(st->user, JST_SERVICE_USER, sizeof(st->user));
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "fn:c:m:g:hV", long_opts, NULL)) != -1)
-		if (c == OPT_CONFIG && copy_path(st->config, sizeof(st->config), optarg, "config",
-						 err, en) < 0)
-			return -1;
-	if (st->config[0] && load_config(st, st->config, err, en) < 0)
-		return -1;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "fn:c:m:g:hV", long_opts, NULL)) != -1) {
-		char msg[256];
-
-		switch (c) {
-		case 'h':
-			usage(stdout);
-			return 1;
-		case 'V':
-			printf("jobstatd %s\n", jst_version());
-			return 1;
-		case '?':
-			snprintf(err, en, "unknown option or missing value: %s", argv[optind - 1]);
-			return -1;
-		default:
-			if (apply(st, c, optarg, msg, sizeof(msg)) < 0) {
-				snprintf(err, en, "--%s", msg);
-				return -1;
-			}
-		}
-	}
-	if (optind != argc) {
-		snprintf(err, en, "unexpected argument \"%s\"", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
 static int g_argc;
 static char **g_argv;
 
 /* SIGHUP: read the settings again; apply those that can change while running. */
 static int reload(struct jst_server_reload *r)
 {
-	struct settings *st = calloc(1, sizeof(*st));
+	struct jstd_settings *st = calloc(1, sizeof(*st));
 	char err[512];
 	int rc;
 
 	if (!st)
 		return -1;
-	rc = parse_all(g_argc, g_argv, st, err, sizeof(err));
+	rc = jstd_settings_parse(g_argc, g_argv, st, err, sizeof(err));
 	if (rc != 0) {
 		jst_log(LOG_ERR, "SIGHUP: settings not reloaded: %s", rc < 0 ? err : "?");
 		free(st);
@@ -659,7 +266,7 @@ static int fail_start(struct jst_server *srv, struct jst_pub *pub)
 
 int main(int argc, char **argv)
 {
-	static struct settings set;
+	static struct jstd_settings set;
 	char err[512], why[512];
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct passwd *pw = NULL;
@@ -671,12 +278,11 @@ int main(int argc, char **argv)
 
 	g_argc = argc;
 	g_argv = argv;
-	rc = parse_all(argc, argv, &set, err, sizeof(err));
+	rc = jstd_settings_parse(argc, argv, &set, err, sizeof(err));
 	if (rc > 0)
 		return 0;
 	if (rc < 0) {
-		fprintf(stderr, "jobstatd: %s\n", err);
-		usage(stderr);
+		fprintf(stderr, "jobstatd: %s\njobstatd: try jobstatd --help\n", err);
 		return 2;
 	}
 	/*

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <linux/futex.h>
 
-#include "jobstat-shm.h"
+#include "shm-atomic.h"
 #include "publish.h"
 #include "read-internal.h"
 #include "shm-check.h"

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "jobstat-shm.h"
+#include "shm-atomic.h"
 #include "jobstat.h"
 
 /* How many times a read retries a version that was reused under it before JST_EAGAIN. */

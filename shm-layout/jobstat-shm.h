@@ -9,6 +9,9 @@
  * frozen for a given JST_SHM_VERSION_MAJOR: change one and the major version
  * (and the layout descriptor) must change with it. The static asserts at the
  * end of this file hold them still.
+ *
+ * Installed as <jobstat/jobstat-shm.h>: it needs only the C library. The
+ * atomics that read and write these bytes come with shm-atomic.h, internal.
  */
 #ifndef JOBSTAT_SHM_H
 #define JOBSTAT_SHM_H
@@ -16,10 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <urcu/arch.h>
-#include <urcu/system.h>
-#include <urcu/uatomic.h>
 
 /*
  * Identity. The magic is read as a native uint64_t: a segment written on a
