@@ -682,7 +682,9 @@ static int cmd_info(jst_reader *r)
 			       d.ds.connections, d.ds.sessions, d.ds.pending,
 			       (double)d.ds.heap_bytes / (1 << 20));
 		else
-			printf("clients      (control socket not reachable)\n");
+			printf("clients      (%s)\n", d.rc == JST_ETIMEDOUT
+							   ? "jobstatd did not answer in time"
+							   : "control socket not reachable");
 		info_text_quotas(&d);
 		info_text_counters(&k);
 	}
@@ -1134,7 +1136,7 @@ static int cmd_control(const char *verb, const char *id)
 /* ---- remove ---- */
 
 /* One job's removal: printed as text or a JSON object; the exit code it gives. */
-static int remove_one(jst_conn *c, jst_reader *r, const char *id, jst_handle h, bool *first)
+static int remove_one(jst_conn *c, const char *id, jst_handle h, bool *first)
 {
 	unsigned flags = remove_now ? JST_REMOVE_NOW : 0;
 	uint64_t when = 0;
@@ -1142,7 +1144,6 @@ static int remove_one(jst_conn *c, jst_reader *r, const char *id, jst_handle h, 
 	char t[64];
 	int rc = jst_job_remove(c, h, flags, &when), ex = 0;
 
-	(void)r;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (rc == JST_ETIMEDOUT)
 		return no_answer("remove");
@@ -1209,7 +1210,7 @@ static int cmd_remove(jst_reader *r, const char *id)
 	if (id) {
 		if (format == FMT_JSON)
 			putchar('[');
-		ex = remove_one(c, r, id, h, &first);
+		ex = remove_one(c, id, h, &first);
 		if (format == FMT_JSON)
 			puts("]");
 		jst_disconnect(c);
@@ -1230,7 +1231,7 @@ static int cmd_remove(jst_reader *r, const char *id)
 				jst_job_state_name(st.job_state));
 			continue;
 		}
-		one = remove_one(c, r, job.instance_id, st.handle, &first);
+		one = remove_one(c, job.instance_id, st.handle, &first);
 		if (one == EXIT_NO_ANSWER || one == EXIT_TROUBLE) {
 			ex = one;
 			break;
