@@ -8,7 +8,10 @@
  * gets a hint when there is no daemon or no such job; a producer's string
  * cannot drive the terminal (byte-exact escaping in text, exact strings in
  * JSON); every command prints JSON, refuses a format it does not print, and
- * exits with the one documented table of codes.
+ * exits with the one documented table of codes; a stopped daemon costs at
+ * most --timeout (exit 14), wait ends on a dead daemon (12) and on Lost
+ * Communication (13), remove works by ID and owner and refuses others, info
+ * shows the quotas and counters.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
