@@ -28,6 +28,9 @@ enum cli_exit {
 	EXIT_NO_DAEMON = 9,  /* jobstatd is not running: no segment, no heartbeat, no socket */
 	EXIT_REFUSED = 10,   /* RequestStateChange refused (its code is printed), or EPERM */
 	EXIT_FORMAT = 11,    /* --format names a format this command does not print */
+	EXIT_DAEMON_DIED = 12, /* wait: jobstatd stopped (no heartbeat) before the job ended */
+	EXIT_LOST = 13,      /* wait: the job showed Lost Communication for --lost-grace */
+	EXIT_NO_ANSWER = 14, /* jobstatd took the connection but did not answer in --timeout */
 };
 
 /* Output formats; each command accepts a subset (see main()). */

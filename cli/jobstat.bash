@@ -14,7 +14,7 @@ _jobstat_ids()
 _jobstat()
 {
 	local cur prev cmd ns i nargs=0 line=${COMP_LINE:0:COMP_POINT}
-	local commands="info list get error wait watch terminate kill suspend resume"
+	local commands="info list get error wait watch terminate kill suspend resume remove"
 	local -a w
 
 	# Words split at blanks only: COMP_WORDS also splits at ':', which every
@@ -28,7 +28,7 @@ _jobstat()
 	for ((i = 1; i < ${#w[@]} - 1; i++)); do
 		case ${w[i]} in
 		-n | --namespace) ns=${w[i+1]}; ((i++)) ;;
-		--format | --state | --owner | --timeout | --flavour | --for) ((i++)) ;;
+		--format | --state | --owner | --timeout | --flavour | --for | --lost-grace) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=${w[i]}; else ((nargs++)); fi ;;
 		esac
@@ -59,7 +59,7 @@ _jobstat()
 	--flavour)
 		COMPREPLY=($(compgen -W "cim hyperv do" -- "$cur"))
 		return ;;
-	--timeout | --for)
+	--timeout | --for | --lost-grace)
 		return ;;
 	esac
 
@@ -74,9 +74,12 @@ _jobstat()
 
 	local opts="--format"
 	case $cmd in
+	info) opts="--timeout --format" ;;
 	list) opts="--state --owner --format" ;;
 	error) opts="--all --flavour --format" ;;
-	wait | terminate | kill | suspend | resume) opts="--timeout --format" ;;
+	wait) opts="--timeout --lost-grace --format" ;;
+	terminate | kill | suspend | resume) opts="--timeout --format" ;;
+	remove) opts="--owner --now --timeout --format" ;;
 	watch) opts="--state --owner --for" ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -84,7 +87,7 @@ _jobstat()
 		return
 	fi
 	case $cmd in
-	get | error | wait | terminate | kill | suspend | resume)
+	get | error | wait | terminate | kill | suspend | resume | remove)
 		if ((nargs == 0)); then # one InstanceID
 			COMPREPLY=($(compgen -W "$(_jobstat_ids "$ns")" -- "$cur"))
 			# bash splits words at ':' (COMP_WORDBREAKS): complete only what follows.

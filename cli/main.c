@@ -8,10 +8,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +27,12 @@ static const char *flavour_name = "cim";
 static const char *state_filter;
 static const char *owner_filter;
 static bool all_errors;
-static double timeout_s = -1;
+static double timeout_s = -1;    /* --timeout; < 0: not given */
+static double lost_grace_s = 10; /* wait --lost-grace */
+static bool remove_now;          /* remove --now */
+
+/* How long jobstatd has to answer when --timeout is not given. */
+#define DEFAULT_TIMEOUT_S 10.0
 
 static void usage(FILE *f)
 {
@@ -40,23 +47,43 @@ static void usage(FILE *f)
 		"                           every property of one job\n"
 		"  error ID [--all] [--flavour cim|hyperv|do] [--format text|json|cimxml]\n"
 		"                           GetError (--all: GetErrors), as the flavour defines it\n"
-		"  wait ID [--timeout SECONDS] [--format text|json]\n"
-		"                           block until the job ends\n"
+		"  wait ID [--timeout SECONDS] [--lost-grace SECONDS] [--format text|json]\n"
+		"                           block until the job ends, jobstatd stops, or the\n"
+		"                           job shows Lost Communication for --lost-grace\n"
+		"                           (default 10)\n"
 		"  watch [--state S] [--owner USER] [--for SECONDS]\n"
 		"                           a live view (? for its keys); not on a terminal,\n"
 		"                           a snapshot a second\n"
 		"  terminate|kill|suspend|resume ID [--timeout SECONDS] [--format text|json]\n"
-		"                           RequestStateChange through jobstatd\n\n"
+		"                           RequestStateChange through jobstatd\n"
+		"  remove ID|--owner USER [--now] [--format text|json]\n"
+		"                           remove finished jobs once their TimeBeforeRemoval\n"
+		"                           passed (--now: at once; an ID: even unfinished)\n\n"
 		"  -n, --namespace NS       default: $JOBSTAT_NAMESPACE or \"default\"\n"
+		"      --timeout SECONDS    how long jobstatd has to answer (default 10);\n"
+		"                           wait: how long to wait for the job (default: no limit)\n"
 		"      --help, --version\n\n"
 		"exit codes: 0 success (wait: Completed), 1 other trouble, 2 bad command line,\n"
 		"  3 Exception, 4 Terminated, 5 Killed, 6 timeout, 7 no such job,\n"
 		"  8 CompletedWithWarnings, 9 jobstatd not running, 10 request refused,\n"
-		"  11 format not printed by this command\n");
+		"  11 format not printed by this command, 12 wait: jobstatd stopped,\n"
+		"  13 wait: Lost Communication, 14 jobstatd did not answer within --timeout\n");
+}
+
+/* The one line for a daemon that took the connection but did not answer in time. */
+static int no_answer(const char *what)
+{
+	fputs("jobstat: ", stderr);
+	cli_put_text(stderr, what);
+	fprintf(stderr, ": jobstatd did not answer within %.3g s (stopped or overloaded?)\n",
+		timeout_s > 0 ? timeout_s : DEFAULT_TIMEOUT_S);
+	return EXIT_NO_ANSWER;
 }
 
 int cli_fail(const char *what, int rc)
 {
+	if (rc == JST_ETIMEDOUT)
+		return no_answer(what);
 	fputs("jobstat: ", stderr);
 	cli_put_text(stderr, what);
 	fprintf(stderr, ": %s\n", jst_strerror(rc));
@@ -84,9 +111,64 @@ int cli_fail(const char *what, int rc)
 				"another socket\n");
 		return EXIT_NO_DAEMON;
 	case JST_EPERM:
+	case JST_ENOTFINISHED:
 		return EXIT_REFUSED;
 	}
 	return EXIT_TROUBLE;
+}
+
+/* ---- talking to jobstatd, within --timeout ---- */
+
+static char alarm_msg[256];
+static size_t alarm_len;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	/* Only async-signal-safe calls: the message was written before the timer started. */
+	if (write(STDERR_FILENO, alarm_msg, alarm_len) < 0)
+		_exit(EXIT_NO_ANSWER);
+	_exit(EXIT_NO_ANSWER);
+}
+
+/*
+ * Connect to jobstatd (library code, nothing printed); each later call on the connection has --timeout (or
+ * the default) for its answer. jst_connect() has no deadline of its own to
+ * set (it waits up to the library's 10 s for HELLO's answer), so a timer
+ * ends the tool with the one line no_answer() prints if HELLO takes longer.
+ * Return: 0; what jst_connect() returns.
+ */
+static int connect_within(const char *what, jst_conn **ret_conn)
+{
+	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+	double t = timeout_s > 0 ? timeout_s : DEFAULT_TIMEOUT_S;
+	struct itimerval it = {0};
+	struct sigaction sa = {.sa_handler = on_alarm};
+	int n, rc;
+
+	n = snprintf(alarm_msg, sizeof(alarm_msg),
+		     "jobstat: %s: jobstatd did not answer within %.3g s (stopped or "
+		     "overloaded?)\n", what, t);
+	alarm_len = n > 0 && (size_t)n < sizeof(alarm_msg) ? (size_t)n : 0;
+	sigaction(SIGALRM, &sa, NULL);
+	it.it_value.tv_sec = (time_t)t;
+	it.it_value.tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6);
+	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+	rc = jst_connect(&o, ret_conn);
+	setitimer(ITIMER_REAL, &(struct itimerval){0}, NULL);
+	if (rc == 0)
+		jst_conn_set_timeout(*ret_conn, (int64_t)(t * 1e9));
+	return rc;
+}
+
+/* connect_within(), saying why it failed. Return: 0, or the exit code. */
+static int cli_connect(const char *what, jst_conn **ret_conn)
+{
+	int rc = connect_within(what, ret_conn);
+
+	return rc < 0 ? cli_fail(what, rc) : 0;
 }
 
 uint16_t cli_parse_state(const char *s)
@@ -359,33 +441,197 @@ static void text_job(const struct jst_job *j)
 
 /* ---- info, list, get ---- */
 
-static void info_clients(jst_conn **c, struct jst_daemon_stats *ds, bool *have)
-{
-	/* The daemon's side, when its socket is reachable: not needed for the rest. */
-	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
+/* What info asks jobstatd; rc is 0 when it answered both, else why not. */
+struct daemon_side {
+	int rc;
+	struct jst_daemon_stats ds;
+	size_t nq;
+	struct jst_quota_use q[4096];
+};
 
-	*have = jst_connect(&o, c) == 0 && jst_daemon_stats(*c, ds) == 0;
+static void info_daemon(jst_reader *r, struct daemon_side *d)
+{
+	jst_conn *c = NULL;
+
+	/* A daemon without a heartbeat cannot answer: do not wait for it. */
+	d->rc = !jst_daemon_alive(r) ? JST_ENODAEMON : connect_within("info", &c);
+	if (d->rc == 0)
+		d->rc = jst_daemon_stats(c, &d->ds);
+	if (d->rc == 0)
+		d->rc = jst_daemon_quotas(c, d->q, sizeof(d->q) / sizeof(d->q[0]), &d->nq);
+	jst_disconnect(c);
+}
+
+static const char *const refusal_names[JST_COUNTERS_REFUSALS] = {"SegmentFull", "Clients",
+								  "Quota"};
+
+/* ,"Key":n or ,"Key":null for no limit. */
+static void json_max(const char *key, uint32_t v)
+{
+	if (v == UINT32_MAX)
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%u", key, v);
+}
+
+static void info_json_quotas(const struct daemon_side *d)
+{
+	fputs(",\"Quotas\":", stdout);
+	if (d->rc) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('[');
+	for (size_t i = 0; i < d->nq; i++) {
+		const struct jst_quota_use *q = &d->q[i];
+
+		printf("%s{\"UID\":%u,\"User\":", i ? "," : "", q->uid);
+		json_s(user_name(q->uid));
+		printf(",\"Jobs\":%u", q->jobs);
+		json_max("JobsMax", q->jobs_max);
+		printf(",\"Errors\":%u", q->errors);
+		json_max("ErrorsMax", q->errors_max);
+		printf(",\"Connections\":%u", q->connections);
+		json_max("ConnectionsMax", q->connections_max);
+		printf(",\"PendingRequests\":%u", q->pending);
+		json_max("PendingRequestsMax", q->pending_max);
+		putchar('}');
+	}
+	putchar(']');
+}
+
+static void info_json_counters(const struct jst_counters *k)
+{
+	static const uint16_t finals[] = JST_COUNTERS_FINAL_STATES;
+	static const unsigned rsc_codes[] = JST_COUNTERS_RSC_CODES;
+
+	printf(",\"Counters\":{\"JobsCreated\":%" PRIu64 ",\"SessionsLost\":%" PRIu64
+	       ",\"ErrorsBySeverity\":[",
+	       k->jobs_created, k->sessions_lost);
+	for (unsigned i = 0; i < JST_COUNTERS_SEVERITY; i++)
+		printf("%s%" PRIu64, i ? "," : "", k->errors[i]);
+	fputs("],\"RequestStateChange\":{", stdout);
+	for (unsigned i = 0; i < JST_COUNTERS_RSC; i++) {
+		if (i < sizeof(rsc_codes) / sizeof(rsc_codes[0]))
+			printf("%s\"%u\":", i ? "," : "", rsc_codes[i]);
+		else
+			fputs(",\"other\":", stdout);
+		printf("%" PRIu64, k->rsc[i]);
+	}
+	fputs("},\"Refusals\":{", stdout);
+	for (unsigned i = 0; i < JST_COUNTERS_REFUSALS; i++)
+		printf("%s\"%s\":%" PRIu64, i ? "," : "", refusal_names[i], k->refusals[i]);
+	fputs("},\"Finished\":[", stdout);
+	for (unsigned t = 0; t < k->n_types && t < JST_COUNTERS_TYPES; t++) {
+		printf("%s{\"JobType\":", t ? "," : "");
+		if (k->types[t].other)
+			fputs("null", stdout);
+		else
+			printf("%u", k->types[t].job_type);
+		for (unsigned f = 0; f < JST_COUNTERS_FINAL; f++)
+			printf(",\"%s\":%" PRIu64, jst_job_state_name(finals[f]),
+			       k->types[t].finished[f]);
+		putchar('}');
+	}
+	printf("],\"Connections\":%u,\"Sessions\":%u,\"Pools\":[", k->connections, k->sessions);
+	for (unsigned p = 0; p < JST_POOLS; p++)
+		printf("%s{\"Name\":\"%s\",\"Blocks\":%u,\"BlockSize\":%u,\"InUse\":%u,"
+		       "\"Touched\":%u}",
+		       p ? "," : "", jst_pool_name(p), k->pools[p].blocks, k->pools[p].block_size,
+		       k->pools[p].in_use, k->pools[p].touched);
+	fputs("]}", stdout);
+}
+
+/* "3 of 5", or "3 (no limit)". */
+static void text_use(const char *what, uint32_t use, uint32_t max, bool last)
+{
+	if (max == UINT32_MAX)
+		printf("%s %u (no limit)%s", what, use, last ? "\n" : ", ");
+	else
+		printf("%s %u of %u%s", what, use, max, last ? "\n" : ", ");
+}
+
+static void info_text_quotas(const struct daemon_side *d)
+{
+	if (d->rc)
+		return;
+	if (!d->nq)
+		printf("quotas       nobody holds anything\n");
+	for (size_t i = 0; i < d->nq; i++) {
+		const struct jst_quota_use *q = &d->q[i];
+		const char *user = user_name(q->uid);
+
+		printf("%-13suid %u (", i ? "" : "quotas", q->uid);
+		cli_put_text(stdout, user ? user : "no such user");
+		fputs("): ", stdout);
+		text_use("jobs", q->jobs, q->jobs_max, false);
+		text_use("errors", q->errors, q->errors_max, false);
+		text_use("connections", q->connections, q->connections_max, false);
+		text_use("pending requests", q->pending, q->pending_max, true);
+	}
+}
+
+static void info_text_counters(const struct jst_counters *k)
+{
+	static const uint16_t finals[] = JST_COUNTERS_FINAL_STATES;
+	static const unsigned rsc_codes[] = JST_COUNTERS_RSC_CODES;
+	uint64_t errors = 0, answers = 0;
+
+	for (unsigned i = 0; i < JST_COUNTERS_SEVERITY; i++)
+		errors += k->errors[i];
+	for (unsigned i = 0; i < JST_COUNTERS_RSC; i++)
+		answers += k->rsc[i];
+	printf("counters     %" PRIu64 " jobs created, %" PRIu64 " errors reported, %" PRIu64
+	       " producer sessions lost\n",
+	       k->jobs_created, errors, k->sessions_lost);
+	printf("finished    ");
+	for (unsigned f = 0; f < JST_COUNTERS_FINAL; f++) {
+		uint64_t n = 0;
+
+		for (unsigned t = 0; t < k->n_types && t < JST_COUNTERS_TYPES; t++)
+			n += k->types[t].finished[f];
+		printf(" %s %" PRIu64 "%s", jst_job_state_name(finals[f]), n,
+		       f + 1 < JST_COUNTERS_FINAL ? "," : "\n");
+	}
+	printf("requests     %" PRIu64 " RequestStateChange answers", answers);
+	for (unsigned i = 0; i < JST_COUNTERS_RSC; i++) {
+		if (!k->rsc[i])
+			continue;
+		if (i < sizeof(rsc_codes) / sizeof(rsc_codes[0]))
+			printf(", %" PRIu64 " x %u", k->rsc[i], rsc_codes[i]);
+		else
+			printf(", %" PRIu64 " x other", k->rsc[i]);
+	}
+	printf("\nrefusals     %" PRIu64 " segment full, %" PRIu64 " client limits, %" PRIu64
+	       " quota\n",
+	       k->refusals[JST_REFUSAL_SEGMENT_FULL], k->refusals[JST_REFUSAL_CLIENTS],
+	       k->refusals[JST_REFUSAL_QUOTA]);
+	for (unsigned p = 0; p < JST_POOLS; p++)
+		printf("%-13s%-13s%u of %u blocks of %u B in use (%u ever used)\n",
+		       p ? "" : "pools", jst_pool_name(p), k->pools[p].in_use, k->pools[p].blocks,
+		       k->pools[p].block_size, k->pools[p].touched);
 }
 
 static int cmd_info(jst_reader *r)
 {
+	static struct daemon_side d;
 	unsigned by_state[16] = {0}, vendor = 0;
-	struct jst_daemon_stats ds;
+	struct jst_counters k;
 	struct jst_status st;
 	struct jst_info in;
-	jst_conn *c = NULL;
 	uint32_t pos = 0;
-	bool alive = jst_daemon_alive(r), have_ds, first = true;
+	bool alive = jst_daemon_alive(r), first = true;
 
 	jst_info(r, &in);
+	if (jst_counters(r, &k) < 0)
+		memset(&k, 0, sizeof(k));
 	while (jst_next(r, &pos, &st) == 0) {
 		if (st.job_state < 16)
 			by_state[st.job_state]++;
 		else
 			vendor++;
 	}
-	info_clients(&c, &ds, &have_ds);
-	jst_disconnect(c);
+	info_daemon(r, &d);
 	if (format == FMT_JSON) {
 		printf("{\"Format\":\"%u.%u\",\"DaemonPID\":%" PRIu64 ",\"DaemonAlive\":%s,"
 		       "\"Generation\":%" PRIu64 ",\"Capacity\":%u,\"Jobs\":%u,\"JobsByState\":{",
@@ -401,12 +647,16 @@ static int cmd_info(jst_reader *r)
 		printf("},\"VendorStateJobs\":%u,\"ChangeSeq\":%" PRIu64 ",\"LogSize\":%u,"
 		       "\"PoolBytes\":%" PRIu64 ",\"SegmentSize\":%" PRIu64 ",\"Daemon\":",
 		       vendor, in.change_seq, in.log_size, in.pool_bytes, in.segment_size);
-		if (have_ds)
+		if (!d.rc)
 			printf("{\"Connections\":%u,\"Sessions\":%u,\"PendingRequests\":%u,"
-			       "\"HeapBytes\":%" PRIu64 "}}\n",
-			       ds.connections, ds.sessions, ds.pending, (uint64_t)ds.heap_bytes);
+			       "\"HeapBytes\":%" PRIu64 "}",
+			       d.ds.connections, d.ds.sessions, d.ds.pending,
+			       (uint64_t)d.ds.heap_bytes);
 		else
-			puts("null}");
+			fputs("null", stdout);
+		info_json_quotas(&d);
+		info_json_counters(&k);
+		puts("}");
 	} else {
 		printf("format       %u.%u\n"
 		       "daemon pid   %" PRIu64 " (%s)\n"
@@ -425,20 +675,27 @@ static int cmd_info(jst_reader *r)
 		       "memory       %.1f MiB of job versions (segment reserves %.1f GiB, sparse)\n",
 		       in.change_seq, in.log_size, (double)in.pool_bytes / (1 << 20),
 		       (double)in.segment_size / (1 << 30));
-		if (have_ds)
+		if (!d.rc)
 			printf("clients      %u connected (this one included), %u producer "
 			       "sessions, %u pending requests\n"
 			       "daemon heap  %.1f MiB\n",
-			       ds.connections, ds.sessions, ds.pending,
-			       (double)ds.heap_bytes / (1 << 20));
+			       d.ds.connections, d.ds.sessions, d.ds.pending,
+			       (double)d.ds.heap_bytes / (1 << 20));
 		else
-			printf("clients      (control socket not reachable)\n");
+			printf("clients      (%s)\n", d.rc == JST_ETIMEDOUT
+							   ? "jobstatd did not answer in time"
+							   : "control socket not reachable");
+		info_text_quotas(&d);
+		info_text_counters(&k);
 	}
+	fflush(stdout);
 	if (!alive) {
 		fprintf(stderr, "jobstat: jobstatd (pid %" PRIu64 ") is not running: its segment "
 				"has no heartbeat\n", in.daemon_pid);
 		return EXIT_NO_DAEMON;
 	}
+	if (d.rc == JST_ETIMEDOUT)
+		return no_answer("info");
 	return 0;
 }
 
@@ -684,9 +941,25 @@ static int wait_result(const char *id, const char *outcome, const struct jst_sta
 	return code;
 }
 
+static bool lost_communication(const struct jst_status *st)
+{
+	for (unsigned i = 0; i < st->n_operational_status && i < JST_OPSTATUS_MAX; i++)
+		if (st->operational_status[i] == JST_OPS_LOST_COMMUNICATION)
+			return true;
+	return false;
+}
+
+/*
+ * Besides the job's end and --timeout, two things end a wait: jobstatd
+ * without a heartbeat for JST_HEARTBEAT_TIMEOUT_NS more than jst_daemon_alive()
+ * allows (a restart that adopts the segment is quicker than that), and the
+ * job showing Lost Communication for --lost-grace (its producer is gone; a
+ * producer that comes back clears it, and the grace starts again).
+ */
 static int cmd_wait(jst_reader *r, const char *id)
 {
 	uint64_t deadline = timeout_s >= 0 ? mono_ns() + (uint64_t)(timeout_s * 1e9) : 0;
+	uint64_t grace = (uint64_t)(lost_grace_s * 1e9), dead_since = 0, lost_since = 0;
 	jst_handle h;
 	int rc = jst_lookup(r, id, &h);
 
@@ -709,6 +982,30 @@ static int cmd_wait(jst_reader *r, const char *id)
 		if (rc == 0 && jst_job_state_is_final(st.job_state))
 			return wait_result(id, "ended", &st, exit_for(st.job_state));
 		now = mono_ns();
+		if (jst_daemon_alive(r))
+			dead_since = 0;
+		else if (!dead_since)
+			dead_since = now;
+		else if (now - dead_since >= JST_HEARTBEAT_TIMEOUT_NS) {
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": jobstatd stopped before the job ended (no heartbeat for "
+					"%.3g s)\n", (double)(now - dead_since + JST_HEARTBEAT_TIMEOUT_NS) / 1e9);
+			return wait_result(id, "daemon-stopped", rc == 0 ? &st : NULL,
+					   EXIT_DAEMON_DIED);
+		}
+		if (rc != 0 || !lost_communication(&st))
+			lost_since = 0;
+		else if (!lost_since)
+			lost_since = now;
+		if (lost_since && now - lost_since >= grace) {
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, id);
+			fprintf(stderr, ": still %s but Lost Communication for %.3g s: its producer "
+					"is gone (jobstat terminate ends it)\n",
+				jst_job_state_name(st.job_state), (double)(now - lost_since) / 1e9);
+			return wait_result(id, "lost-communication", &st, EXIT_LOST);
+		}
 		if (deadline && now >= deadline) {
 			fputs("jobstat: ", stderr);
 			cli_put_text(stderr, id);
@@ -716,10 +1013,19 @@ static int cmd_wait(jst_reader *r, const char *id)
 				rc == 0 ? jst_job_state_name(st.job_state) : "unreadable", timeout_s);
 			return wait_result(id, "timeout", rc == 0 ? &st : NULL, EXIT_TIMEOUT);
 		}
-		/* Sleep until something changes; wake now and then to see a daemon restart. */
-		rc = jst_wait_changes(r, cursor,
-				      deadline && deadline - now < 1000000000ull
-					      ? (int64_t)(deadline - now) : 1000000000ll);
+		/*
+		 * Sleep until something changes; wake now and then to see a daemon
+		 * restart or death, and when the Lost Communication grace ends.
+		 */
+		{
+			uint64_t nap = 1000000000ull;
+
+			if (deadline && deadline - now < nap)
+				nap = deadline - now;
+			if (lost_since && lost_since + grace - now < nap)
+				nap = lost_since + grace - now;
+			rc = jst_wait_changes(r, cursor, (int64_t)nap);
+		}
 		if (rc < 0 && rc != JST_ETIMEDOUT)
 			usleep(10000); /* no wait object: fall back to polling */
 	}
@@ -767,7 +1073,6 @@ static int cmd_control(const char *verb, const char *id)
 		{"terminate", JST_REQ_TERMINATE}, {"kill", JST_REQ_KILL},
 		{"suspend", JST_REQ_SUSPEND},     {"resume", JST_REQ_START},
 	};
-	struct jst_connect_options o = {.ns = ns, .reconnect_timeout_ns = -1};
 	uint32_t code = 0;
 	jst_conn *c;
 	uint16_t req = 0;
@@ -776,9 +1081,16 @@ static int cmd_control(const char *verb, const char *id)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(verb, verbs[i].verb))
 			req = verbs[i].req;
-	rc = jst_connect(&o, &c);
-	if (rc < 0)
-		return cli_fail("connect", rc);
+	rc = cli_connect(verb, &c);
+	if (rc)
+		return rc;
+	/*
+	 * --timeout is the TimeoutPeriod the producer gets; the library adds it
+	 * to the connection's deadline, so jobstatd has one more second (at
+	 * most --timeout more) to pass the producer's answer on.
+	 */
+	if (timeout_s > 0)
+		jst_conn_set_timeout(c, (int64_t)((timeout_s < 1 ? timeout_s : 1) * 1e9));
 	rc = jst_request_state_change(c, id, req,
 				      timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0, &code);
 	if (rc == JST_ENOJOB) {
@@ -821,6 +1133,123 @@ static int cmd_control(const char *verb, const char *id)
 	return ex;
 }
 
+/* ---- remove ---- */
+
+/* One job's removal: printed as text or a JSON object; the exit code it gives. */
+static int remove_one(jst_conn *c, const char *id, jst_handle h, bool *first)
+{
+	unsigned flags = remove_now ? JST_REMOVE_NOW : 0;
+	uint64_t when = 0;
+	struct timespec now;
+	char t[64];
+	int rc = jst_job_remove(c, h, flags, &when), ex = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (rc == JST_ETIMEDOUT)
+		return no_answer("remove");
+	if (rc < 0 && rc != JST_EPERM && rc != JST_ENOTFINISHED && rc != JST_ESTALE)
+		return cli_fail(id, rc);
+	if (rc < 0)
+		ex = rc == JST_ESTALE ? EXIT_NOT_FOUND : EXIT_REFUSED;
+	if (format == FMT_JSON) {
+		fputs(*first ? "" : ",", stdout);
+		fputs("{\"InstanceID\":", stdout);
+		json_s(id);
+		printf(",\"Result\":\"%s\"",
+		       rc == JST_ESTALE       ? "gone"
+		       : rc == JST_EPERM      ? "refused"
+		       : rc == JST_ENOTFINISHED ? "not-finished"
+		       : when <= (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec
+			       ? "removed"
+			       : "scheduled");
+		json_time("RemovalTime", rc < 0 ? 0 : when);
+		fputs(",\"Error\":", stdout);
+		json_s(rc < 0 ? (jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc)) : NULL);
+		printf(",\"ExitCode\":%d}", ex);
+	} else if (rc < 0) {
+		fputs("jobstat: remove ", stderr);
+		cli_put_text(stderr, id);
+		fputs(": ", stderr);
+		cli_put_text(stderr, jst_conn_error(c)[0] ? jst_conn_error(c) : jst_strerror(rc));
+		fputc('\n', stderr);
+	} else if (when <= (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec) {
+		fputs("removed ", stdout);
+		cli_put_text(stdout, id);
+		putchar('\n');
+	} else {
+		local_time(when, t);
+		cli_put_text(stdout, id);
+		printf(": removed at %s, when its TimeBeforeRemoval ends (--now: at once)\n", t);
+	}
+	*first = false;
+	return ex;
+}
+
+/*
+ * remove ID, or remove --owner USER: every finished job of USER (unfinished
+ * ones are named and left: terminate them first). Through jobstatd, which
+ * lets the owner, root and the admin group.
+ */
+static int cmd_remove(jst_reader *r, const char *id)
+{
+	static struct jst_job job;
+	long owner = cli_parse_owner(owner_filter);
+	struct jst_status st;
+	bool first = true;
+	unsigned skipped = 0, removed = 0;
+	uint32_t pos = 0;
+	jst_handle h;
+	jst_conn *c;
+	int rc, ex = 0;
+
+	if (id && (rc = find(r, id, &h)))
+		return rc;
+	rc = cli_connect("remove", &c);
+	if (rc)
+		return rc;
+	if (id) {
+		if (format == FMT_JSON)
+			putchar('[');
+		ex = remove_one(c, id, h, &first);
+		if (format == FMT_JSON)
+			puts("]");
+		jst_disconnect(c);
+		return ex;
+	}
+	if (format == FMT_JSON)
+		putchar('[');
+	while ((rc = jst_next(r, &pos, &st)) == 0) {
+		int one;
+
+		if (!cli_wanted(&st, 0, owner) || jst_job(r, st.handle, &job) < 0)
+			continue;
+		if (!jst_job_state_is_final(st.job_state)) {
+			skipped++;
+			fputs("jobstat: ", stderr);
+			cli_put_text(stderr, job.instance_id);
+			fprintf(stderr, " is %s, not finished: left (terminate it first)\n",
+				jst_job_state_name(st.job_state));
+			continue;
+		}
+		one = remove_one(c, job.instance_id, st.handle, &first);
+		if (one == EXIT_NO_ANSWER || one == EXIT_TROUBLE) {
+			ex = one;
+			break;
+		}
+		if (one == EXIT_REFUSED || (one && !ex))
+			ex = one;
+		removed += !one;
+	}
+	if (format == FMT_JSON)
+		puts("]");
+	else if (!ex && !removed && !skipped)
+		printf("no job of uid %ld to remove\n", owner);
+	jst_disconnect(c);
+	if (rc != JST_ENOJOB && !ex)
+		return cli_fail("remove", rc);
+	return ex;
+}
+
 /* ---- the command line ---- */
 
 static const struct command {
@@ -838,6 +1267,7 @@ static const struct command {
 	{"kill", true, FMT_TEXT | FMT_JSON},
 	{"suspend", true, FMT_TEXT | FMT_JSON},
 	{"resume", true, FMT_TEXT | FMT_JSON},
+	{"remove", true, FMT_TEXT | FMT_JSON}, /* or --owner instead of the ID */
 };
 
 static int parse_format(const char *s)
@@ -873,7 +1303,10 @@ static void format_list(unsigned mask, char *out, size_t n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_STATE, OPT_OWNER, OPT_ALL, OPT_TIMEOUT, OPT_FLAVOUR, OPT_FOR };
+	enum {
+		OPT_FORMAT = 256, OPT_STATE, OPT_OWNER, OPT_ALL, OPT_TIMEOUT, OPT_FLAVOUR, OPT_FOR,
+		OPT_LOST, OPT_NOW,
+	};
 	static const struct option opts[] = {
 		{"namespace", required_argument, NULL, 'n'},
 		{"format", required_argument, NULL, OPT_FORMAT},
@@ -883,6 +1316,8 @@ int main(int argc, char **argv)
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"flavour", required_argument, NULL, OPT_FLAVOUR},
 		{"for", required_argument, NULL, OPT_FOR},
+		{"lost-grace", required_argument, NULL, OPT_LOST},
+		{"now", no_argument, NULL, OPT_NOW},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -922,17 +1357,27 @@ int main(int argc, char **argv)
 		case OPT_FLAVOUR:
 			flavour_name = optarg;
 			break;
+		case OPT_NOW:
+			remove_now = true;
+			break;
 		case OPT_TIMEOUT:
 		case OPT_FOR:
+		case OPT_LOST: {
+			double *v = c == OPT_FOR ? &watch_for : c == OPT_LOST ? &lost_grace_s
+									  : &timeout_s;
+
 			errno = 0;
-			*(c == OPT_FOR ? &watch_for : &timeout_s) = strtod(optarg, &end);
-			if (!*optarg || *end || errno ||
-			    (c == OPT_TIMEOUT ? timeout_s : watch_for) < 0) {
-				fprintf(stderr, "jobstat: --%s wants seconds, not \"%s\"\n",
-					c == OPT_FOR ? "for" : "timeout", optarg);
+			*v = strtod(optarg, &end);
+			/* !(>= 0) also refuses nan; a day at most keeps the timers in range. */
+			if (!*optarg || *end || errno || !(*v >= 0) || *v > 86400) {
+				fprintf(stderr, "jobstat: --%s wants seconds (0 to 86400), not "
+						"\"%s\"\n",
+					c == OPT_FOR ? "for" : c == OPT_LOST ? "lost-grace" : "timeout",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -956,7 +1401,13 @@ int main(int argc, char **argv)
 	optind++;
 	if (optind < argc)
 		id = argv[optind++];
-	if (optind != argc || !id != !cmd->takes_id) {
+	if (!strcmp(cmd->name, "remove") && !id == !owner_filter) {
+		fprintf(stderr, "jobstat: remove takes one InstanceID or --owner USER\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd->name, "remove") && !id) {
+		/* remove --owner USER: no InstanceID. */
+	} else if (optind != argc || !id != !cmd->takes_id) {
 		fprintf(stderr, "jobstat: %s %s\n", cmd->name,
 			cmd->takes_id ? "takes one InstanceID" : "takes no InstanceID");
 		return EXIT_USAGE;
@@ -984,7 +1435,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cmd->takes_id && strcmp(cmd->name, "get") && strcmp(cmd->name, "error") &&
-	    strcmp(cmd->name, "wait"))
+	    strcmp(cmd->name, "wait") && strcmp(cmd->name, "remove"))
 		return cmd_control(cmd->name, id);
 	rc = jst_attach(ns, &r);
 	if (rc < 0)
@@ -999,6 +1450,8 @@ int main(int argc, char **argv)
 		rc = cmd_error(r, id);
 	else if (!strcmp(cmd->name, "wait"))
 		rc = cmd_wait(r, id);
+	else if (!strcmp(cmd->name, "remove"))
+		rc = cmd_remove(r, id);
 	else
 		rc = cli_watch(r, state_filter, owner_filter, watch_for);
 	jst_detach(r);

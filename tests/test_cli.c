@@ -8,10 +8,15 @@
  * gets a hint when there is no daemon or no such job; a producer's string
  * cannot drive the terminal (byte-exact escaping in text, exact strings in
  * JSON); every command prints JSON, refuses a format it does not print, and
- * exits with the one documented table of codes.
+ * exits with the one documented table of codes; a stopped daemon costs at
+ * most --timeout (exit 14), wait ends on a dead daemon (12) and on Lost
+ * Communication (13), remove works by ID and owner and refuses others, info
+ * shows the quotas and counters.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -46,6 +51,8 @@ TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Where a spawned jobstat's stderr goes: with its stdout, or on a pipe of its own. */
 static int *err_pipe;
+/* The uid a spawned jobstat runs as (group 65534); 0: ours. */
+static uid_t spawn_uid;
 
 /* Start `jobstat ARGS...` with its output on a pipe; NULL-terminated arguments. */
 static pid_t spawn(int *out, const char *a0, ...)
@@ -67,6 +74,13 @@ static pid_t spawn(int *out, const char *a0, ...)
 	if (pid == 0) {
 		dup2(fd, 1);
 		dup2(err_pipe ? efd[1] : fd, 2);
+		if (spawn_uid) {
+			gid_t g = 65534;
+
+			if (setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 ||
+			    setresuid(spawn_uid, spawn_uid, spawn_uid) < 0)
+				_exit(126);
+		}
 		setenv("JOBSTAT_NAMESPACE", d.ns, 1);
 		setenv("JOBSTAT_SOCKET", d.sock, 1);
 		execv(JST_BUILD_DIR "/jobstat", (char *const *)argv);
@@ -538,6 +552,9 @@ Test(cli, exit_codes_follow_the_one_table)
 	/* 2: the command line. */
 	cr_assert_eq(RUN2(out, err, "info", "cli:x"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "wait", "cli:x", "--timeout", "soon"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "wait", "cli:x", "--lost-grace", "-1"), 2, "%s", err);
+	cr_assert_not_null(strstr(err, "--lost-grace wants seconds"), "%s", err);
+	cr_assert_eq(RUN2(out, err, "info", "--timeout", "nan"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "list", "--owner", "no-such-user-here"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "watch", "--state", "Dancing"), 2, "%s", err);
 	cr_assert_eq(RUN2(out, err, "error", "cli:x", "--flavour", "wmi"), 2, "%s", err);
@@ -597,8 +614,8 @@ Test(cli, bash_completion_offers_commands_options_formats_and_ids)
 	job("cli:c2");
 	job("acme:x");
 	complete_line("jobstat ", out, sizeof(out));
-	cr_assert_str_eq(out, "error\nget\ninfo\nkill\nlist\nresume\nsuspend\nterminate\nwait\n"
-			      "watch\n");
+	cr_assert_str_eq(out, "error\nget\ninfo\nkill\nlist\nremove\nresume\nsuspend\nterminate\n"
+			      "wait\nwatch\n");
 	complete_line("jobstat -n x w", out, sizeof(out));
 	cr_assert_str_eq(out, "wait\nwatch\n");
 	complete_line("jobstat list --format ", out, sizeof(out));
@@ -616,6 +633,15 @@ Test(cli, bash_completion_offers_commands_options_formats_and_ids)
 	cr_assert_str_eq(out, "c1\nc2\n");
 	complete_line("jobstat get cli:c1 ", out, sizeof(out));
 	cr_assert_str_eq(out, "\n", "one InstanceID only");
+	/* Issue 13: remove, its options; wait's --lost-grace; info's --timeout. */
+	complete_line("jobstat remove --", out, sizeof(out));
+	cr_assert_str_eq(out, "--format\n--namespace\n--now\n--owner\n--timeout\n");
+	complete_line("jobstat remove acme", out, sizeof(out));
+	cr_assert_str_eq(out, "acme:x\n");
+	complete_line("jobstat wait x --", out, sizeof(out));
+	cr_assert_str_eq(out, "--format\n--lost-grace\n--namespace\n--timeout\n");
+	complete_line("jobstat info --t", out, sizeof(out));
+	cr_assert_str_eq(out, "--timeout\n");
 }
 
 Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
@@ -656,4 +682,223 @@ Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
 	cpu_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec +
 		 ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
 	cr_assert_lt(cpu_us, 200000, "it slept, it did not spin: %ld us of CPU in 1.1 s", cpu_us);
+}
+
+/* ---- issue 13: deadlines, a dead daemon, Lost Communication, remove, quotas ---- */
+
+static uint64_t ms_since(uint64_t t0)
+{
+	return ms_now() - t0;
+}
+
+/*
+ * With jobstatd stopped (SIGSTOP), `info` and `terminate --timeout 2` blocked
+ * for ever. Now every command that talks to jobstatd gives up at --timeout
+ * (10 s when not given) with exit 14 and one line, and works again once the
+ * daemon runs.
+ */
+Test(cli, a_stopped_daemon_gives_exit_14_within_the_timeout)
+{
+	char out[65536], err[4096];
+	jst_handle h = job("cli:stop");
+	uint64_t t0;
+
+	kill(d.pid, SIGSTOP);
+	/* Its heartbeat is fresh for 2 s: info does try the socket. */
+	t0 = ms_now();
+	cr_assert_eq(RUN2(out, err, "info", "--timeout", "0.5"), 14, "%s%s", out, err);
+	cr_assert_lt(ms_since(t0), 1500, "info took %" PRIu64 " ms", ms_since(t0));
+	cr_assert_not_null(strstr(err, "did not answer within 0.5 s"), "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+	t0 = ms_now();
+	cr_assert_eq(RUN2(out, err, "terminate", "cli:stop", "--timeout", "0.5"), 14, "%s", err);
+	cr_assert_lt(ms_since(t0), 1500, "terminate took %" PRIu64 " ms", ms_since(t0));
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+	t0 = ms_now();
+	cr_assert_eq(RUN2(out, err, "remove", "cli:stop", "--now", "--timeout", "0.5"), 14, "%s",
+		     err);
+	cr_assert_lt(ms_since(t0), 1500, "remove took %" PRIu64 " ms", ms_since(t0));
+	kill(d.pid, SIGCONT);
+	cr_assert_eq(RUN2(out, err, "info", "--timeout", "5"), 0, "%s", err);
+	cr_assert_eq(test_read(r, h).job_state, JST_JOB_RUNNING,
+		     "nothing was done to the job");
+}
+
+/*
+ * `jobstat wait` without --timeout never returned once the daemon was dead.
+ * Now it ends with exit 12 once there is no heartbeat for twice its timeout.
+ */
+Test(cli, wait_ends_with_12_when_the_daemon_dies)
+{
+	char out[4096];
+	uint64_t t0;
+	int fd;
+	pid_t p;
+
+	job("cli:orphan");
+	p = spawn(&fd, "wait", "cli:orphan", "--format", "json", (const char *)NULL);
+	usleep(300 * 1000);
+	cr_assert_eq(waitpid(p, NULL, WNOHANG), 0, "wait returned while the daemon lived");
+	t0 = ms_now();
+	test_daemon_signal(&d, SIGKILL);
+	cr_assert_eq(finish(p, fd, out, sizeof(out)), 12, "%s", out);
+	cr_assert_lt(ms_since(t0), 9000, "it took %" PRIu64 " ms", ms_since(t0));
+	cr_assert_geq(ms_since(t0), 2000, "it gave up before the heartbeat timeout");
+	cr_assert_not_null(strstr(out, "\"Result\":\"daemon-stopped\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"ExitCode\":12"), "%s", out);
+	cr_assert_not_null(strstr(out, "jobstatd stopped before the job ended"), "%s", out);
+}
+
+static void setup_lost(void)
+{
+	test_daemon_init(&d, "cli");
+	d.args[0] = "--lost-grace";
+	d.args[1] = "0.2";
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	r = test_attach(&d);
+}
+
+TestSuite(cli_lost, .init = setup_lost, .fini = teardown, .timeout = 60);
+
+/*
+ * On a job whose producer died, wait said nothing and waited for ever. Now,
+ * once the job shows Lost Communication for --lost-grace, it exits 13 and
+ * says so; a job whose producer is there is not reported.
+ */
+Test(cli_lost, wait_reports_lost_communication_after_its_grace)
+{
+	char out[4096];
+	jst_conn *p = test_connect(&d, true, 0, NULL, NULL);
+	jst_handle h;
+	uint64_t t0;
+
+	cr_assert_eq(jst_job_create(p, &(struct jst_job_spec){.instance_id = "cli:lost",
+							       .initial_state = 4}, &h, NULL), 0);
+	job("cli:kept");
+	/* Its producer is connected: a timeout, not Lost Communication. */
+	cr_assert_eq(RUN(out, "wait", "cli:kept", "--timeout", "1", "--lost-grace", "0.3"), 6,
+		     "%s", out);
+	jst_disconnect(p);
+	t0 = ms_now();
+	cr_assert_eq(RUN(out, "wait", "cli:lost", "--lost-grace", "0.5", "--format", "json"), 13,
+		     "%s", out);
+	cr_assert_geq(ms_since(t0), 500, "the grace was not waited");
+	cr_assert_lt(ms_since(t0), 5000, "it took %" PRIu64 " ms", ms_since(t0));
+	cr_assert_not_null(strstr(out, "\"Result\":\"lost-communication\""), "%s", out);
+	cr_assert_not_null(strstr(out, "Lost Communication for"), "%s", out);
+	cr_assert_eq(test_read(r, h).job_state, JST_JOB_RUNNING, "it is still Running");
+}
+
+/* Create @id as Completed (or Running when !done) through @c. */
+static jst_handle finished_job(const char *id, bool done)
+{
+	jst_handle h = job(id);
+
+	if (done)
+		cr_assert_eq(jst_job_complete(c, h), 0);
+	return h;
+}
+
+/*
+ * The CLI had no remove command: a lost producer's jobs stayed for good.
+ * Now `remove ID` schedules a finished job's removal (at once with --now),
+ * refuses an unfinished one with the daemon's reason, and `remove --owner`
+ * removes every finished job of a user and leaves the others.
+ */
+Test(cli, remove_by_id_and_by_owner)
+{
+	char out[8192], err[4096];
+	jst_handle a = finished_job("cli:done-a", true), b = finished_job("cli:done-b", true);
+	jst_handle e = finished_job("cli:done-e", true), run = finished_job("cli:running", false);
+	struct jst_status st;
+
+	cr_assert_eq(RUN2(out, err, "remove", "cli:done-a"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "removed at"), "TimeBeforeRemoval is 5 min: %s", out);
+	cr_assert_eq(jst_status(r, a, &st), 0, "not removed yet");
+	cr_assert_eq(RUN2(out, err, "remove", "cli:done-a", "--now", "--format", "json"), 0, "%s",
+		     err);
+	cr_assert_not_null(strstr(out, "\"Result\":\"removed\""), "%s", out);
+	cr_assert_eq(jst_status(r, a, &st), JST_ESTALE, "removed at once");
+	cr_assert_eq(RUN2(out, err, "remove", "cli:running"), 10, "%s", err);
+	cr_assert_not_null(strstr(err, "remove cli:running: "), "%s", err);
+	cr_assert_eq(RUN2(out, err, "remove", "cli:gone"), 7, "%s", err);
+	/* The command line: an ID or --owner, not both, not neither. */
+	cr_assert_eq(RUN2(out, err, "remove"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "remove", "cli:done-b", "--owner", "root"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "remove", "--owner", "no-such-user-here"), 2, "%s", err);
+	cr_assert_eq(RUN2(out, err, "remove", "--owner", "0", "--now"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "removed cli:done-b"), "%s", out);
+	cr_assert_not_null(strstr(err, "cli:running is Running, not finished"), "%s", err);
+	cr_assert_eq(jst_status(r, b, &st), JST_ESTALE);
+	cr_assert_eq(jst_status(r, e, &st), JST_ESTALE);
+	cr_assert_eq(jst_status(r, run, &st), 0, "an unfinished job is left");
+}
+
+/* `info` showed no quotas and no counters. Now it shows both, as text and JSON. */
+Test(cli, info_shows_quotas_and_counters)
+{
+	char out[65536], err[4096];
+	char want[64];
+	jst_handle h = job("cli:q1");
+
+	job("cli:q2");
+	cr_assert_eq(jst_job_complete(c, h), 0);
+	cr_assert_eq(RUN2(out, err, "info", "--format", "json"), 0, "%s", err);
+	snprintf(want, sizeof(want), "{\"UID\":%u,", (unsigned)geteuid());
+	cr_assert_not_null(strstr(out, want), "%s", out);
+	snprintf(want, sizeof(want), "\"Jobs\":2,\"JobsMax\":%s", geteuid() ? "" : "null");
+	cr_assert_not_null(strstr(out, want), "our two jobs: %s", out);
+	cr_assert_not_null(strstr(out, "\"Counters\":{\"JobsCreated\":2,"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"Completed\":1"), "%s", out);
+	cr_assert_eq(python("import json,sys; d=json.load(sys.stdin); "
+			    "sys.exit(0 if d['Counters']['Pools'][0]['Name']=='status' and "
+			    "d['Quotas'][0]['Connections']>=1 else 1)", out), 0, "%s", out);
+	cr_assert_eq(RUN2(out, err, "info"), 0, "%s", err);
+	snprintf(want, sizeof(want), "uid %u (", (unsigned)geteuid());
+	cr_assert_not_null(strstr(out, want), "%s", out);
+	cr_assert_not_null(strstr(out, "jobs 2"), "%s", out);
+	cr_assert_not_null(strstr(out, "counters     2 jobs created"), "%s", out);
+	cr_assert_not_null(strstr(out, "Completed 1,"), "%s", out);
+}
+
+static void setup_group(void)
+{
+	test_daemon_init(&d, "cli");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	r = test_attach(&d);
+}
+
+TestSuite(cli_others, .init = setup_group, .fini = teardown, .timeout = 60);
+
+/*
+ * Another uid may not remove root's job: exit 10 with the daemon's reason,
+ * and the job stays. Its info shows its own quota, not root's.
+ */
+Test(cli_others, another_user_is_refused_and_sees_only_its_own_quota)
+{
+	char out[65536], err[4096];
+	jst_handle h = finished_job("cli:roots", true);
+	struct jst_status st;
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play another uid");
+	spawn_uid = 65534;
+	rc = RUN2(out, err, "remove", "cli:roots", "--now");
+	spawn_uid = 0;
+	cr_assert_eq(rc, 10, "%s", err);
+	cr_assert_not_null(strstr(err, "remove cli:roots: "), "%s", err);
+	cr_assert_eq(jst_status(r, h, &st), 0, "the job stays");
+	spawn_uid = 65534;
+	rc = RUN2(out, err, "info", "--format", "json");
+	spawn_uid = 0;
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_null(strstr(out, "{\"UID\":0,"), "root's use is not shown to others: %s", out);
+	cr_assert_not_null(strstr(out, "\"Quotas\":["), "%s", out);
+	cr_assert_eq(RUN2(out, err, "info", "--format", "json"), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "{\"UID\":0,"), "root sees every uid: %s", out);
 }
