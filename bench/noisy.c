@@ -24,7 +24,9 @@
  * (timeout 200 ms) to the hog's own jobs, whose producer never answers, so
  * the pending-request quota is met. Every call's code is counted.
  *
- * Usage: noisy [--quick] [--seconds S] [--rounds N]
+ * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N]
+ * --hog-nice runs the hog's processes at that nice value: with the daemon
+ * unchanged, what is left of the slowdown is the daemon's own queueing.
  * As root only (it plays two other uids). Starts its own jobstatd
  * (JST_BUILD_DIR/jobstatd -g 65534, default quotas, capacity 4096).
  */
@@ -94,10 +96,14 @@ struct shared {
 	int n_upd;
 	uint64_t prod_run_delay_ns; /* the producer's time runnable but not running */
 	int setup_failed;
+	int requester_done;       /* the victim's requester made its last request */
+	uint64_t reconnects[NWHO]; /* jst_conn_reconnects() at the end */
+	uint64_t longest_call_ns, longest_call_at; /* the producer's slowest update */
 };
 
 static struct shared *sh;
 static char sock[160], ns[64];
+static int hog_nice; /* --hog-nice: the hog's processes at this nice value */
 
 static void count(enum who w, int rc)
 {
@@ -124,6 +130,8 @@ static void become(uid_t uid)
 	gid_t g = SOCKGROUP;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (uid == HOG && hog_nice && setpriority(PRIO_PROCESS, 0, hog_nice) < 0)
+		_exit(89);
 	if (setgroups(1, &g) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
 		_exit(90);
 }
@@ -227,17 +235,25 @@ static void victim_producer(int phase_no)
 		int j = i % NJ;
 		uint64_t t, next = t0 + (uint64_t)i * PERIOD_NS;
 
-		/* Answer requests while waiting for the next update's time. */
-		while ((t = now_ns()) < next) {
-			rc = jst_dispatch(c, (int64_t)(next - t));
+		/*
+		 * Answer requests while waiting for the next update's time, and at
+		 * least once per update: a producer behind its schedule still answers.
+		 */
+		do {
+			t = now_ns();
+			rc = jst_dispatch(c, t < next ? (int64_t)(next - t) : 0);
 			if (rc < 0)
 				count(V_PROD, rc);
-		}
+		} while (now_ns() < next);
 		__atomic_store_n(&sh->last_seq[j], i, __ATOMIC_RELEASE);
 		t = now_ns();
 		__atomic_store_n(&sh->t_send[i], t, __ATOMIC_RELEASE);
 		rc = jst_job_set_progress(c, h[j], (uint16_t)(i % 101));
 		sh->upd_us[i] = (double)(now_ns() - t) / 1000.0;
+		if (now_ns() - t > sh->longest_call_ns) {
+			sh->longest_call_ns = now_ns() - t;
+			sh->longest_call_at = t;
+		}
 		count(V_PROD, rc);
 		if (i % 100 == 99) {
 			jst_handle tmp;
@@ -254,9 +270,10 @@ static void victim_producer(int phase_no)
 		}
 	}
 	sh->n_upd = i;
+	sh->reconnects[V_PROD] = jst_conn_reconnects(c);
 	sh->prod_run_delay_ns = run_delay_ns(getpid()) - delay0;
 	/* Stay connected until the phase ends: the requester's last request needs an answer. */
-	while (!stopping())
+	while (!__atomic_load_n(&sh->requester_done, __ATOMIC_ACQUIRE))
 		jst_dispatch(c, 2000000);
 	for (int j = 0; j < NJ; j++)
 		jst_job_remove(c, h[j], JST_REMOVE_NOW, NULL);
@@ -314,10 +331,17 @@ static void victim_requester(int phase_no)
 	ready_then_wait();
 	for (int k = 0; !stopping(); k++) {
 		uint32_t code = 0;
+		uint64_t t = now_ns();
 		int rc = jst_request_state_change(c, id, suspend ? JST_REQ_SUSPEND : JST_REQ_START,
 						  1000000000, &code);
 
 		count(V_REQ, rc == 0 && code != JST_RSC_COMPLETED ? JST_EINVAL : rc);
+		if (rc != 0 || code != JST_RSC_COMPLETED)
+			fprintf(stderr, "noisy: victim's %s at %.3f s %s after %.1f ms: %s (code %u)%s\n",
+				suspend ? "Suspend" : "Start", (double)(t % 1000000000000ull) / 1e9,
+				jst_errname(rc),
+				(double)(now_ns() - t) / 1e6, jst_conn_error(c), (unsigned)code,
+				stopping() ? ", the phase had ended" : "");
 		suspend = !suspend;
 		if (k % 10 == 9) {
 			jst_conn *c2 = NULL;
@@ -328,10 +352,15 @@ static void victim_requester(int phase_no)
 			if (rc == 0)
 				rc = jst_daemon_quotas(c2, &q, 1, &n);
 			count(V_REQ, rc);
+			if (rc != 0)
+				fprintf(stderr, "noisy: victim's new connection: %s: %s\n",
+					jst_errname(rc), c2 ? jst_conn_error(c2) : jst_last_error());
 			jst_disconnect(c2);
 		}
 		usleep(50000);
 	}
+	sh->reconnects[V_REQ] = jst_conn_reconnects(c);
+	__atomic_store_n(&sh->requester_done, 1, __ATOMIC_RELEASE);
 	jst_disconnect(c);
 	_exit(0);
 }
@@ -495,7 +524,7 @@ static void hog_rsc(int phase_no)
 struct result {
 	double upd_p50, upd_p99, vis_p50, vis_p99;
 	uint64_t victim_ok, victim_err, missed;
-	double daemon_cpu, prod_wait_us;
+	double daemon_cpu, daemon_wait, prod_wait_us;
 	int n;
 };
 
@@ -547,7 +576,7 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 	pid_t pids[8];
 	int np = 0, want = 0, status;
 	struct result res = {0};
-	uint64_t cpu0, t0;
+	uint64_t cpu0, wait0, t0;
 	double *vis;
 
 	memset(sh, 0, sizeof(*sh));
@@ -575,11 +604,13 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 	}
 	wait_ready(want);
 	cpu0 = cpu_ns(daemon);
+	wait0 = run_delay_ns(daemon);
 	t0 = now_ns();
 	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
 	usleep((useconds_t)(seconds * 1e6));
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	res.daemon_cpu = (double)(cpu_ns(daemon) - cpu0) / (double)(now_ns() - t0);
+	res.daemon_wait = (double)(run_delay_ns(daemon) - wait0) / (double)(now_ns() - t0);
 	for (int i = 0; i < np; i++) {
 		waitpid(pids[i], &status, 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -630,8 +661,14 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 	       "monitor p50 %7.1f us p99 %8.1f us (not seen %" PRIu64 ")\n",
 	       ph->name, res.n, res.upd_p50, res.upd_p99, res.vis_p50, res.vis_p99, res.missed);
 	printf("          victim calls ok %" PRIu64 ", failed %" PRIu64
-	       "; jobstatd CPU %.0f%%; producer runnable-not-running %.1f us per update\n",
-	       res.victim_ok, res.victim_err, res.daemon_cpu * 100, res.prod_wait_us);
+	       "; jobstatd on a CPU %.0f%%, runnable waiting for one %.0f%% of the phase; "
+	       "the producer waited for a CPU %.1f us per update\n",
+	       res.victim_ok, res.victim_err, res.daemon_cpu * 100, res.daemon_wait * 100,
+	       res.prod_wait_us);
+	printf("          the producer's slowest update %.1f ms (at %.3f s); reconnects: producer %"
+	       PRIu64 ", requester %" PRIu64 "\n", (double)sh->longest_call_ns / 1e6,
+	       (double)(sh->longest_call_at % 1000000000000ull) / 1e9, sh->reconnects[V_PROD],
+	       sh->reconnects[V_REQ]);
 	for (enum who w = 0; w < NWHO; w++)
 		if (w > V_REQ || res.victim_err)
 			print_codes(w);
@@ -661,8 +698,10 @@ int main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--hog-nice") && i + 1 < argc)
+			hog_nice = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N]\n");
+			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N]\n");
 			return 2;
 		}
 	}
@@ -710,6 +749,9 @@ int main(int argc, char **argv)
 		printf("noisy neighbour: victim uid %d (producer, monitor, requester) vs hog uid %d; "
 		       "%d round(s) of %.0f s phases; jobstatd -c 4096, default quotas%s\n",
 		       VICTIM, HOG, rounds, seconds, quick ? " (--quick)" : "");
+		if (hog_nice)
+			printf("the hog's processes at nice %d\n", hog_nice);
+		printf("(calls counted per process: the hogs' include their connects and removes)\n");
 	}
 	{
 		double r50[16], r99[16], v99[16], rcpu[16];
