@@ -24,7 +24,10 @@
  * (timeout 200 ms) to the hog's own jobs, whose producer never answers, so
  * the pending-request quota is met. Every call's code is counted.
  *
- * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N]
+ * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--rsc-threads N]
+ *              [--phase flood|create|errors|conns|rsc]
+ * --phase runs quiet and that phase only; --rsc-threads sets how many
+ * connections the hog's requests come from (80).
  * --hog-nice runs the hog's processes at that nice value: with the daemon
  * unchanged, what is left of the slowdown is the daemon's own queueing.
  * As root only (it plays two other uids). Starts its own jobstatd
@@ -60,7 +63,7 @@
 #define PERIOD_NS 1000000      /* one victim update per millisecond */
 #define MAXS      65536        /* samples per phase */
 #define NCODES    64           /* -rc, 0 for success */
-#define RSC_THREADS 80
+#define RSC_MAX   256          /* --rsc-threads at most */
 #define ERR_JOBS  256
 
 enum who { V_PROD, V_MON, V_REQ, H_CREATE, H_ERROR, H_CONN, H_RSC, NWHO };
@@ -104,6 +107,7 @@ struct shared {
 static struct shared *sh;
 static char sock[160], ns[64];
 static int hog_nice; /* --hog-nice: the hog's processes at this nice value */
+static int rsc_threads = 80; /* --rsc-threads: the hog's requesting connections */
 
 static void count(enum who w, int rc)
 {
@@ -466,7 +470,7 @@ static void hog_conns(void)
 	_exit(0);
 }
 
-static char rsc_ids[RSC_THREADS][64];
+static char rsc_ids[RSC_MAX][64];
 
 static void *rsc_thread(void *arg)
 {
@@ -492,28 +496,28 @@ static void *rsc_thread(void *arg)
 
 static void hog_rsc(int phase_no)
 {
-	pthread_t th[RSC_THREADS];
-	jst_handle h[RSC_THREADS];
+	pthread_t th[RSC_MAX];
+	jst_handle h[RSC_MAX];
 	jst_conn *c;
 
 	become(HOG);
 	/* A producer that never dispatches: every request waits for its timeout. */
 	c = connect_or_die(true, NULL);
-	for (int t = 0; t < RSC_THREADS; t++) {
+	for (int t = 0; t < rsc_threads; t++) {
 		snprintf(rsc_ids[t], sizeof(rsc_ids[t]), "hog:p%d-r%d", phase_no, t);
 		if (jst_job_create(c, &(struct jst_job_spec){.instance_id = rsc_ids[t],
 							    .initial_state = JST_JOB_RUNNING},
 				   &h[t], NULL) != 0)
 			_exit(96);
 	}
-	for (int t = 0; t < RSC_THREADS; t++)
+	for (int t = 0; t < rsc_threads; t++)
 		if (pthread_create(&th[t], NULL, rsc_thread, (void *)(intptr_t)t) != 0)
 			_exit(97);
 	/* One "ready" for the process; each thread adds its own. */
 	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_RELEASE);
-	for (int t = 0; t < RSC_THREADS; t++)
+	for (int t = 0; t < rsc_threads; t++)
 		pthread_join(th[t], NULL);
-	for (int t = 0; t < RSC_THREADS; t++)
+	for (int t = 0; t < rsc_threads; t++)
 		jst_job_remove(c, h[t], JST_REMOVE_NOW, NULL);
 	jst_disconnect(c);
 	_exit(0);
@@ -592,7 +596,7 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 	}
 	if (ph->hogs & (1u << H_RSC)) {
 		pids[np++] = spawn(hog_rsc, phase_no);
-		want += 1 + RSC_THREADS;
+		want += 1 + rsc_threads;
 	}
 	if (ph->hogs & (1u << H_CREATE)) {
 		pids[np++] = spawn(hog_create, phase_no);
@@ -684,6 +688,8 @@ static int cmp_dbl(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	bool quick = false;
+	const char *only = NULL;
+	const struct phase *run[8];
 	double seconds = 0;
 	int rounds = 0, nph, d_status;
 	char rundir[] = "/tmp/jst-noisy-XXXXXX";
@@ -700,8 +706,12 @@ int main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--hog-nice") && i + 1 < argc)
 			hog_nice = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--rsc-threads") && i + 1 < argc)
+			rsc_threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--phase") && i + 1 < argc)
+			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N]\n");
+			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
 			return 2;
 		}
 	}
@@ -713,7 +723,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "noisy: --seconds at most %d\n", MAXS / 1000 - 1);
 		return 2;
 	}
-	nph = quick ? 2 : (int)(sizeof(phases) / sizeof(phases[0]));
+	if (rsc_threads < 1 || rsc_threads > RSC_MAX) {
+		fprintf(stderr, "noisy: --rsc-threads 1..%d\n", RSC_MAX);
+		return 2;
+	}
+	/* quiet first in every round: each flood phase is compared with it. */
+	nph = 0;
+	run[nph++] = &phases[0];
+	for (size_t p = 1; p < sizeof(phases) / sizeof(phases[0]); p++)
+		if (only ? !strcmp(only, phases[p].name) : (!quick || p == 1))
+			run[nph++] = &phases[p];
+	if (nph < 2) {
+		fprintf(stderr, "noisy: no phase \"%s\" (flood, create, errors, conns, rsc)\n", only);
+		return 2;
+	}
 	if (geteuid() != 0) {
 		printf("noisy: skipped: needs root to play the hog's and the victim's uids\n");
 		return 0;
@@ -751,6 +774,8 @@ int main(int argc, char **argv)
 		       VICTIM, HOG, rounds, seconds, quick ? " (--quick)" : "");
 		if (hog_nice)
 			printf("the hog's processes at nice %d\n", hog_nice);
+		if (rsc_threads != 80)
+			printf("the hog's requests from %d connections\n", rsc_threads);
 		printf("(calls counted per process: the hogs' include their connects and removes)\n");
 	}
 	{
@@ -763,7 +788,7 @@ int main(int argc, char **argv)
 
 			printf("round %d\n", r + 1);
 			for (int p = 0; p < nph; p++) {
-				struct result x = run_phase(&phases[p], r * 16 + p, seconds, d);
+				struct result x = run_phase(run[p], r * 16 + p, seconds, d);
 
 				errs += x.victim_err;
 				if (p == 0) {
@@ -772,7 +797,7 @@ int main(int argc, char **argv)
 				}
 				printf("          %s/quiet: round trip p50 %.2fx p99 %.2fx, visible p99 "
 				       "%.2fx\n",
-				       phases[p].name, x.upd_p50 / base.upd_p50,
+				       run[p]->name, x.upd_p50 / base.upd_p50,
 				       x.upd_p99 / base.upd_p99, x.vis_p99 / base.vis_p99);
 				if (p == 1 && nr < 16) {
 					r50[nr] = x.upd_p50 / base.upd_p50;
@@ -785,9 +810,9 @@ int main(int argc, char **argv)
 		qsort(r99, (size_t)nr, sizeof(double), cmp_dbl);
 		qsort(r50, (size_t)nr, sizeof(double), cmp_dbl);
 		qsort(v99, (size_t)nr, sizeof(double), cmp_dbl);
-		printf("summary over %d round(s), flood/quiet: round trip p50 %.2fx (%.2f..%.2f), "
+		printf("summary over %d round(s), %s/quiet: round trip p50 %.2fx (%.2f..%.2f), "
 		       "p99 %.2fx (%.2f..%.2f); visible p99 %.2fx (%.2f..%.2f)\n",
-		       nr, r50[nr / 2], r50[0], r50[nr - 1], r99[nr / 2], r99[0], r99[nr - 1],
+		       nr, run[1]->name, r50[nr / 2], r50[0], r50[nr - 1], r99[nr / 2], r99[0], r99[nr - 1],
 		       v99[nr / 2], v99[0], v99[nr - 1]);
 		printf("target: the victim sees no error: %s (%" PRIu64 " failed calls); its update "
 		       "p99 within 2x: %s\n",
