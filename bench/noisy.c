@@ -536,6 +536,10 @@ static pid_t spawn(void (*fn)(int), int arg)
 {
 	pid_t p = fork();
 
+	if (p < 0) {
+		perror("noisy: fork");
+		exit(1);
+	}
 	if (p == 0)
 		fn(arg);
 	return p;
