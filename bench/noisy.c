@@ -28,8 +28,9 @@
  *              [--phase flood|create|errors|conns|rsc]
  * --phase runs quiet and that phase only; --rsc-threads sets how many
  * connections the hog's requests come from (80).
- * --hog-nice runs the hog's processes at that nice value: with the daemon
- * unchanged, what is left of the slowdown is the daemon's own queueing.
+ * --hog-nice runs the hog's processes at that nice value, which takes most of
+ * the CPU contention out (80 threads at nice 19 still outweigh the daemon's one
+ * at nice 0): what is left is mostly the daemon's own queueing.
  * As root only (it plays two other uids). Starts its own jobstatd
  * (JST_BUILD_DIR/jobstatd -g 65534, default quotas, capacity 4096).
  */
@@ -783,7 +784,7 @@ int main(int argc, char **argv)
 		printf("(calls counted per process: the hogs' include their connects and removes)\n");
 	}
 	{
-		double r50[16], r99[16], v99[16], rcpu[16];
+		double r50[16], r99[16], v99[16];
 		uint64_t errs = 0;
 		int nr = 0;
 
@@ -806,8 +807,7 @@ int main(int argc, char **argv)
 				if (p == 1 && nr < 16) {
 					r50[nr] = x.upd_p50 / base.upd_p50;
 					r99[nr] = x.upd_p99 / base.upd_p99;
-					v99[nr] = x.vis_p99 / base.vis_p99;
-					rcpu[nr++] = x.daemon_cpu;
+					v99[nr++] = x.vis_p99 / base.vis_p99;
 				}
 			}
 		}
@@ -820,9 +820,10 @@ int main(int argc, char **argv)
 		       v99[nr / 2], v99[0], v99[nr - 1]);
 		printf("target: the victim sees no error: %s (%" PRIu64 " failed calls); its update "
 		       "p99 within 2x: %s\n",
-		       errs ? "MISSED" : "met", errs, r99[nr / 2] <= 2.0 ? "met (median round)"
-									  : "MISSED (median round)");
-		(void)rcpu;
+		       errs ? "MISSED" : "met", errs,
+		       r99[nr - 1] <= 2.0   ? "met in every round"
+		       : r99[nr / 2] <= 2.0 ? "met in the median round only (is the quiet p99 noisy?)"
+					    : "MISSED");
 	}
 	kill(d, SIGTERM);
 	waitpid(d, &d_status, 0);
