@@ -4,6 +4,7 @@
 #   make                  library (shared + static), daemon, CLI
 #   make test             every Criterion suite and the export check (installs deps first)
 #   make bench            the benchmark harness and the focused benchmarks (bench/RESULTS.md)
+#   make bench-noisy      the noisy-neighbour benchmark alone (as root)
 #   make stress           the long torn-read run and 300 kill/adopt cycles
 #   make demo             a daemon, a producer, a client and jobstat watch, for a first look
 #   make fuzz             libFuzzer on the control protocol and on segment attach (FUZZ_SECONDS)
@@ -110,7 +111,7 @@ SERVER_OBJS = $(SERVER_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SRCS := daemon/jobstatd.c daemon/config.c $(SERVER_SRCS)
 CLI_SRCS  := cli/main.c cli/escape.c cli/watch.c
 TEST_SRCS := $(wildcard tests/test_*.c)
-BENCH_SRCS := bench/readpath.c bench/producer.c
+BENCH_SRCS := bench/readpath.c bench/producer.c bench/noisy.c
 
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -119,7 +120,7 @@ TEST_BINS    := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: FORCE all deps deps-check bench-deps fuzz fuzz-deps test python-test check-exports abi-check abi-deps bench stress run demo install uninstall clean \
-	format help exporter exporter-deps test-exporter bench-exporter install-exporter
+	format help exporter exporter-deps test-exporter bench-exporter bench-noisy install-exporter
 
 GENERATED := $(BUILD)/jobstat.pc $(BUILD)/systemd/jobstatd.service
 
@@ -412,6 +413,12 @@ bench: all $(BENCH_BINS) $(BUILD)/bench/harness $(BUILD)/bench/exporter
 	$(BUILD)/bench/producer $(BENCH_ARGS)
 	$(BUILD)/bench/exporter $(BENCH_ARGS)
 	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
+	$(BUILD)/bench/noisy $(BENCH_ARGS)
+
+# The noisy-neighbour benchmark alone (issue 13; as root: it plays two other uids).
+bench-noisy: all $(BUILD)/bench/noisy
+	@sh tests/ensure-service-user.sh
+	$(BUILD)/bench/noisy $(BENCH_ARGS)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").
 run: all
