@@ -272,7 +272,8 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjobstat.so
 	install -m 0644 $(STLIB) $(DESTDIR)$(libdir)/
 	install -m 0644 libclient/jobstat.h $(DESTDIR)$(includedir)/
-	install -m 0644 shm-layout/jobstat-shm.h $(DESTDIR)$(includedir)/jobstat/
+	install -m 0644 shm-layout/jobstat-shm.h libclient/jobstat-inline.h \
+		$(DESTDIR)$(includedir)/jobstat/
 	install -m 0644 $(BUILD)/jobstat.pc $(DESTDIR)$(pkgconfigdir)/
 	install -m 0755 $(BUILD)/jobstat $(DESTDIR)$(bindir)/
 	install -m 0755 $(BUILD)/jobstatd $(DESTDIR)$(sbindir)/
@@ -285,6 +286,7 @@ uninstall:
 	rm -f $(DESTDIR)$(libdir)/libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME) \
 	      $(DESTDIR)$(libdir)/libjobstat.so $(DESTDIR)$(libdir)/libjobstat.a \
 	      $(DESTDIR)$(includedir)/jobstat.h $(DESTDIR)$(includedir)/jobstat/jobstat-shm.h \
+	      $(DESTDIR)$(includedir)/jobstat/jobstat-inline.h \
 	      $(DESTDIR)$(pkgconfigdir)/jobstat.pc $(DESTDIR)$(bindir)/jobstat \
 	      $(DESTDIR)$(sbindir)/jobstatd $(DESTDIR)$(mandir)/man1/jobstat.1 \
 	      $(DESTDIR)$(mandir)/man3/libjobstat.3 $(DESTDIR)$(mandir)/man8/jobstatd.8
