@@ -4,8 +4,8 @@
  * enters seccomp strict mode (any syscall but read, write, exit and
  * sigreturn kills it), then looks up, reads statuses (through the library
  * and the inline tier), jobs and errors, iterates and follows the change
- * log over thousands of jobs while the
- * parent keeps publishing, and leaves through the raw exit syscall.
+ * log over thousands of jobs while the parent keeps publishing, and leaves
+ * through the raw exit syscall.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
