@@ -242,11 +242,13 @@ $(BUILD)/bench/harness: bench/harness.c bench/benchutil.h $(PUBLIB) $(STLIB) $(B
 bench-deps:
 	@sh .ci/deps.sh install $(BENCH_PACKAGES)
 
-# The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), then the
+# The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), again with
+# the segment on 2 MiB pages (--huge: root; on 4 KiB pages, saying so, otherwise), then the
 # focused read-path and producer benchmarks. BENCH_ARGS=--quick for a run under a minute
 # (the harness stops at 100k jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
+	$(BUILD)/bench/harness $(BENCH_ARGS) --huge --json $(BUILD)/bench-huge.json
 	$(BUILD)/bench/readpath $(BENCH_ARGS)
 	$(BUILD)/bench/producer $(BENCH_ARGS)
 
