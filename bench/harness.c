@@ -391,6 +391,17 @@ static void a_floor(uint64_t i)
 	KEEP(&sink_st);
 }
 
+/*
+ * The floor addressed the way the monitor addresses jobstat: through the
+ * handle it holds (a load from handles[]), then the record. a_floor reads
+ * the record at a position it computes, which saves the monitor's own load.
+ */
+static void a_floor_handle(uint64_t i)
+{
+	memcpy(&sink_st, &private_status[handles[pick(i)].slot], sizeof(sink_st));
+	KEEP(&sink_st);
+}
+
 static uint8_t rbuf[JST_MSG_MAX];
 
 static void sock_roundtrip(struct jst_wbuf *w)
@@ -953,6 +964,10 @@ int main(int argc, char **argv)
 		scenario("(a) inline status, random job of all", (op_fn[]){a_inline, a_floor, NULL,
 			 NULL}, (uint64_t[]){2000, 2000, 0, 0}, ss, d);
 		printf("    target (issue 17): <= 2x floor %s\n",
+		       d[0].median / d[1].median <= 2 ? "met" : "MISSED");
+		scenario("(a) inline status, random; floor via handle", (op_fn[]){a_inline,
+			 a_floor_handle, NULL, NULL}, (uint64_t[]){2000, 2000, 0, 0}, ss, d);
+		printf("    (the floor loads the monitor's handle too) <= 2x floor %s\n",
 		       d[0].median / d[1].median <= 2 ? "met" : "MISSED");
 		scenario("(b) lookup by InstanceID + status", (op_fn[]){b_jobstat, b_floor, b_socket, a_redis},
 			 (uint64_t[]){1000, 1000, 50, 50}, ss, d);
