@@ -305,7 +305,8 @@ static void start_servers(void)
 	redis_pid = spawn("/usr/bin/redis-server",
 			  (char *[]){"redis-server", "--port", "0", "--unixsocket", redis_path,
 				     "--save", "", "--appendonly", "no", NULL});
-	for (int i = 0; i < 1000 && (stat(sock_path, &sb) || stat(redis_path, &sb)); i++)
+	/* jobstatd adopts (validates) a million jobs before it listens: up to a minute when busy. */
+	for (int i = 0; i < 6000 && (stat(sock_path, &sb) || stat(redis_path, &sb)); i++)
 		usleep(10000);
 	if (stat(sock_path, &sb) || stat(redis_path, &sb))
 		die("jobstatd or redis-server did not start (is redis-server installed? make bench "
