@@ -565,10 +565,10 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 #define ERROR_FIXED_HDR offsetof(struct jst_shm_error, str[JST_ESTR_MESSAGE_ARGUMENTS])
 
 /*
- * Copy error version @ref into @e and its text into @text, only the bytes
- * the error holds: the fixed fields and the nine strings' entries, as many
- * argument and action entries as it counts, and its `used` bytes of text
- * (not the whole 416-byte table and never the rest of the 20 KiB block).
+ * Copy error version @ref into @e and its text into @text, only what the
+ * error holds: the fixed fields and the nine strings' entries, each of the
+ * two 16-entry tables only if the error has entries in it, and its `used`
+ * bytes of text (never the rest of the 20 KiB block).
  * Return: 0; JST_EAGAIN (reused during the copy); JST_ECORRUPT.
  */
 static int read_error_block(const jst_reader *r, jst_shm_ref ref, struct jst_shm_error *e,
