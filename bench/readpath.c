@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * readpath.c - measures libjobstat's read path against private-memory floors
- * taken in the same run: status by handle vs memcpy, lookup+status vs a
- * private hash table, an error read, a full scan vs a private array, and
+ * taken in the same run: status by handle (library call and inline tier)
+ * vs memcpy, lookup+status vs a private hash table, an error read, a full scan vs a private array, and
  * the writer's publish rate alone and with 4 reader processes polling.
  *
  * Usage: readpath [--quick]
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "benchutil.h"
+#include "jobstat-inline.h"
 #include "jobstat-shm.h"
 #include "jobstat.h"
 #include "publish.h"
@@ -73,7 +74,7 @@ static void compare(const char *what, op_fn a, void *aa, op_fn b, void *ba, uint
 		printf("%-44s target: median <= %.0f ns%s", "", target_ns,
 		       target_ratio > 0 ? "" : "\n");
 	if (target_ratio > 0)
-		printf(", within %.0fx of the baseline\n", target_ratio);
+		printf(", within %gx of the baseline\n", target_ratio);
 	free(va);
 	free(vb);
 }
@@ -85,6 +86,7 @@ static void compare(const char *what, op_fn a, void *aa, op_fn b, void *ba, uint
 
 static struct jst_pub *pub;
 static jst_reader *rd;
+static struct jst_fast fast; /* the inline tier over rd */
 static char (*ids)[64];
 static jst_handle *handles;
 static uint32_t *order; /* random permutation of [0, NJOBS_LOOKUP) */
@@ -138,6 +140,8 @@ static void setup_segment(void)
 		order[j] = t;
 	}
 	rc = jst_attach_shm(shm, &rd);
+	if (rc == 0)
+		rc = jst_fast_attach(rd, &fast);
 	if (rc < 0) {
 		fprintf(stderr, "bench: attach: %s\n", jst_strerror(rc));
 		exit(1);
@@ -155,6 +159,18 @@ static void op_status(void *arg, uint64_t i)
 	(void)arg;
 	(void)i;
 	jst_status(rd, handles[7], &st);
+	KEEP(&st);
+}
+
+/* The same read through the inline tier (jobstat-inline.h), compiled in here. */
+
+static void op_status_inline(void *arg, uint64_t i)
+{
+	struct jst_status st;
+
+	(void)arg;
+	(void)i;
+	jst_status_inline(&fast, handles[7], &st);
 	KEEP(&st);
 }
 
@@ -453,6 +469,8 @@ int main(int argc, char **argv)
 
 	compare("status by handle | memcpy 128 B", op_status, NULL, op_memcpy_status, NULL, 10000,
 		25, 2);
+	compare("inline status by handle | memcpy 128 B", op_status_inline, NULL, op_memcpy_status,
+		NULL, 10000, 25, 1.5);
 	compare("lookup+status @100k | private hash table", op_lookup, NULL, op_private_lookup,
 		NULL, 2000, 150, 2);
 	compare("lookup+status, one hot job | private table", op_lookup_hot, NULL,

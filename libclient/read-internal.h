@@ -10,10 +10,12 @@
 #include <stdbool.h>
 
 #include "shm-atomic.h"
+#include "jobstat-inline.h"
+#include "jobstat-shm.h"
 #include "jobstat.h"
 
 /* How many times a read retries a version that was reused under it before JST_EAGAIN. */
-#define JST_READ_RETRIES 64
+#define JST_READ_RETRIES JST_INLINE_RETRIES
 
 /*
  * A reader's private copy of the geometry, validated once at attach: no
@@ -33,6 +35,7 @@ struct jst_reader {
 	struct jst_shm_pool pools[JST_POOL_COUNT];
 	const char *status_blocks;  /* the status pool's first block, for the hot path */
 	uint32_t status_count;
+	struct jst_fast fast;       /* the same, for jst__fast_read() (jobstat-inline.h) */
 	bool borrowed;              /* the mapping belongs to the caller (jst__attach_mapping()) */
 };
 
@@ -44,8 +47,10 @@ struct jst_reader {
  * @data: ... and, when non-NULL, the block's `used` data bytes (the word after
  *        the stamp in detail and error blocks), at most @data_max of them.
  *
- * The status read (read_status() in read.c) inlines the same copy-then-check
- * for its fixed 128-byte block: it is the hot path, measured in bench/.
+ * The status read (jst__fast_read() in jobstat-inline.h) inlines the same
+ * copy-then-check for its fixed 128-byte block: it is the hot path, measured
+ * in bench/, and the one definition of it the inline tier compiles into
+ * monitors.
  *
  * Return: 0 when the copy is one consistent version; JST_EAGAIN when the
  * block was reused during the copy (retry from the reference); JST_ECORRUPT

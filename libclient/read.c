@@ -102,6 +102,14 @@ static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
 	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
 	r->status_blocks = r->base + r->pools[JST_POOL_STATUS].offset;
 	r->status_count = r->pools[JST_POOL_STATUS].count;
+	r->fast = (struct jst_fast){
+		.abi = JST_INLINE_ABI,
+		.format_major = r->hdr->version_major,
+		.refs = r->refs,
+		.status_blocks = r->status_blocks,
+		.capacity = r->capacity,
+		.status_count = r->status_count,
+	};
 	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size) {
 		/* the header changed since the check */
 		free(r);
@@ -214,8 +222,13 @@ void jst_detach(jst_reader *r)
 
 /* ---- the validated copy --------------------------------------------------------------- */
 
-int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
-		   size_t hdr_size, char *data, size_t data_max)
+/*
+ * jst_read_block()'s body, inlined where @hdr_size is a constant so that the
+ * header copy compiles to a few vector moves instead of a call to memcpy().
+ */
+static inline __attribute__((always_inline)) int
+read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out, size_t hdr_size,
+	   char *data, size_t data_max)
 {
 	const struct jst_shm_pool *p = &r->pools[pool];
 	uint32_t idx = jst_shm_ref_index(ref);
@@ -255,6 +268,12 @@ int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *ou
 	return 0;
 }
 
+int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
+		   size_t hdr_size, char *data, size_t data_max)
+{
+	return read_block(r, ref, pool, out, hdr_size, data, data_max);
+}
+
 /* Load a slot's current status reference. */
 static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
 {
@@ -273,43 +292,15 @@ static jst_shm_ref load_status_ref(const jst_reader *r, uint32_t slot)
 /*
  * Copy the current status version of @slot into @out: the hot path, one
  * copy straight into the caller's struct (struct jst_status is the status
- * version byte for byte) and then the stamp check. @gen is the handle's
- * slot incarnation, or UINT32_MAX to accept any live job. On failure @out
- * holds whatever was copied last.
+ * version byte for byte) and then the stamp check, as jobstat-inline.h
+ * defines it once for the library and for inline callers. @gen is the
+ * handle's slot incarnation, or UINT32_MAX to accept any live job. On
+ * failure @out holds whatever was copied last.
  */
 static inline int read_status(const jst_reader *r, uint32_t slot, uint32_t gen,
 			      struct jst_status *out)
 {
-	if (slot >= r->capacity)
-		return JST_EINVAL;
-	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
-		jst_shm_ref ref = load_status_ref(r, slot);
-		uint32_t idx = jst_shm_ref_index(ref);
-		const struct jst_shm_status *blk;
-
-		if (ref == 0)
-			return JST_ESTALE; /* free slot: the job was removed */
-		if (idx == 0 || idx >= r->status_count)
-			return JST_ECORRUPT;
-		/* The status block size is validated at attach: a constant here. */
-		blk = (const struct jst_shm_status *)(r->status_blocks +
-						      (size_t)idx * JST_SHM_STATUS_SIZE);
-		memcpy(out, blk, sizeof(*out));
-		/*
-		 * Order the copy before the stamp re-check. Pairs with the
-		 * cmm_smp_wmb() in the writer's block_begin() after it makes
-		 * the stamp odd (as in jst_read_block()).
-		 */
-		cmm_smp_rmb();
-		if (uatomic_read(&blk->stamp) != jst_shm_ref_stamp(ref))
-			continue; /* reused under us: take the new reference */
-		if (out->handle.slot != slot)
-			return JST_ECORRUPT;
-		if (gen != UINT32_MAX && out->handle.gen != gen)
-			return JST_ESTALE;
-		return 0;
-	}
-	return JST_EAGAIN;
+	return jst__fast_read(&r->fast, slot, gen, out);
 }
 
 int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
@@ -317,6 +308,22 @@ int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
 	if (!r || !ret_status)
 		return JST_EINVAL;
 	return read_status(r, h.slot, h.gen, ret_status);
+}
+
+int jst_fast_init(jst_reader *r, unsigned abi, unsigned format_major, size_t size,
+		  struct jst_fast *ret_fast)
+{
+	if (!r || !ret_fast || abi != JST_INLINE_ABI || size != sizeof(struct jst_fast))
+		return JST_EINVAL;
+	/*
+	 * The program's inline read understands one format major's status
+	 * blocks; this library may read others. Refuse rather than let it
+	 * misread them: jst_status() reads whatever this library attached.
+	 */
+	if (format_major != r->fast.format_major)
+		return JST_EVERSION;
+	*ret_fast = r->fast;
+	return 0;
 }
 
 /* ---- lookup -------------------------------------------------------------------------- */
@@ -442,15 +449,23 @@ static int str_resolve(const struct jst_shm_str *s, char *text, uint32_t used, c
 	return 0;
 }
 
-static int read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
-		       struct jst_shm_detail *d, char *text, size_t text_max)
+/* Of a detail block's header, what an error read needs: up to the error counts. */
+#define DETAIL_ERRORS_HDR offsetof(struct jst_shm_detail, reserved0)
+
+/*
+ * Copy the detail version @ref of status @st: its first @hdr_size header
+ * bytes (sizeof(*d), or DETAIL_ERRORS_HDR) and, with @text, its strings.
+ */
+static inline __attribute__((always_inline)) int
+read_detail(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
+	    struct jst_shm_detail *d, size_t hdr_size, char *text, size_t text_max)
 {
 	uint32_t idx = jst_shm_ref_index(ref);
 	unsigned pool = idx & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE : JST_POOL_DETAIL_SMALL;
 	int rc;
 
-	rc = jst_read_block(r, ref & ~(jst_shm_ref)JST_SHM_REF_LARGE, pool, d, sizeof(*d), text,
-			    text_max);
+	rc = read_block(r, ref & ~(jst_shm_ref)JST_SHM_REF_LARGE, pool, d, hdr_size, text,
+			text_max);
 	if (rc < 0)
 		return rc;
 	if (d->slot != st->handle.slot || d->job_gen != st->handle.gen ||
@@ -508,7 +523,8 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 		memset(o->status_descriptions, 0, sizeof(o->status_descriptions));
 		if (st.internal_detail == 0)
 			return 0;
-		rc = read_detail(r, st.internal_detail, &st, &d, o->text, JST_SHM_DETAIL_DATA_LARGE);
+		rc = read_detail(r, st.internal_detail, &st, &d, sizeof(d), o->text,
+				 JST_SHM_DETAIL_DATA_LARGE);
 		if (rc == JST_EAGAIN)
 			continue; /* the detail was replaced and reused: take the new status */
 		if (rc < 0)
@@ -526,6 +542,66 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 	return JST_EAGAIN;
 }
 
+/* An error block's header up to its argument strings: what every error has. */
+#define ERROR_FIXED_HDR offsetof(struct jst_shm_error, str[JST_ESTR_MESSAGE_ARGUMENTS])
+
+/*
+ * Copy error version @ref into @e and its text into @text, only what the
+ * error holds: the fixed fields and the nine strings' entries, each of the
+ * two 16-entry tables only if the error has entries in it, and its `used`
+ * bytes of text (never the rest of the 20 KiB block).
+ * Return: 0; JST_EAGAIN (reused during the copy); JST_ECORRUPT.
+ */
+static int read_error_block(const jst_reader *r, jst_shm_ref ref, struct jst_shm_error *e,
+			    char *text, size_t text_max)
+{
+	const struct jst_shm_pool *p = &r->pools[JST_POOL_ERROR];
+	uint32_t idx = jst_shm_ref_index(ref);
+	const struct jst_shm_error *blk;
+	uint32_t na, nr, used;
+	bool bad;
+
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	blk = jst_shm_block(r->base, p, idx);
+	/*
+	 * Plain copies, as in jst_read_block(): the counts and size below come
+	 * from a block that may be rewritten under us, so they only bound the
+	 * copies; the stamp check decides whether the copy is one version.
+	 */
+	memcpy(e, blk, ERROR_FIXED_HDR);
+	na = e->n_message_arguments;
+	nr = e->n_recommended_actions;
+	used = e->used;
+	bad = na > JST_SHM_ERROR_ARGS_MAX || nr > JST_SHM_ERROR_ARGS_MAX ||
+	      used > p->block_size - sizeof(*e) || used > text_max;
+	if (!bad) {
+		/*
+		 * Each array's 128 bytes whole, when it has any entry: a copy of
+		 * constant size compiles to a few vector moves, where one of
+		 * na * 8 bytes became a `rep movsq` that cost more than the
+		 * kilobyte of text (measured: bench/RESULTS.md).
+		 */
+		if (na)
+			memcpy(&e->str[JST_ESTR_MESSAGE_ARGUMENTS],
+			       &blk->str[JST_ESTR_MESSAGE_ARGUMENTS],
+			       JST_SHM_ERROR_ARGS_MAX * sizeof(e->str[0]));
+		if (nr)
+			memcpy(&e->str[JST_ESTR_RECOMMENDED_ACTIONS],
+			       &blk->str[JST_ESTR_RECOMMENDED_ACTIONS],
+			       JST_SHM_ERROR_ARGS_MAX * sizeof(e->str[0]));
+		memcpy(text, blk->data, used);
+	}
+	/*
+	 * Order the copies before the stamp re-check. Pairs with the
+	 * cmm_smp_wmb() in the writer's block_begin(), as in jst_read_block().
+	 */
+	cmm_smp_rmb();
+	if (uatomic_read(&blk->stamp) != jst_shm_ref_stamp(ref))
+		return JST_EAGAIN;
+	return bad ? JST_ECORRUPT : 0; /* a stable block with impossible counts */
+}
+
 static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
 {
 	const char **strs[JST_ESTR_MESSAGE_ARGUMENTS] = {
@@ -540,16 +616,19 @@ static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
 	for (unsigned k = 0; k < JST_ESTR_MESSAGE_ARGUMENTS; k++)
 		if (str_resolve(&e->str[k], o->text, e->used, strs[k]) < 0)
 			return JST_ECORRUPT;
-	memset(o->message_arguments, 0, sizeof(o->message_arguments));
-	memset(o->recommended_actions, 0, sizeof(o->recommended_actions));
-	for (unsigned k = 0; k < e->n_message_arguments; k++)
-		if (str_resolve(&e->str[JST_ESTR_MESSAGE_ARGUMENTS + k], o->text, e->used,
+	/* Entries past the counts are NULL; stored one by one (a memset became `rep stos`). */
+	for (unsigned k = 0; k < JST_SHM_ERROR_ARGS_MAX; k++) {
+		o->message_arguments[k] = NULL;
+		o->recommended_actions[k] = NULL;
+		if (k < e->n_message_arguments &&
+		    str_resolve(&e->str[JST_ESTR_MESSAGE_ARGUMENTS + k], o->text, e->used,
 				&o->message_arguments[k]) < 0)
 			return JST_ECORRUPT;
-	for (unsigned k = 0; k < e->n_recommended_actions; k++)
-		if (str_resolve(&e->str[JST_ESTR_RECOMMENDED_ACTIONS + k], o->text, e->used,
+		if (k < e->n_recommended_actions &&
+		    str_resolve(&e->str[JST_ESTR_RECOMMENDED_ACTIONS + k], o->text, e->used,
 				&o->recommended_actions[k]) < 0)
 			return JST_ECORRUPT;
+	}
 	o->time = e->time;
 	o->sequence = e->sequence;
 	o->job_state = e->job_state;
@@ -579,16 +658,15 @@ int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error
 			return rc;
 		if (st.internal_detail == 0 || index >= st.n_errors)
 			return JST_ENOERROR;
-		/* Only the detail's header is needed: it holds the error references. */
-		rc = read_detail(r, st.internal_detail, &st, &d, NULL, 0);
+		/* Only the detail's error references and counts are needed. */
+		rc = read_detail(r, st.internal_detail, &st, &d, DETAIL_ERRORS_HDR, NULL, 0);
 		if (rc == JST_EAGAIN)
 			continue;
 		if (rc < 0)
 			return rc;
 		if (index >= d.n_errors)
 			return JST_ECORRUPT; /* the status and its detail disagree */
-		rc = jst_read_block(r, d.error_refs[index], JST_POOL_ERROR, &e, sizeof(e), o->text,
-				    sizeof(o->text));
+		rc = read_error_block(r, d.error_refs[index], &e, o->text, sizeof(o->text));
 		if (rc == JST_EAGAIN)
 			continue;
 		if (rc < 0)

@@ -7,6 +7,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "jobstat.h"
 
@@ -31,8 +34,14 @@ static void puts_(struct out *o, const char *s)
 static void putu(struct out *o, uint64_t v)
 {
 	char tmp[24];
+	size_t i = sizeof(tmp);
 
-	put(o, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRIu64, v));
+	/* Digits from the right: snprintf() cost more than the rest of a property. */
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(o, tmp + i, sizeof(tmp) - i);
 }
 
 static int finish(struct out *o, size_t *ret_len)
@@ -87,13 +96,58 @@ static size_t plain_run(const unsigned char *p, bool xml)
 	return k;
 }
 
+/*
+ * plain_run() for XML text of known length: whole blocks while none of their
+ * bytes needs a look (control, non-ASCII, DEL, " & < > '), then bytes. Reads
+ * only bytes before @len, nothing past the string's NUL. '<' and '>' differ
+ * in bit 1 only, '&' and '\'' in bit 0: one comparison covers each pair.
+ */
+static size_t xml_plain_run(const unsigned char *p, size_t len)
+{
+	size_t k = 0;
+
+#ifdef __SSE2__
+	for (; k + 16 <= len; k += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+		/* signed: bytes >= 0x80 are negative, so one compare takes them and controls */
+		__m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_andnot_si128(_mm_set1_epi8(2), v),
+						       _mm_set1_epi8('<')));
+		bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(1)),
+						       _mm_set1_epi8('\'')));
+		if (_mm_movemask_epi8(bad))
+			break;
+	}
+#else
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = ones << 7;
+
+	for (; k + 8 <= len; k += 8) {
+		uint64_t w, x, y, z;
+
+		memcpy(&w, p + k, sizeof(w));
+		/* A byte of x, y or z is zero where w has '"', '<' or '>', '&' or '\''. */
+		x = w ^ (ones * '"');
+		y = (w & ~(ones * 2)) ^ (ones * '<');
+		z = (w | ones) ^ (ones * '\'');
+		if (((w | (w + ones)) & high) | ((w - ones * 0x20) & ~w & high) |
+		    ((x - ones) & ~x & high) | ((y - ones) & ~y & high) | ((z - ones) & ~z & high))
+			break;
+	}
+#endif
+	return k + plain_run(p + k, true);
+}
+
 static void xml_text(struct out *o, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
 
 	while (*p) {
 		uint32_t cp;
-		size_t k = plain_run(p, true);
+		size_t k = xml_plain_run(p, (size_t)(end - p));
 
 		if (k) { /* the common case, copied in one go */
 			put(o, (const char *)p, k);

@@ -2,9 +2,10 @@
 /*
  * test_syscalls.c - proves the read path makes no syscall: a child attaches,
  * enters seccomp strict mode (any syscall but read, write, exit and
- * sigreturn kills it), then looks up, reads statuses, jobs and errors,
- * iterates and follows the change log over thousands of jobs while the
- * parent keeps publishing, and leaves through the raw exit syscall.
+ * sigreturn kills it), then looks up, reads statuses (through the library
+ * and the inline tier), jobs and errors, iterates and follows the change
+ * log over thousands of jobs while the parent keeps publishing, and leaves
+ * through the raw exit syscall.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -21,6 +22,7 @@
 #include <dlfcn.h>
 #include <time.h>
 
+#include "jobstat-inline.h"
 #include "testutil.h"
 
 /*
@@ -50,7 +52,7 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 #define ROUNDS 40
 
 struct result {
-	uint64_t lookups, statuses, jobs, errors, iterated, changes, failures, alive;
+	uint64_t lookups, statuses, inlined, jobs, errors, iterated, changes, failures, alive;
 };
 
 static char ids[NJOBS][32];
@@ -64,7 +66,10 @@ static char xml[65536];
 static void read_everything(jst_reader *r, struct result *res)
 {
 	uint64_t cursor = jst_change_seq(r);
+	struct jst_fast fast;
 
+	if (jst_fast_attach(r, &fast) != 0)
+		res->failures++;
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		struct jst_status st;
 		uint32_t pos = 0;
@@ -81,6 +86,11 @@ static void read_everything(jst_reader *r, struct result *res)
 			res->lookups++;
 			if (jst_status(r, h, &st) == 0 && test_status_check(&st) != UINT64_MAX)
 				res->statuses++;
+			else
+				res->failures++;
+			/* The inline tier (jobstat-inline.h), compiled into this program. */
+			if (jst_status_inline(&fast, h, &st) == 0 && test_status_check(&st) != UINT64_MAX)
+				res->inlined++;
 			else
 				res->failures++;
 			if (i % 16 == 0) {
@@ -209,6 +219,7 @@ Test(syscalls, read_path_runs_under_seccomp_strict)
 	cr_assert_eq(res.failures, 0);
 	cr_assert_eq(res.lookups, (uint64_t)NJOBS * ROUNDS);
 	cr_assert_eq(res.statuses, (uint64_t)NJOBS * ROUNDS);
+	cr_assert_eq(res.inlined, (uint64_t)NJOBS * ROUNDS);
 	cr_assert_eq(res.jobs, (uint64_t)NJOBS / 16 * ROUNDS);
 	cr_assert_eq(res.errors, (uint64_t)NJOBS / 16 * ROUNDS * 4, "error reads and GetErrors");
 	cr_assert_eq(res.iterated, (uint64_t)NJOBS * ROUNDS);
