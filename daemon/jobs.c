@@ -71,12 +71,9 @@ void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, ui
 	}
 }
 
-static struct timer timer_pop(struct jst_server *s)
+/* Restore the heap below @i after its timer grew later. */
+static void timer_sift_down(struct jst_server *s, uint32_t i)
 {
-	struct timer top = s->timers[0];
-	uint32_t i = 0;
-
-	s->timers[0] = s->timers[--s->ntimers];
 	for (;;) {
 		uint32_t l = 2 * i + 1, r = l + 1, m = i;
 
@@ -85,10 +82,18 @@ static struct timer timer_pop(struct jst_server *s)
 		if (r < s->ntimers && s->timers[r].due < s->timers[m].due)
 			m = r;
 		if (m == i)
-			break;
+			return;
 		timer_swap(s->timers, i, m);
 		i = m;
 	}
+}
+
+static struct timer timer_pop(struct jst_server *s)
+{
+	struct timer top = s->timers[0];
+
+	s->timers[0] = s->timers[--s->ntimers];
+	timer_sift_down(s, 0);
 	return top;
 }
 
@@ -109,18 +114,7 @@ void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, u
 			timer_swap(s->timers, i, (i - 1) / 2);
 			i = (i - 1) / 2;
 		}
-		for (;;) {
-			uint32_t l = 2 * i + 1, r = l + 1, m = i;
-
-			if (l < s->ntimers && s->timers[l].due < s->timers[m].due)
-				m = l;
-			if (r < s->ntimers && s->timers[r].due < s->timers[m].due)
-				m = r;
-			if (m == i)
-				break;
-			timer_swap(s->timers, i, m);
-			i = m;
-		}
+		timer_sift_down(s, i);
 		return;
 	}
 }

@@ -742,27 +742,6 @@ static int errno_rc(int e)
 	}
 }
 
-static const char *file_kind(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFREG:
-		return "a regular file";
-	case S_IFDIR:
-		return "a directory";
-	case S_IFIFO:
-		return "a FIFO";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFCHR:
-		return "a character device";
-	case S_IFBLK:
-		return "a block device";
-	case S_IFLNK:
-		return "a symbolic link";
-	}
-	return "not a regular file";
-}
-
 /*
  * Open the segment at @name without following a link and without blocking
  * (a FIFO there must not hang us), and check that what we opened is ours to
@@ -780,7 +759,7 @@ static int open_checked(const char *name, int flags, struct stat *st, char *w, s
 		snprintf(path, sizeof(path), SHM_DIR "%s", name);
 		if (e == ELOOP || (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode)))
 			return why(w, wn, JST_ENOTREG, "%s is %s, not a jobstat segment", path,
-				   e == ELOOP ? "a symbolic link" : file_kind(lst.st_mode));
+				   e == ELOOP ? "a symbolic link" : jst_file_kind(lst.st_mode));
 		if (e == ENOENT)
 			return JST_ENOENT;
 		return why(w, wn, errno_rc(e), "cannot open %s: %s", path, strerror(e));
@@ -794,7 +773,7 @@ static int open_checked(const char *name, int flags, struct stat *st, char *w, s
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
 		return why(w, wn, JST_ENOTREG, SHM_DIR "%s is %s, not a jobstat segment", name,
-			   file_kind(st->st_mode));
+			   jst_file_kind(st->st_mode));
 	}
 	if (st->st_uid != geteuid()) {
 		close(fd);

@@ -45,25 +45,6 @@ static int errno_to_jst(int e)
 	}
 }
 
-static const char *file_kind(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFDIR:
-		return "a directory";
-	case S_IFIFO:
-		return "a FIFO";
-	case S_IFSOCK:
-		return "a socket";
-	case S_IFCHR:
-		return "a character device";
-	case S_IFBLK:
-		return "a block device";
-	case S_IFLNK:
-		return "a symbolic link";
-	}
-	return "not a regular file";
-}
-
 /*
  * Whose segment a client trusts: one written by root, by jobstat's service
  * user (JST_SERVICE_USER), or by the client's own uid. Anything else may
@@ -161,7 +142,7 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return jst__why(JST_ENOTREG, "/dev/shm%s is %s, not a jobstat segment", shm_name,
-				   file_kind(st.st_mode));
+				   jst_file_kind(st.st_mode));
 	}
 	if (!trusted_owner(st.st_uid)) {
 		close(fd);

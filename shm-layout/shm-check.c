@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jobstat.h"
 #include "shm-check.h"
@@ -157,4 +158,25 @@ bool jst_shm_str_ok(const struct jst_shm_str *s, const char *data, uint32_t used
 	if (s->len == JST_SHM_STR_NULL)
 		return true;
 	return s->off <= used && s->len < used - s->off && data[s->off + s->len] == '\0';
+}
+
+const char *jst_file_kind(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFLNK:
+		return "a symbolic link";
+	}
+	return "not a regular file";
 }

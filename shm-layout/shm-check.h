@@ -57,4 +57,7 @@ bool jst_utf8_valid(const char *s, size_t n);
  */
 bool jst_shm_str_ok(const struct jst_shm_str *s, const char *data, uint32_t used);
 
+/* jst_file_kind() - "a FIFO", "a directory", ... for an st_mode, for messages. */
+const char *jst_file_kind(unsigned mode);
+
 #endif /* JOBSTAT_SHM_CHECK_H */
