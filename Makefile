@@ -181,9 +181,11 @@ $(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-
 	$(SUBST_PATHS) $< > $@
 
 # One page per exported function, made from its kernel-doc comment in the header.
-$(BUILD)/man/man3/.stamp: libclient/jobstat.h man/kerneldoc2man.py | deps-check
+$(BUILD)/man/man3/.stamp: libclient/jobstat.h libclient/jobstat-inline.h man/kerneldoc2man.py \
+		| deps-check
 	rm -rf $(dir $@) && mkdir -p $(dir $@)
 	python3 man/kerneldoc2man.py libclient/jobstat.h $(dir $@) $(VERSION) >/dev/null
+	python3 man/kerneldoc2man.py libclient/jobstat-inline.h $(dir $@) $(VERSION) >/dev/null
 	touch $@
 
 # ---- programs -------------------------------------------------------------------------------
