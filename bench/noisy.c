@@ -114,19 +114,19 @@ static void count(enum who w, int rc)
 {
 	int i = rc >= 0 ? 0 : -rc;
 
-	__atomic_fetch_add(&sh->codes[w][i < NCODES ? i : NCODES - 1], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sh->codes[w][i < NCODES ? i : NCODES - 1], 1, __ATOMIC_RELAXED); /* a tally, read after the phase: no order */
 }
 
 static bool stopping(void)
 {
-	return __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE); /* pairs with the parent's release store of stop */
 }
 
 /* Tell the parent this process is set up, then wait for the start. */
 static void ready_then_wait(void)
 {
-	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) && !stopping())
+	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_RELEASE); /* pairs with the parent's acquire load of ready */
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) && !stopping()) /* pairs with the parent's release of go */
 		usleep(200);
 }
 
@@ -150,7 +150,7 @@ static jst_conn *connect_or_die(bool producer, jst_request_fn fn)
 
 	if (rc != 0) {
 		fprintf(stderr, "noisy: uid %d cannot connect: %s\n", (int)getuid(), jst_strerror(rc));
-		__atomic_store_n(&sh->setup_failed, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->setup_failed, 1, __ATOMIC_RELEASE); /* pairs with the parent's acquire load */
 		_exit(91);
 	}
 	return c;
@@ -250,9 +250,9 @@ static void victim_producer(int phase_no)
 			if (rc < 0)
 				count(V_PROD, rc);
 		} while (now_ns() < next);
-		__atomic_store_n(&sh->last_seq[j], i, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->last_seq[j], i, __ATOMIC_RELEASE); /* pairs with the monitor's acquire load */
 		t = now_ns();
-		__atomic_store_n(&sh->t_send[i], t, __ATOMIC_RELEASE);
+		__atomic_store_n(&sh->t_send[i], t, __ATOMIC_RELEASE); /* read by the parent after the phase (waitpid orders it) */
 		rc = jst_job_set_progress(c, h[j], (uint16_t)(i % 101));
 		sh->upd_us[i] = (double)(now_ns() - t) / 1000.0;
 		if (now_ns() - t > sh->longest_call_ns) {
@@ -308,7 +308,7 @@ static void victim_monitor(int phase_no)
 
 		for (int j = 0; j < NJ; j++) {
 			struct jst_status st;
-			int64_t i = __atomic_load_n(&sh->last_seq[j], __ATOMIC_ACQUIRE);
+			int64_t i = __atomic_load_n(&sh->last_seq[j], __ATOMIC_ACQUIRE); /* pairs with the producer's release store of last_seq */
 			int rc = jst_status(r, h[j], &st);
 
 			if (rc != 0) {
@@ -365,7 +365,7 @@ static void victim_requester(int phase_no)
 		usleep(50000);
 	}
 	sh->reconnects[V_REQ] = jst_conn_reconnects(c);
-	__atomic_store_n(&sh->requester_done, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->requester_done, 1, __ATOMIC_RELEASE); /* pairs with the parent's load after the phase */
 	jst_disconnect(c);
 	_exit(0);
 }
@@ -480,10 +480,10 @@ static void *rsc_thread(void *arg)
 	int rc = jst_connect(&(struct jst_connect_options){.socket_path = sock}, &c);
 
 	count(H_RSC, rc);
-	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&sh->ready, 1, __ATOMIC_RELEASE); /* pairs with the parent's acquire load of ready */
 	if (rc != 0)
 		return NULL;
-	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) && !stopping())
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) && !stopping()) /* pairs with the parent's release of go */
 		usleep(200);
 	while (!stopping()) {
 		uint32_t code;
@@ -554,12 +554,12 @@ static void hog_conns_thunk(int unused)
 
 static void wait_ready(int n)
 {
-	for (int i = 0; i < 30000 && __atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < n; i++) {
-		if (__atomic_load_n(&sh->setup_failed, __ATOMIC_ACQUIRE))
+	for (int i = 0; i < 30000 && __atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < n; i++) { /* pairs with the children's release add */
+		if (__atomic_load_n(&sh->setup_failed, __ATOMIC_ACQUIRE)) /* pairs with a child's release store */
 			break;
 		usleep(1000);
 	}
-	if (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < n) {
+	if (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < n) { /* pairs with the children's release add */
 		fprintf(stderr, "noisy: only %d of %d processes got ready\n", sh->ready, n);
 		exit(1);
 	}
@@ -615,7 +615,7 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 	cpu0 = cpu_ns(daemon);
 	wait0 = run_delay_ns(daemon);
 	t0 = now_ns();
-	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE); /* pairs with the children's acquire loads of go */
 	usleep((useconds_t)(seconds * 1e6));
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	res.daemon_cpu = (double)(cpu_ns(daemon) - cpu0) / (double)(now_ns() - t0);
