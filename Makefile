@@ -92,7 +92,7 @@ SYSTEMD_LIBS  = $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 CURSES_CFLAGS = $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS   = $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
 
-INCLUDES  = -Ilibclient -Ishm-layout -Iproto -Idaemon
+INCLUDES  = -Iinclude -Ilibclient -Ishm-layout -Iproto -Idaemon
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARNINGS) $(SANFLAGS) $(INCLUDES) $(URCU_CFLAGS) \
 	     -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
@@ -181,10 +181,10 @@ $(BUILD)/systemd/jobstatd.service: systemd/jobstatd.service.in $(BUILD)/install-
 	$(SUBST_PATHS) $< > $@
 
 # One page per exported function, made from its kernel-doc comment in the header.
-$(BUILD)/man/man3/.stamp: libclient/jobstat.h libclient/jobstat-inline.h man/kerneldoc2man.py \
+$(BUILD)/man/man3/.stamp: include/jobstat.h libclient/jobstat-inline.h man/kerneldoc2man.py \
 		| deps-check
 	rm -rf $(dir $@) && mkdir -p $(dir $@)
-	python3 man/kerneldoc2man.py libclient/jobstat.h $(dir $@) $(VERSION) >/dev/null
+	python3 man/kerneldoc2man.py include/jobstat.h $(dir $@) $(VERSION) >/dev/null
 	python3 man/kerneldoc2man.py libclient/jobstat-inline.h $(dir $@) $(VERSION) >/dev/null
 	touch $@
 
@@ -446,7 +446,7 @@ install: all
 	ln -sf libjobstat.so.$(VERSION) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libjobstat.so
 	install -m 0644 $(STLIB) $(DESTDIR)$(libdir)/
-	install -m 0644 libclient/jobstat.h $(DESTDIR)$(includedir)/
+	install -m 0644 include/jobstat.h $(DESTDIR)$(includedir)/
 	install -m 0644 shm-layout/jobstat-shm.h libclient/jobstat-inline.h \
 		$(DESTDIR)$(includedir)/jobstat/
 	install -m 0644 $(BUILD)/jobstat.pc $(DESTDIR)$(pkgconfigdir)/

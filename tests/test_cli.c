@@ -659,7 +659,7 @@ Test(cli, the_readme_monitor_example_follows_a_job_without_spinning)
 	snprintf(cmd, sizeof(cmd),
 		 "sed -n \"/^## Reading a job's status/,/^## /p\" README.md | "
 		 "sed -n '/^```c$/,/^```$/p' | sed '1d;$d' | "
-		 "cc %s -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_SANFLAGS, JST_BUILD_DIR,
+		 "cc %s -Iinclude -Ilibclient -x c - -x none %s/libjobstat.a -o %s", JST_SANFLAGS, JST_BUILD_DIR,
 		 exe);
 	cr_assert_eq(system(cmd), 0, "the README example builds");
 	p = test_fork_piped(&fd);

@@ -4,7 +4,7 @@
 ABI mode (ffi.dlopen): nothing is compiled at install time, so neither a C compiler nor
 python3-dev is needed; the price is that cffi lays the structs out from these
 declarations, not from jobstat.h, so tests/test_layout.py compares every offset and
-size against the C compiler's. Keep these in step with libclient/jobstat.h.
+size against the C compiler's. Keep these in step with include/jobstat.h.
 """
 
 import os

@@ -50,7 +50,7 @@ def test_cffi_layout_matches_the_c_compilers(tmp_path):
     src, want = _program()
     (tmp_path / "layout.c").write_text(src)
     exe = tmp_path / "layout"
-    subprocess.run(["cc", "-std=gnu11", "-I", os.path.join(ROOT, "libclient"), "-o", str(exe),
+    subprocess.run(["cc", "-std=gnu11", "-I", os.path.join(ROOT, "include"), "-I", os.path.join(ROOT, "libclient"), "-o", str(exe),
                     str(tmp_path / "layout.c")], check=True)
     got = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     assert got.splitlines() == want
@@ -79,7 +79,7 @@ def test_status_unpack_format_matches_the_struct():
 
 def test_errno_enum_has_every_code_of_the_header():
     import re
-    text = open(os.path.join(ROOT, "libclient", "jobstat.h")).read()
+    text = open(os.path.join(ROOT, "include", "jobstat.h")).read()
     table = {name: int(val) for name, val in re.findall(r"XX\((\w+), (-\d+),", text)}
     assert table, "no JST_ERRNO_MAP entries found in jobstat.h"
     assert {m.name: int(m) for m in jobstat.Errno if m.name != "OK"} == table
