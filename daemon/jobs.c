@@ -143,7 +143,7 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 				x->lost_timer = true;
 			} else if (x && !x->conn && x->lost_due) {
 				jst__session_set_lost(s, x, true);
-				jst_counters_add(jst_pub_header(s->pub), JST_COUNTER_SESSIONS_LOST, 1);
+				jst_counters_add(jst_pub_counters(s->pub), JST_COUNTER_SESSIONS_LOST, 1);
 				jst_log(LOG_INFO, "session %016" PRIx64 " (uid %ld): producer gone, "
 					"%u jobs show Lost Communication", x->id, (long)x->uid,
 					x->njobs);
@@ -417,7 +417,7 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 			.daemon_record = true});
 		if (rc == 0) {
 			jst__job_errors_changed(s, h);
-			jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
+			jst_counters_error(jst_pub_counters(s->pub), s->err.perceived_severity);
 		}
 	} else {
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
@@ -426,7 +426,7 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 	if (rc == 0)
 		jst__pending_reached(s, h, st->job_state);
 	if (rc == 0 && entering_final) {
-		jst_counters_finished(jst_pub_header(s->pub), st->job_state, st->job_type);
+		jst_counters_finished(jst_pub_counters(s->pub), st->job_state, st->job_type);
 		if (jp)
 			jp->by_state = 0;
 		if (st->flags & JST_STATUS_DELETE_ON_COMPLETION)
@@ -510,7 +510,7 @@ void jst__pending_answer(struct jst_server *s, struct pending *p, int rc, uint32
 		if (rc < 0) {
 			jst__reply_fail(s, p->requester, &h, rc, "%s", jst_strerror(rc));
 		} else {
-			jst_counters_rsc(jst_pub_header(s->pub), cim);
+			jst_counters_rsc(jst_pub_counters(s->pub), cim);
 			jst_enc_reply_request(&s->w, h.id, &(struct jst_msg_request_reply){cim});
 			jst__conn_send(s, p->requester);
 		}

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <linux/futex.h>
 
+#include "counters.h"
 #include "shm-atomic.h"
 #include "publish.h"
 #include "read-internal.h"
@@ -98,6 +99,7 @@ struct jst_pub {
 	struct reuse_queue free_slots;
 	struct pool_state pools[JST_POOL_COUNT];
 	struct jst_pub_stats stats;
+	struct jst_counters_writer ctr; /* the header's counters, kept here, stored there */
 	char *why;
 	size_t why_len;
 	bool for_daemon;         /* publishing a daemon record: the pools' reserves are open */
@@ -604,7 +606,7 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 	 */
 	cmm_smp_wmb();
 	pj->gen++;
-	uatomic_set(&j->gen, pj->gen);
+	uatomic_set(&j->gen, pj->gen); /* even: live; after the identity, by the wmb above */
 	if (slot == p->slot_hwm) {
 		p->slot_hwm++;
 		/* Readers bound iteration by slot_hwm; the slot's gen is set before it. */
@@ -1087,6 +1089,7 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 		goto fail_unlink;
 	}
 	p->hdr = (struct jst_shm_header *)p->base;
+	jst_counters_writer_init(&p->ctr, &p->hdr->counters, NULL);
 	rc = commit(p, 0, JST_SHM_HEADER_SIZE);
 	if (rc < 0)
 		goto fail_unlink;
@@ -1310,6 +1313,7 @@ static int adopt_rebuild(struct jst_pub *p, const struct jst_shm_header *h)
 	}
 	for (uint32_t s = 0; rc == 0 && s < p->slot_hwm; s++) {
 		struct jst_shm_job jc;
+		/* The dead writer's word, whole; no order to pair with: it is gone. */
 		jst_shm_ref ref = uatomic_read(&p->refs[s]);
 
 		memcpy(&jc, &p->jobs[s], sizeof(jc));
@@ -1402,6 +1406,8 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 		goto fail;
 	}
 	p->hdr = (struct jst_shm_header *)p->base;
+	/* Any count is a valid count: go on from the dead writer's, as copied in h. */
+	jst_counters_writer_init(&p->ctr, &p->hdr->counters, &h.counters);
 	p->stats.committed_bytes = (uint64_t)st.st_blocks * 512;
 	rc = setup_private(p, &h);
 	if (rc == 0)
@@ -1936,7 +1942,7 @@ const char *jst_pub_full_pool(const struct jst_pub *p)
 	return names[p->full_pool];
 }
 
-struct jst_shm_header *jst_pub_header(struct jst_pub *p)
+struct jst_counters_writer *jst_pub_counters(struct jst_pub *p)
 {
-	return p ? p->hdr : NULL;
+	return &p->ctr;
 }

@@ -205,11 +205,12 @@ void jst_pub_heartbeat(struct jst_pub *p);
 /** jst_pub_stats() - copy the publisher's counters. */
 void jst_pub_stats(const struct jst_pub *p, struct jst_pub_stats *ret_stats);
 
+struct jst_counters_writer;
 /**
- * jst_pub_header() - the mapped header, for the cumulative counters
- * (daemon/counters.c), which only this writer stores.
+ * jst_pub_counters() - the header's cumulative counters (daemon/counters.c),
+ * which only this writer stores, counted in its private memory.
  */
-struct jst_shm_header *jst_pub_header(struct jst_pub *p);
+struct jst_counters_writer *jst_pub_counters(struct jst_pub *p);
 
 /** jst_pub_pool_count() - blocks in pool @pool (JST_POOL_*), block 0 excluded. */
 uint32_t jst_pub_pool_count(const struct jst_pub *p, unsigned pool);

@@ -147,7 +147,7 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 					: jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
 							  jst_strerror(rc));
 	jst__job_track(s, jh, c->sess, c->uid);
-	jst_counters_add(jst_pub_header(s->pub), JST_COUNTER_JOBS_CREATED, 1);
+	jst_counters_add(jst_pub_counters(s->pub), JST_COUNTER_JOBS_CREATED, 1);
 created:
 	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
 	jst__conn_send(s, c);
@@ -299,7 +299,7 @@ static void on_update(struct jst_server *s, struct conn *c, const struct jst_msg
 		jst_dec_update_rec(r, &u);
 		codes[i] = (int16_t)apply_update(s, c, &u, w1, sizeof(w1));
 		if (codes[i] == JST_ENOSPC)
-			jst_counters_refused(jst_pub_header(s->pub), JST_SHM_REFUSE_SEGMENT_FULL);
+			jst_counters_refused(jst_pub_counters(s->pub), JST_SHM_REFUSE_SEGMENT_FULL);
 		if (codes[i] < 0 && !first) {
 			first = codes[i];
 			snprintf(why, sizeof(why), "record %" PRIu32 ": %s", i,
@@ -380,7 +380,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 				.status = &st, .strings = &s->scratch, .error = &s->err,
 				.request_record = c->token ? &rec : NULL});
 			if (rc == 0 && entering)
-				jst_counters_finished(jst_pub_header(s->pub), st.job_state,
+				jst_counters_finished(jst_pub_counters(s->pub), st.job_state,
 						      st.job_type);
 			if (rc == 0 && entering && (st.flags & JST_STATUS_DELETE_ON_COMPLETION))
 				jst__schedule_removal(s, jh, &st);
@@ -407,7 +407,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
 	jst__job_errors_changed(s, jh);
-	jst_counters_error(jst_pub_header(s->pub), s->err.perceived_severity);
+	jst_counters_error(jst_pub_counters(s->pub), s->err.perceived_severity);
 	if (s->cfg.crash_after == JST_MSG_ERROR)
 		raise(SIGKILL); /* tests: applied, never acknowledged */
 	jst_enc_reply_ok(&s->w, h->type, h->id);
@@ -494,7 +494,7 @@ static void on_request(struct jst_server *s, struct conn *c, const struct jst_ms
 			answer = jst_req_record_answer(st.reserved);
 		else if (!there)
 			goto fresh;
-		jst_counters_rsc(jst_pub_header(s->pub), answer);
+		jst_counters_rsc(jst_pub_counters(s->pub), answer);
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){answer});
 		return jst__conn_send(s, c);
 	}
@@ -561,7 +561,7 @@ fresh:
 								: jst_strerror(rc));
 		}
 		jst__record_answer(s, jh, c->token, h->id, cim);
-		jst_counters_rsc(jst_pub_header(s->pub), cim);
+		jst_counters_rsc(jst_pub_counters(s->pub), cim);
 		jst_enc_reply_request(&s->w, h->id, &(struct jst_msg_request_reply){cim});
 		return jst__conn_send(s, c);
 	}

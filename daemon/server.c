@@ -118,14 +118,14 @@ void jst__conn_send(struct jst_server *s, struct conn *c)
 /* The cumulative refusal counters, for the fleet's monitoring (exporter/). */
 static void refusal_count(struct jst_server *s, int rc)
 {
-	struct jst_shm_header *h = jst_pub_header(s->pub);
+	struct jst_counters_writer *w = jst_pub_counters(s->pub);
 
 	if (rc == JST_ENOSPC)
-		jst_counters_refused(h, JST_SHM_REFUSE_SEGMENT_FULL);
+		jst_counters_refused(w, JST_SHM_REFUSE_SEGMENT_FULL);
 	else if (rc == JST_ELIMIT)
-		jst_counters_refused(h, JST_SHM_REFUSE_CLIENTS);
+		jst_counters_refused(w, JST_SHM_REFUSE_CLIENTS);
 	else if (rc == JST_EQUOTA)
-		jst_counters_refused(h, JST_SHM_REFUSE_QUOTA);
+		jst_counters_refused(w, JST_SHM_REFUSE_QUOTA);
 }
 
 void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h, int rc,
@@ -140,7 +140,7 @@ void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_
 	refusal_count(s, rc);
 	/* Every RequestStateChange is counted once, by the code its requester ends with. */
 	if (h->type == JST_MSG_REQUEST)
-		jst_counters_rsc(jst_pub_header(s->pub), jst_rsc_method_code(rc, 0, JST_FLAVOUR_CIM));
+		jst_counters_rsc(jst_pub_counters(s->pub), jst_rsc_method_code(rc, 0, JST_FLAVOUR_CIM));
 	jst_enc_fail(&s->w, h->type, h->id, rc, detail);
 	jst__conn_send(s, c);
 }
@@ -606,7 +606,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			jst_pub_stats(s->pub, &ps);
 			for (struct session *x = s->sessions; x; x = x->next)
 				sessions++;
-			jst_counters_gauges(jst_pub_header(s->pub), s->nconns, sessions, ps.in_use,
+			jst_counters_gauges(jst_pub_counters(s->pub), s->nconns, sessions, ps.in_use,
 					    now);
 			next_beat = now + heartbeat_ns;
 			until = next_beat;

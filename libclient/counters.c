@@ -24,21 +24,25 @@ int jst_counters(jst_reader *r, struct jst_counters *ret)
 		return JST_EINVAL;
 	c = &r->hdr->counters;
 	memset(&o, 0, sizeof(o));
-	/* Each word whole (the writer stores them so); no two are ordered (counters.h). */
+	/*
+	 * Each word whole, as the writer's BUMP() stores it (daemon/counters.c);
+	 * the counters are independent, so no load is ordered against another.
+	 */
 	o.jobs_created = uatomic_read(&c->jobs_created);
 	o.sessions_lost = uatomic_read(&c->sessions_lost);
 	for (unsigned i = 0; i < JST_COUNTERS_SEVERITY; i++)
-		o.errors[i] = uatomic_read(&c->errors[i]);
+		o.errors[i] = uatomic_read(&c->errors[i]); /* whole; unordered */
 	for (unsigned i = 0; i < JST_COUNTERS_RSC; i++)
-		o.rsc[i] = uatomic_read(&c->rsc[i]);
+		o.rsc[i] = uatomic_read(&c->rsc[i]); /* whole; unordered */
 	for (unsigned i = 0; i < JST_COUNTERS_REFUSALS; i++)
-		o.refusals[i] = uatomic_read(&c->refusals[i]);
+		o.refusals[i] = uatomic_read(&c->refusals[i]); /* whole; unordered */
 	for (unsigned i = 0; i < JST_SHM_CTR_TYPES; i++) {
 		const struct jst_shm_ctr_type *t = &c->types[i];
 		struct jst_counters_type *ot = &o.types[o.n_types];
 		uint64_t finished[JST_COUNTERS_FINAL];
 		uint32_t key;
 
+		/* Counts first, then the key, below. */
 		for (unsigned f = 0; f < JST_COUNTERS_FINAL; f++)
 			finished[f] = uatomic_read(&t->finished[f]);
 		/*
@@ -59,6 +63,7 @@ int jst_counters(jst_reader *r, struct jst_counters *ret)
 		memcpy(ot->finished, finished, sizeof(finished));
 		o.n_types++;
 	}
+	/* Gauges: each word whole, none ordered against another (jst_counters_gauges()). */
 	o.connections = uatomic_read(&c->connections);
 	o.sessions = uatomic_read(&c->sessions);
 	o.gauges_ns = uatomic_read(&c->gauges_ns);

@@ -715,15 +715,15 @@ uint64_t jst_change_seq(jst_reader *r)
 
 	if (!r)
 		return 0;
-	seq = uatomic_read(&r->hdr->change_seq);
 	/*
-	 * Acquire: order this load before every load the caller makes next
-	 * (the scan of "take the cursor, then scan"). Pairs with the
+	 * Acquire: the rmb orders this load before every load the caller makes
+	 * next (the scan of "take the cursor, then scan"). Pairs with the
 	 * cmm_smp_wmb() in the writer's log_append() (daemon/publish.c) before
 	 * its change_seq store, which orders the job's new version (its ref)
 	 * and log entry before it: a scan after this sees every version up to
 	 * seq, so no change at or before the cursor is missed.
 	 */
+	seq = uatomic_read(&r->hdr->change_seq);
 	cmm_smp_rmb();
 	return seq;
 }

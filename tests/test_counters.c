@@ -20,8 +20,8 @@
 #include "testutil.h"
 
 /*
- * The writer calls take the mapped header, which jobstatd has from its
- * publisher; a test maps the same segment read-write a second time.
+ * The segment's header mapped read-write a second time: to check what the
+ * writer stored, and to play a scribbler the writer must not read back.
  */
 static struct jst_shm_header *map_header(const char *shm)
 {
@@ -86,33 +86,35 @@ Test(counters, each_event_raises_exactly_its_counter)
 	static const uint32_t codes[] = JST_COUNTERS_RSC_CODES;
 	struct test_seg seg;
 	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
 	struct jst_counters c;
 	const struct jst_counters_type *t;
 
 	test_seg_create(&seg, "ctr-each", NULL);
 	h = map_header(seg.shm);
-	jst_counters_add(h, JST_COUNTER_JOBS_CREATED, 5);
-	jst_counters_add(h, JST_COUNTER_JOBS_CREATED, 2);
-	jst_counters_add(h, JST_COUNTER_SESSIONS_LOST, 1);
-	jst_counters_add(h, (enum jst_counter)99, 1000); /* unknown: ignored */
+	w = jst_pub_counters(seg.pub);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 5);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 2);
+	jst_counters_add(w, JST_COUNTER_SESSIONS_LOST, 1);
+	jst_counters_add(w, (enum jst_counter)99, 1000); /* unknown: ignored */
 	/* Jobs of type 7 finished in every final state k + 1 times; Running is not final. */
 	for (unsigned k = 0; k < JST_COUNTERS_FINAL; k++)
 		for (unsigned n = 0; n <= k; n++)
-			jst_counters_finished(h, final[k], 7);
-	jst_counters_finished(h, JST_JOB_RUNNING, 7);
-	jst_counters_finished(h, JST_JOB_EXCEPTION, 0);
+			jst_counters_finished(w, final[k], 7);
+	jst_counters_finished(w, JST_JOB_RUNNING, 7);
+	jst_counters_finished(w, JST_JOB_EXCEPTION, 0);
 	for (uint16_t sev = 0; sev <= 9; sev++)
-		jst_counters_error(h, sev); /* 8 and 9 both land in "other" */
-	jst_counters_error(h, 6);
+		jst_counters_error(w, sev); /* 8 and 9 both land in "other" */
+	jst_counters_error(w, 6);
 	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		jst_counters_rsc(h, codes[i]);
-	jst_counters_rsc(h, 4097);
-	jst_counters_rsc(h, 7);
-	jst_counters_rsc(h, 32769);
-	jst_counters_refused(h, JST_REFUSAL_SEGMENT_FULL);
-	jst_counters_refused(h, JST_REFUSAL_QUOTA);
-	jst_counters_refused(h, JST_REFUSAL_QUOTA);
-	jst_counters_refused(h, 77); /* unknown: ignored */
+		jst_counters_rsc(w, codes[i]);
+	jst_counters_rsc(w, 4097);
+	jst_counters_rsc(w, 7);
+	jst_counters_rsc(w, 32769);
+	jst_counters_refused(w, JST_REFUSAL_SEGMENT_FULL);
+	jst_counters_refused(w, JST_REFUSAL_QUOTA);
+	jst_counters_refused(w, JST_REFUSAL_QUOTA);
+	jst_counters_refused(w, 77); /* unknown: ignored */
 
 	c = read_counters(seg.shm);
 	cr_assert_eq(c.jobs_created, 7);
@@ -144,15 +146,17 @@ Test(counters, job_types_beyond_the_table_share_the_last_row)
 {
 	struct test_seg seg;
 	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
 	struct jst_counters c;
 	uint64_t total = 0;
 
 	test_seg_create(&seg, "ctr-types", NULL);
 	h = map_header(seg.shm);
+	w = jst_pub_counters(seg.pub);
 	for (uint16_t type = 100; type < 140; type++) /* 40 types: 31 rows, then 9 share */
 		for (uint16_t n = 0; n < 2; n++)
-			jst_counters_finished(h, JST_JOB_COMPLETED, type);
-	jst_counters_finished(h, JST_JOB_KILLED, 100); /* a type with a row keeps it */
+			jst_counters_finished(w, JST_JOB_COMPLETED, type);
+	jst_counters_finished(w, JST_JOB_KILLED, 100); /* a type with a row keeps it */
 	c = read_counters(seg.shm);
 	cr_assert_eq(c.n_types, JST_COUNTERS_TYPES);
 	for (unsigned i = 0; i < JST_COUNTERS_TYPES - 1; i++) {
@@ -177,6 +181,7 @@ Test(counters, gauges_and_pool_use_come_from_the_segment)
 	struct jst_error e = {.message_id = "JST1"};
 	struct test_seg seg;
 	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
 	struct jst_counters c;
 	struct jst_status st = {.job_state = JST_JOB_RUNNING};
 	jst_handle hd;
@@ -184,12 +189,13 @@ Test(counters, gauges_and_pool_use_come_from_the_segment)
 
 	test_seg_create(&seg, "ctr-gauges", &cfg);
 	h = map_header(seg.shm);
+	w = jst_pub_counters(seg.pub);
 	for (unsigned i = 0; i < 10; i++) {
 		snprintf(id, sizeof(id), "jobstat:g%u", i);
 		cr_assert_eq(jst_pub_job_create(seg.pub, id, &st, NULL, &hd), 0);
 	}
 	cr_assert_eq(jst_pub_publish(seg.pub, hd, &(struct jst_pub_change){.error = &e}), 0);
-	jst_counters_gauges(h, 3, 2, in_use, 12345);
+	jst_counters_gauges(w, 3, 2, in_use, 12345);
 	c = read_counters(seg.shm);
 	cr_assert_eq(c.connections, 3);
 	cr_assert_eq(c.sessions, 2);
@@ -211,13 +217,13 @@ Test(counters, gauges_and_pool_use_come_from_the_segment)
 }
 
 /* What a writer process counts before it is killed; the test counts on after adoption. */
-static void count_some(struct jst_shm_header *h, unsigned round)
+static void count_some(struct jst_counters_writer *w, unsigned round)
 {
-	jst_counters_add(h, JST_COUNTER_JOBS_CREATED, 10);
-	jst_counters_finished(h, JST_JOB_EXCEPTION, (uint16_t)(round % 3));
-	jst_counters_error(h, 7);
-	jst_counters_rsc(h, 4096);
-	jst_counters_add(h, JST_COUNTER_SESSIONS_LOST, 1);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 10);
+	jst_counters_finished(w, JST_JOB_EXCEPTION, (uint16_t)(round % 3));
+	jst_counters_error(w, 7);
+	jst_counters_rsc(w, 4096);
+	jst_counters_add(w, JST_COUNTER_SESSIONS_LOST, 1);
 }
 
 Test(counters, survive_kill9_of_the_writer_and_adoption_and_never_go_back)
@@ -240,13 +246,10 @@ Test(counters, survive_kill9_of_the_writer_and_adoption_and_never_go_back)
 		if (pid == 0) {
 			/* The writer: create or adopt, count, say so, and wait to be killed. */
 			int rc = round == 0 ? jst_pub_create(&cfg, &pub) : jst_pub_adopt(&cfg, &pub);
-			struct jst_shm_header *h;
-
 			if (rc < 0)
 				_exit(2);
-			h = map_header(seg.shm);
 			for (unsigned k = 0; k <= round; k++)
-				count_some(h, round);
+				count_some(jst_pub_counters(pub), round);
 			if (write(fd, "x", 1) != 1)
 				_exit(3);
 			for (;;)
@@ -290,7 +293,7 @@ Test(counters, survive_kill9_of_the_writer_and_adoption_and_never_go_back)
 Test(counters, a_reader_sees_each_counter_whole_and_rising_while_it_changes)
 {
 	struct test_seg seg;
-	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
 	jst_reader *r;
 	uint64_t last = 0, last_fin = 0, reads = 0;
 	int status;
@@ -301,12 +304,12 @@ Test(counters, a_reader_sees_each_counter_whole_and_rising_while_it_changes)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		h = map_header(seg.shm);
+		w = jst_pub_counters(seg.pub);
 		for (uint64_t i = 0; i < 2000000; i++) {
 			/* Large steps, so a torn word would show as a jump or a fall. */
-			jst_counters_add(h, JST_COUNTER_JOBS_CREATED, UINT64_C(0x100000001));
+			jst_counters_add(w, JST_COUNTER_JOBS_CREATED, UINT64_C(0x100000001));
 			if (i % 64 == 0)
-				jst_counters_finished(h, JST_JOB_COMPLETED, (uint16_t)(i / 64 % 40));
+				jst_counters_finished(w, JST_JOB_COMPLETED, (uint16_t)(i / 64 % 40));
 		}
 		_exit(0);
 	}
@@ -339,13 +342,15 @@ Test(counters, reading_them_makes_no_syscall)
 {
 	struct test_seg seg;
 	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
 	int fd, status;
 	pid_t pid;
 
 	test_seg_create(&seg, "ctr-seccomp", NULL);
 	h = map_header(seg.shm);
-	jst_counters_add(h, JST_COUNTER_JOBS_CREATED, 42);
-	jst_counters_finished(h, JST_JOB_EXCEPTION, 9);
+	w = jst_pub_counters(seg.pub);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 42);
+	jst_counters_finished(w, JST_JOB_EXCEPTION, 9);
 	pid = test_fork_piped(&fd);
 	if (pid == 0) {
 		jst_reader *r;
@@ -371,6 +376,36 @@ Test(counters, reading_them_makes_no_syscall)
 	cr_assert_eq(sandboxed_counters.jobs_created, 42);
 	cr_assert_eq(sandboxed_counters.types[0].job_type, 9);
 	close(fd);
+	munmap(h, JST_SHM_HEADER_SIZE);
+	test_seg_destroy(&seg);
+}
+
+Test(counters, the_writer_counts_from_private_memory_not_from_the_segment)
+{
+	struct test_seg seg;
+	struct jst_shm_header *h;
+	struct jst_counters_writer *w;
+	struct jst_counters c;
+
+	test_seg_create(&seg, "ctr-private", NULL);
+	h = map_header(seg.shm);
+	w = jst_pub_counters(seg.pub);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 5);
+	jst_counters_finished(w, JST_JOB_COMPLETED, 3);
+	/* Someone else's bytes in the segment: a count and a row's key. */
+	uatomic_set(&h->counters.jobs_created, UINT64_C(1000000));
+	uatomic_set(&h->counters.types[0].key, 77);
+	uatomic_set(&h->counters.types[1].key, 98 + 1);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 2);
+	jst_counters_finished(w, JST_JOB_COMPLETED, 3);
+	jst_counters_finished(w, JST_JOB_COMPLETED, 4);
+	c = read_counters(seg.shm);
+	cr_assert_eq(c.jobs_created, 7, "5 + 2 from the writer's own count, not 1000000 + 2");
+	cr_assert_eq(h->counters.types[0].finished[JST_SHM_CTR_COMPLETED], 2,
+		     "type 3 is counted on in the row the writer gave it");
+	cr_assert_eq(h->counters.types[1].key, 4 + 1, "type 4 claimed the row the writer knows free");
+	cr_assert_eq(h->counters.types[1].finished[JST_SHM_CTR_COMPLETED], 1);
+	cr_assert_eq(h->counters.types[2].key, 0, "no row was skipped for the scribbled key");
 	munmap(h, JST_SHM_HEADER_SIZE);
 	test_seg_destroy(&seg);
 }

@@ -161,11 +161,10 @@ Test(exporter, a_known_segment_gives_exactly_its_series)
 	struct fixture fx;
 	struct jst_error e = {.message_id = "M\"1\\\n2", .perceived_severity = 6,
 			      .cim_status_code = 4};
-	struct jst_shm_header *hdr;
+	struct jst_counters_writer *w;
 	const uint32_t in_use[JST_POOL_COUNT] = {7, 6, 0, 2};
 	const char *t;
 	const char *ns;
-	int fd;
 
 	fixture_start(&fx, "exp-known", 100);
 	ns = fx.seg.ns;
@@ -183,18 +182,15 @@ Test(exporter, a_known_segment_gives_exactly_its_series)
 		cr_assert_eq(jst_pub_publish(fx.seg.pub, fx.h[4], &(struct jst_pub_change){.error = &e, .status = &st}), 0);
 	}
 	/* The daemon's counters and gauges, as its rules would raise them. */
-	fd = shm_open(fx.seg.shm, O_RDWR, 0);
-	hdr = mmap(NULL, JST_SHM_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	cr_assert_neq(hdr, MAP_FAILED);
-	jst_counters_add(hdr, JST_COUNTER_JOBS_CREATED, 5);
-	jst_counters_finished(hdr, JST_JOB_COMPLETED, 5);
-	jst_counters_finished(hdr, JST_JOB_EXCEPTION, 6);
-	jst_counters_error(hdr, 6);
-	jst_counters_rsc(hdr, 4097);
-	jst_counters_refused(hdr, JST_REFUSAL_SEGMENT_FULL);
-	jst_counters_add(hdr, JST_COUNTER_SESSIONS_LOST, 1);
-	jst_counters_gauges(hdr, 3, 2, in_use, 1);
+	w = jst_pub_counters(fx.seg.pub);
+	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 5);
+	jst_counters_finished(w, JST_JOB_COMPLETED, 5);
+	jst_counters_finished(w, JST_JOB_EXCEPTION, 6);
+	jst_counters_error(w, 6);
+	jst_counters_rsc(w, 4097);
+	jst_counters_refused(w, JST_REFUSAL_SEGMENT_FULL);
+	jst_counters_add(w, JST_COUNTER_SESSIONS_LOST, 1);
+	jst_counters_gauges(w, 3, 2, in_use, 1);
 
 	t = scrape(&fx, JX_TEXT);
 	ASSERT_LINE(t, "jobstat_up{namespace=\"%s\"} 1", ns);
@@ -247,7 +243,6 @@ Test(exporter, a_known_segment_gives_exactly_its_series)
 	ASSERT_LINE(t, "jobstat_exporter_scrapes_total{format=\"openmetrics\"} 1");
 	cr_assert_not(strstr(t, "# TYPE jobstat_jobs_created_total"));
 	cr_assert_eq(strcmp(t + strlen(t) - 6, "# EOF\n"), 0, "OpenMetrics ends with # EOF");
-	munmap(hdr, JST_SHM_HEADER_SIZE);
 	fixture_stop(&fx);
 }
 
