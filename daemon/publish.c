@@ -568,7 +568,7 @@ static int slot_claim(struct jst_pub *p, const char *id, size_t len, uint64_t ha
 
 	if (!rq_pop(&p->free_slots, now, p->grace_ns, false, &slot)) {
 		if (p->slot_hwm < p->capacity) {
-			rc = commit_upto(p, p->hdr->jobs_offset,
+			rc = commit_upto(p, (uint64_t)((char *)p->jobs - p->base), /* private, not the header's */
 					 (uint64_t)p->capacity * JST_SHM_JOB_SIZE,
 					 &p->slots_committed,
 					 (uint64_t)(p->slot_hwm + 1) * JST_SHM_JOB_SIZE);
@@ -694,7 +694,7 @@ static int index_rebuild(struct jst_pub *p)
 	uint64_t bytes = (uint64_t)(p->index_mask + 1) * sizeof(uint64_t);
 
 	if (!p->index1_committed) {
-		int rc = commit(p, p->hdr->index_offset[1], bytes);
+		int rc = commit(p, (uint64_t)((char *)p->index[1] - p->base), bytes); /* private */
 
 		if (rc < 0)
 			return rc;
@@ -1101,8 +1101,7 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p->hdr->header_size = JST_SHM_HEADER_SIZE;
 	p->hdr->layout = JST_SHM_LAYOUT;
 	p->hdr->daemon_pid = (uint64_t)getpid();
-	p->hdr->daemon_birth_ns = now_ns(CLOCK_REALTIME);
-	p->hdr->created_ns = p->hdr->daemon_birth_ns;
+	p->hdr->daemon_birth_ns = p->hdr->created_ns = now_ns(CLOCK_REALTIME);
 	p->hdr->generation = p->generation = 1;
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	rc = setup_private(p, &geo);

@@ -7,9 +7,12 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -534,4 +537,40 @@ Test(publish, null_and_bad_arguments)
 	cr_assert_eq(jst_status(NULL, h, &st), JST_EINVAL);
 	cr_assert_eq(jst_lookup(rd, NULL, &h), JST_EINVAL);
 	jst_detach(NULL);
+}
+
+/*
+ * The publisher takes the geometry from its private memory, never from the
+ * header it wrote: offsets scribbled into the segment send no commit
+ * (fallocate) elsewhere, and every job slot stays usable.
+ */
+Test(publish, geometry_scribbled_in_the_header_is_not_read_back)
+{
+	struct jst_pub_config cfg = {.capacity = 8192};
+	struct jst_status st = {.job_state = JST_JOB_RUNNING};
+	struct test_seg gs;
+	struct jst_shm_header *h;
+	struct stat before, after;
+	jst_handle hd;
+	char id[32];
+	int fd;
+
+	test_seg_create(&gs, "pub-geo", &cfg);
+	fd = shm_open(gs.shm, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &before), 0);
+	h = mmap(NULL, JST_SHM_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(h, MAP_FAILED);
+	h->jobs_offset = UINT64_C(1) << 50;
+	h->index_offset[1] = UINT64_C(1) << 50;
+	/* Past the first 1 MiB of slots, so the publisher commits more of them. */
+	for (unsigned i = 0; i < 4000; i++) {
+		snprintf(id, sizeof(id), "geo:%u", i);
+		cr_assert_eq(jst_pub_job_create(gs.pub, id, &st, NULL, &hd), 0, "job %u", i);
+	}
+	cr_assert_eq(fstat(fd, &after), 0);
+	cr_assert_eq(after.st_size, before.st_size, "no commit past the segment's end");
+	munmap(h, JST_SHM_HEADER_SIZE);
+	close(fd);
+	test_seg_destroy(&gs);
 }

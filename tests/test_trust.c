@@ -306,6 +306,7 @@ Test(trust, a_segment_rewritten_under_the_daemon_changes_no_decision)
 
 		sb->owner_uid = ATTACKER;
 		sb->n_errors = 8;
+		v.h->counters.jobs_created = UINT64_C(1) << 40;
 		for (unsigned k = 0; k < JST_SHM_ERRORS_KEPT; k++)
 			db->error_refs[k] = jst_shm_ref_make(2, 0x7fff0000u + k);
 		db->n_errors = 8;
@@ -358,6 +359,12 @@ Test(trust, a_segment_rewritten_under_the_daemon_changes_no_decision)
 			cr_assert_eq(jst_job_remove(c, nh, JST_REMOVE_NOW, NULL), 0);
 		}
 		jst_disconnect(c);
+		{
+			struct jst_counters ctr;
+
+			cr_assert_eq(jst_counters(r, &ctr), 0);
+			cr_assert_eq(ctr.jobs_created, 1 + 200, "counted on from its own count");
+		}
 	}
 	cr_assert_eq(kill(d.pid, 0), 0, "jobstatd is alive");
 	cr_assert_eq(waitpid(d.pid, &status, WNOHANG), 0, "jobstatd is alive");
