@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_upgrade.c - a segment written by the jobstatd of release 0.1.0
- * (format 1.1; tests/fixtures/segment-0.1.0.bin.gz, made by
- * tests/fixtures/make-fixture.sh) is taken over by this jobstatd with nothing
- * lost: every job, state, progress, string and retained error, and the jobs
- * go on changing. Within a major version the format only adds, so the
- * segment is adopted in place (PROTOCOL.md, "Versions of the format").
+ * test_upgrade.c - a segment written by an earlier jobstatd is taken over by
+ * this one with nothing lost: every job, state, progress, string and retained
+ * error, and the jobs go on changing. The fixtures (tests/fixtures/, made by
+ * make-fixture.sh with fixture-producer.c) are release 0.1.0's (format 1.1)
+ * and the last format 1.4 daemon's. Within a major version the format only
+ * adds, so the segment is adopted in place (PROTOCOL.md, "Versions of the
+ * format").
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -29,14 +30,17 @@ static void teardown(void)
 
 TestSuite(upgrade, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Put the fixture's bytes at d's segment name, as the old daemon left them. */
-static void install_fixture(void)
+/* Put fixture @name's bytes at d's segment name, as the old daemon left them. */
+static void install_fixture(const char *name)
 {
 	static char buf[16 << 20];
-	FILE *f = popen("gzip -dc tests/fixtures/segment-0.1.0.bin.gz", "r");
+	char cmd[128];
 	size_t n;
+	FILE *f;
 	int fd;
 
+	snprintf(cmd, sizeof(cmd), "gzip -dc tests/fixtures/segment-%s.bin.gz", name);
+	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	n = fread(buf, 1, sizeof(buf), f);
 	cr_assert_eq(pclose(f), 0, "gzip failed (run from the source tree)");
@@ -47,7 +51,12 @@ static void install_fixture(void)
 	close(fd);
 }
 
-Test(upgrade, a_0_1_0_segment_is_adopted_with_nothing_lost)
+/*
+ * Install fixture @name (format 1.@minor), check that a current client reads it
+ * as it is, start the daemon on it and check that every job of
+ * fixture-producer.c is there and goes on changing.
+ */
+static void adopt_fixture(const char *name, unsigned minor)
 {
 	struct jst_status st;
 	struct jst_info in;
@@ -57,11 +66,11 @@ Test(upgrade, a_0_1_0_segment_is_adopted_with_nothing_lost)
 	jst_reader *r;
 	jst_conn *c;
 
-	install_fixture();
+	install_fixture(name);
 	r = test_attach(&d); /* a current client reads the old format as it is */
 	jst_info(r, &in);
 	cr_assert_eq(in.version_major, 1);
-	cr_assert_eq(in.version_minor, 1, "the fixture is format 1.1");
+	cr_assert_eq(in.version_minor, minor, "the fixture is format 1.%u", minor);
 	jst_detach(r);
 	test_daemon_start(&d);
 	r = test_attach(&d);
@@ -106,5 +115,27 @@ Test(upgrade, a_0_1_0_segment_is_adopted_with_nothing_lost)
 	cr_assert_eq(jst_job_complete(c, h[1]), 0);
 	cr_assert_eq(test_read(r, h[1]).job_state, JST_JOB_COMPLETED);
 	jst_disconnect(c);
+	jst_detach(r);
+}
+
+Test(upgrade, a_0_1_0_segment_is_adopted_with_nothing_lost)
+{
+	adopt_fixture("0.1.0", 1);
+}
+
+/*
+ * The last 1.4 daemon's segment: 1.4 added the counters (1.3) and the request
+ * record (1.4); the counters must carry on from the fixture's, not restart.
+ */
+Test(upgrade, a_format_1_4_segment_is_adopted_with_nothing_lost)
+{
+	struct jst_counters k;
+	jst_reader *r;
+
+	adopt_fixture("1.4", 4);
+	r = test_attach(&d);
+	cr_assert_eq(jst_counters(r, &k), 0);
+	/* 5 created by the fixture's producer, none since: a restart would say 0. */
+	cr_assert_eq(k.jobs_created, 5, "jobs_created %llu", (unsigned long long)k.jobs_created);
 	jst_detach(r);
 }
