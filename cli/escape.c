@@ -4,9 +4,12 @@
  * UTF-8 a producer chose, and none of it may recolour, move or fake rows on
  * the operator's screen.
  */
+#define _GNU_SOURCE /* wcwidth() */
+#include <locale.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "escape.h"
 
@@ -85,6 +88,45 @@ static const char *escape_of(const unsigned char *p, size_t k, uint32_t cp, char
 }
 
 /*
+ * The columns a terminal gives code point @cp: 2 for East Asian wide and
+ * fullwidth characters, 0 for combining marks and other zero-width ones, 1
+ * otherwise. wcwidth() knows the Unicode tables but answers by the current
+ * LC_CTYPE; the tool's output is UTF-8 whatever the locale says, so it asks
+ * glibc's built-in C.UTF-8 locale (a thread-local uselocale() around the call,
+ * nothing global changes). Where that locale is missing, one column each, as
+ * before.
+ */
+static size_t cp_cols(uint32_t cp)
+{
+	static locale_t utf8;
+	static bool tried;
+	locale_t old;
+	int w;
+
+	if (cp < 0x7f)
+		return 1; /* printable ASCII: controls were escaped before this is asked */
+	if (!tried) {
+		tried = true;
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	if (!utf8)
+		return 1;
+	old = uselocale(utf8);
+	w = wcwidth((wchar_t)cp);
+	uselocale(old);
+	return w < 0 ? 1 : (size_t)w; /* unassigned: terminals draw one cell */
+}
+
+size_t cli_char_cols(const char *s, size_t *len)
+{
+	uint32_t cp = 0;
+	size_t k = utf8_seq((const unsigned char *)s, &cp);
+
+	*len = k ? k : 1;
+	return k ? cp_cols(cp) : 1;
+}
+
+/*
  * Walk @s: each piece (an escape, or a run of bytes to copy) goes to @f or
  * @buf. Stops before the piece that would take it past @max_cols columns.
  */
@@ -128,7 +170,7 @@ static void walk(struct sink *o, const char *s)
 			emit(o, e, strlen(e), strlen(e));
 			p += k ? k : 1;
 		} else {
-			emit(o, (const char *)p, k, 1);
+			emit(o, (const char *)p, k, cp_cols(cp));
 			p += k;
 		}
 	}

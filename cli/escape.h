@@ -26,7 +26,8 @@ size_t cli_escape(const char *s, char *buf, size_t n);
 
 /**
  * cli_put_text() - write @s escaped as cli_escape() does to @f (NULL: nothing).
- * Return: the number of terminal columns it took (one per code point).
+ * Return: the number of terminal columns it took (cli_char_cols() of each
+ * character, the length of each escape).
  */
 size_t cli_put_text(FILE *f, const char *s);
 
@@ -36,5 +37,13 @@ size_t cli_put_text(FILE *f, const char *s);
  * next column starts at @width.
  */
 void cli_put_cell(FILE *f, const char *s, size_t width);
+
+/**
+ * cli_char_cols() - the terminal columns of the UTF-8 character at @s: 2 for
+ * East Asian wide and fullwidth, 0 for combining marks, 1 otherwise (and for
+ * a byte that is not UTF-8). @len gets its length in bytes (at least 1).
+ * Meant for text cli_escape() already made safe.
+ */
+size_t cli_char_cols(const char *s, size_t *len);
 
 #endif

@@ -265,7 +265,12 @@ static int state_attr(uint16_t s)
 	}
 }
 
-/* @s (already escaped: one column a character) in @width columns from (y, x), padded. */
+/*
+ * @s (already escaped) in @width columns from (y, x), padded. A wide
+ * character takes two columns and one that would straddle the cell's edge is
+ * left out (the cell is padded instead), so the next column starts where it
+ * should and nothing is ever written past the screen's edge.
+ */
 static void cell(int y, int x, const char *s, int width)
 {
 	int cols = 0;
@@ -275,12 +280,14 @@ static void cell(int y, int x, const char *s, int width)
 	if (width > COLS - x)
 		width = COLS - x; /* never past the edge: a write there would wrap */
 	move(y, x);
-	for (const unsigned char *p = (const unsigned char *)s; *p && cols < width; cols++) {
-		int k = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : 4;
+	for (const char *p = s; *p;) {
+		size_t k, w = cli_char_cols(p, &k);
 
-		addnstr((const char *)p, k);
-		while (k-- && *p)
-			p++;
+		if (cols + (int)w > width)
+			break;
+		addnstr(p, (int)k);
+		cols += (int)w;
+		p += k;
 	}
 	for (; cols < width; cols++)
 		addch(' ');

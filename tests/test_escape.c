@@ -65,8 +65,35 @@ Test(escape, cells_pad_or_cut_by_columns)
 	fputc('|', f);
 	cli_put_cell(f, "a\033bc", 4);
 	fputc('|', f);
-	cr_assert_eq(cli_put_text(f, "\xe6\x97\xa5\n"), 3, "a character and a two-column escape");
+	cr_assert_eq(cli_put_text(f, "\xe6\x97\xa5\n"), 4, "a wide character and a two-column escape");
 	fclose(f);
 	cr_assert_str_eq(mem, "\xc3\xa9t\xc3\xa9  |a\\eb|\xe6\x97\xa5\\n");
 	free(mem);
+}
+
+/*
+ * Terminals give East Asian wide characters two cells and combining marks
+ * none: a cell counts what the terminal shows, or the columns after it move.
+ */
+Test(escape, cells_count_wide_and_combining_characters_as_terminals_do)
+{
+	char *mem = NULL;
+	size_t len = 0, k;
+	FILE *f = open_memstream(&mem, &len);
+
+	cli_put_cell(f, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 5); /* 日本語: 6 columns */
+	fputc('|', f);
+	cli_put_cell(f, "e\xcc\x81t\xc3\xa9", 4); /* e + U+0301, t, é: 3 columns */
+	fputc('|', f);
+	cli_put_cell(f, "\xef\xbc\xa1" "b", 3); /* fullwidth A, b: 3 columns */
+	fputc('|', f);
+	fclose(f);
+	cr_assert_str_eq(mem, "\xe6\x97\xa5\xe6\x9c\xac |e\xcc\x81t\xc3\xa9 |\xef\xbc\xa1" "b|");
+	free(mem);
+	cr_assert_eq(cli_char_cols("\xe6\x97\xa5", &k), 2);
+	cr_assert_eq(k, 3);
+	cr_assert_eq(cli_char_cols("\xcc\x81", &k), 0);
+	cr_assert_eq(cli_char_cols("a", &k), 1);
+	cr_assert_eq(cli_char_cols("\xff", &k), 1, "not UTF-8: one byte, one column");
+	cr_assert_eq(k, 1);
 }

@@ -10,7 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <locale.h>
 #include <stdlib.h>
+#include <wchar.h>
 
 #include "testdaemon.h"
 
@@ -277,4 +279,55 @@ Test(watch, summarises_and_shows_a_banner_when_the_daemon_is_down)
 	await(scr, sizeof(scr), "daemon DOWN", false);
 	cr_assert_not_null(strstr(scr, "jobstatd is NOT RUNNING"), "%s", scr);
 	cr_assert_not_null(strstr(scr, "cli:w000"), "the last state still shows:\n%s", scr);
+}
+
+/* The terminal columns of the bytes [l, l + n) of a screen line (UTF-8). */
+static int display_cols(const char *l, size_t n)
+{
+	wchar_t w[512];
+	char tmp[2048];
+	size_t k;
+
+	cr_assert_lt(n, sizeof(tmp));
+	memcpy(tmp, l, n);
+	tmp[n] = 0;
+	k = mbstowcs(w, tmp, 512);
+	cr_assert_neq(k, (size_t)-1, "not UTF-8: %s", tmp);
+	return wcswidth(w, k);
+}
+
+/*
+ * Wide characters (CJK) take two cells: an InstanceID of them must not push
+ * the STATE column right, and a Name of them is cut at the screen's edge, not
+ * wrapped onto the next row.
+ */
+Test(watch, wide_characters_keep_the_columns_in_place)
+{
+	static char scr[65536];
+	const char *a, *b;
+	char name[400] = "", wide_id[200] = "cli:";
+	const char *ra, *rb;
+
+	cr_assert_not_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	for (int i = 0; i < 30; i++)
+		strcat(wide_id, "\xe6\x97\xa5"); /* 日: 60 columns, wider than the column */
+	for (int i = 0; i < 60; i++)
+		strcat(name, "\xe5\x90\x8d"); /* 名: 120 columns */
+	strcat(name, "END");
+	job(wide_id, name, 30);
+	job("cli:abcdefghij", "plain", 40);
+	start_watch(100, 20, "");
+	await(scr, sizeof(scr), "cli:abcdefghij", false);
+	a = line_of(scr, "cli:\xe6\x97\xa5");
+	b = line_of(scr, "cli:abcdefghij");
+	cr_assert_not_null(a, "%s", scr);
+	ra = strstr(a, "Running");
+	rb = strstr(b, "Running");
+	cr_assert(ra && rb, "%s", scr);
+	cr_assert_eq(display_cols(a, (size_t)(ra - a)), display_cols(b, (size_t)(rb - b)),
+		     "STATE must start in the same column on both rows:\n%s", scr);
+	cr_assert_leq(display_cols(a, line_len(a)), 100, "the row fits the screen:\n%s", scr);
+	cr_assert_null(strstr(scr, "END"), "the name is cut:\n%s", scr);
+	/* Nothing of it wrapped: the next row starts with the next job. */
+	cr_assert_null(strstr(scr, "\n\xe5\x90\x8d"), "the name wrapped:\n%s", scr);
 }
