@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +68,13 @@ static void usage(FILE *f)
 		"      --hello-timeout S  close a connection without HELLO after S (default 5)\n"
 		"      --orphan-timeout S a producer gone S seconds: its unfinished jobs are\n"
 		"                         terminated (default 3600; reloadable)\n"
+		"      --reserve-org ORGID:USER[,ORGID:USER...]\n"
+		"                         only USER (and root) may create InstanceIDs\n"
+		"                         \"ORGID:...\" (at most %u; reloadable)\n"
 		"      --syslog           log to syslog even in the foreground\n"
 		"      --replace          discard a segment this daemon cannot adopt (another\n"
 		"                         format, or corrupt) and its jobs, and start anew\n",
-		JST_PUB_DEFAULT_CAPACITY, JST_SERVER_DEFAULT_MAX_CONNS);
+		JST_PUB_DEFAULT_CAPACITY, JST_SERVER_DEFAULT_MAX_CONNS, JST_SERVER_MAX_ORGS);
 }
 
 static int parse_group(const char *s, uint32_t *gid)
@@ -86,11 +90,92 @@ static int parse_group(const char *s, uint32_t *gid)
 	return err ? -1 : 0;
 }
 
+static int parse_user(const char *s, uint32_t *uid)
+{
+	const char *err = NULL;
+	struct passwd *pw = getpwnam(s);
+
+	if (pw) {
+		*uid = pw->pw_uid;
+		return 0;
+	}
+	*uid = (uint32_t)strtonum(s, 0, INT_MAX, &err);
+	return err ? -1 : 0;
+}
+
+/*
+ * --reserve-org's list: "ORGID:USER" entries separated by commas (or
+ * whitespace). An OrgID is 1..63 bytes of printable ASCII other than ':'
+ * and ','; each may be named once. The whole list replaces any earlier one.
+ */
+static int parse_orgs(const char *v, struct jst_orgs *out, char *err, size_t en)
+{
+	struct jst_orgs o = {0};
+	const char *p = v;
+
+	while (*p) {
+		const char *e, *colon;
+		char user[64];
+		size_t olen, ulen;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		e = p + strcspn(p, ", \t");
+		colon = memchr(p, ':', (size_t)(e - p));
+		if (!colon) {
+			snprintf(err, en, "reserve-org %s: need ORGID:USER, got \"%.*s\"", v,
+				 (int)(e - p), p);
+			return -1;
+		}
+		olen = (size_t)(colon - p);
+		ulen = (size_t)(e - colon - 1);
+		if (olen == 0 || olen >= JST_ORGID_MAX) {
+			snprintf(err, en, "reserve-org %s: an OrgID is 1..%d bytes", v,
+				 JST_ORGID_MAX - 1);
+			return -1;
+		}
+		for (size_t i = 0; i < olen; i++)
+			if (p[i] <= ' ' || p[i] > '~') {
+				snprintf(err, en, "reserve-org %s: OrgID \"%.*s\" has a byte that is "
+						  "not printable ASCII", v, (int)olen, p);
+				return -1;
+			}
+		if (o.n == JST_SERVER_MAX_ORGS) {
+			snprintf(err, en, "reserve-org %s: at most %d OrgIDs", v, JST_SERVER_MAX_ORGS);
+			return -1;
+		}
+		if (ulen == 0 || ulen >= sizeof(user)) {
+			snprintf(err, en, "reserve-org %s: no user after \"%.*s:\"", v, (int)olen, p);
+			return -1;
+		}
+		memcpy(user, colon + 1, ulen);
+		user[ulen] = 0;
+		memcpy(o.v[o.n].org, p, olen);
+		o.v[o.n].org[olen] = 0;
+		for (unsigned i = 0; i < o.n; i++)
+			if (!strcmp(o.v[i].org, o.v[o.n].org)) {
+				snprintf(err, en, "reserve-org %s: OrgID \"%s\" named twice", v,
+					 o.v[i].org);
+				return -1;
+			}
+		if (parse_user(user, &o.v[o.n].uid) < 0) {
+			snprintf(err, en, "reserve-org %s: no such user \"%s\"", v, user);
+			return -1;
+		}
+		o.n++;
+		p = e;
+	}
+	*out = o;
+	return 0;
+}
+
 enum {
 	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
 	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
 	OPT_LOG, OPT_GRACE, OPT_USER, OPT_QJOBS, OPT_QERRORS, OPT_QCONNS, OPT_QPENDING,
-	OPT_HELLO, OPT_ORPHAN, OPT_CHECK,
+	OPT_HELLO, OPT_ORPHAN, OPT_CHECK, OPT_ORGS,
 };
 
 /* Leading ':': a missing value is told apart from an unknown option. */
@@ -123,6 +208,7 @@ static const struct option long_opts[] = {
 	{"quota-pending", required_argument, NULL, OPT_QPENDING},
 	{"hello-timeout", required_argument, NULL, OPT_HELLO},
 	{"orphan-timeout", required_argument, NULL, OPT_ORPHAN},
+	{"reserve-org", required_argument, NULL, OPT_ORGS},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"replace", no_argument, NULL, OPT_REPLACE},
 	{"help", no_argument, NULL, 'h'},
@@ -254,6 +340,8 @@ static int apply(struct jstd_settings *st, int opt, const char *v, char *err, si
 			(uint64_t)(secs * 1e9);
 		return 0;
 	}
+	case OPT_ORGS:
+		return parse_orgs(v, &st->srv.orgs, err, en);
 	case OPT_QJOBS:
 	case OPT_QERRORS:
 	case OPT_QCONNS:

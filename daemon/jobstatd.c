@@ -84,9 +84,10 @@ static int reload(struct jst_server_reload *r)
 	r->lost_grace_ns = st->srv.lost_grace_ns;
 	r->quota = st->srv.quota;
 	r->orphan_timeout_ns = st->srv.orphan_timeout_ns;
-	jst_log(LOG_INFO, "SIGHUP: reloaded admin-group (%s), lost-grace, the quotas and "
-		"orphan-timeout; other settings take effect at the next start",
-		st->srv.admin_group_set ? "set" : "none");
+	r->orgs = st->srv.orgs;
+	jst_log(LOG_INFO, "SIGHUP: reloaded admin-group (%s), lost-grace, the quotas, "
+		"orphan-timeout and reserve-org (%u); other settings take effect at the next start",
+		st->srv.admin_group_set ? "set" : "none", st->srv.orgs.n);
 	free(st);
 	return 0;
 }

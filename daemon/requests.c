@@ -67,6 +67,33 @@ static void on_hello(struct jst_server *s, struct conn *c, const struct jst_msg_
 	jst__conn_send(s, c);
 }
 
+/*
+ * An InstanceID whose OrgID (what precedes its first ':') is reserved for
+ * another uid by --reserve-org: only that uid and root create under it, so a
+ * monitor reading "Contoso:backup-17" knows whose job it is. 0, or JST_EPERM
+ * with @why naming the owner.
+ */
+static int org_check(const struct jst_server *s, uid_t uid, const char *id, char *why, size_t wn)
+{
+	const char *colon = strchr(id, ':');
+	size_t len;
+
+	if (!colon || uid == 0)
+		return 0;
+	len = (size_t)(colon - id);
+	for (unsigned i = 0; i < s->cfg.orgs.n; i++) {
+		const struct jst_org_reserve *o = &s->cfg.orgs.v[i];
+
+		if (strlen(o->org) == len && !memcmp(o->org, id, len) && o->uid != (uint32_t)uid) {
+			snprintf(why, wn, "%s: the OrgID \"%s\" is reserved for uid %" PRIu32
+				 " (jobstatd --reserve-org); uid %ld may not create jobs under it",
+				 id, o->org, o->uid, (long)uid);
+			return JST_EPERM;
+		}
+	}
+	return 0;
+}
+
 static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
 		      struct jst_rbuf *r)
 {
@@ -98,6 +125,11 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 	if (!m.instance_id) {
 		jst_random_instance_id(genid, sizeof(genid));
 		m.instance_id = genid;
+	} else {
+		char why[JST_DETAIL_MAX];
+
+		if (org_check(s, c->uid, m.instance_id, why, sizeof(why)) < 0)
+			return jst__reply_fail(s, c, h, JST_EPERM, "%s", why);
 	}
 	st.percent_complete = 0;
 	st.job_type = m.job_type;

@@ -571,6 +571,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 				if (rl.orphan_timeout_ns)
 					s->cfg.orphan_timeout_ns = rl.orphan_timeout_ns;
 				s->cfg.quota = rl.quota;
+				s->cfg.orgs = rl.orgs;
 				jst__quota_limits(s, &s->cfg.quota);
 				for (struct conn *c = s->conns; c; c = c->next)
 					if (!c->dead)

@@ -28,6 +28,24 @@ struct jst_quota {
 	uint32_t pending;        /* RequestStateChanges waiting for a producer; default 64 */
 };
 
+/*
+ * An OrgID reserved for one uid (--reserve-org): only that uid and root may
+ * create a job whose InstanceID is "ORGID:...", so a monitor that looks up
+ * such an ID knows whose job it reads. CIM's InstanceID is "OrgID:LocalID"
+ * and an OrgID holds no colon, so the OrgID is what precedes the first one.
+ */
+#define JST_SERVER_MAX_ORGS 32
+#define JST_ORGID_MAX 64        /* bytes with the NUL */
+struct jst_org_reserve {
+	char org[JST_ORGID_MAX];
+	uint32_t uid;
+};
+
+struct jst_orgs {
+	unsigned n;
+	struct jst_org_reserve v[JST_SERVER_MAX_ORGS];
+};
+
 #define JST_SERVER_DEFAULT_HELLO_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 #define JST_SERVER_DEFAULT_ORPHAN_TIMEOUT_NS (3600ull * 1000 * 1000 * 1000)
 
@@ -41,6 +59,7 @@ struct jst_server_config {
 	uint64_t lost_grace_ns;  /* disconnect -> Lost Communication; default 10 s */
 	uint32_t max_conns;      /* default JST_SERVER_DEFAULT_MAX_CONNS */
 	struct jst_quota quota;
+	struct jst_orgs orgs;    /* reserved OrgIDs; reloadable */
 	uint64_t hello_timeout_ns;  /* a connection without HELLO by then is closed; default 5 s */
 	uint64_t orphan_timeout_ns; /* a producer gone this long: its unfinished jobs are
 				       terminated by the daemon; default 1 h */
@@ -62,6 +81,7 @@ struct jst_server_reload {
 	uint64_t lost_grace_ns;
 	struct jst_quota quota;
 	uint64_t orphan_timeout_ns;
+	struct jst_orgs orgs;
 };
 
 struct jst_server;

@@ -198,7 +198,7 @@ Test(config, every_option_means_the_same_in_the_file_and_on_the_command_line)
 		{"grace-ms", "16"}, {"runtime-dir", "/run/jst-x"}, {"user", "nobody"},
 		{"quota-jobs", "17"}, {"quota-errors", "18"}, {"quota-connections", "19"},
 		{"quota-pending", "20"}, {"hello-timeout", "2.5"}, {"orphan-timeout", "60"},
-		{"syslog", NULL},
+		{"reserve-org", "Contoso:root,Fabrikam:0"}, {"syslog", NULL},
 		{"replace", NULL},
 	};
 
@@ -343,6 +343,13 @@ Test(config, an_option_error_is_one_line_and_a_hint_not_the_usage)
 			      "0123456789012345678901234567890123456789" "0123456789012345.sock"},
 		 "jobstatd: --socket /run/"},
 		{{"-f", "extra"}, "jobstatd: unexpected argument \"extra\"\n"},
+		{{"--reserve-org", "Contoso"}, "jobstatd: --reserve-org Contoso: need ORGID:USER, "
+					      "got \"Contoso\"\n"},
+		{{"--reserve-org", "A:root,A:0"}, "jobstatd: --reserve-org A:root,A:0: OrgID \"A\" "
+						  "named twice\n"},
+		{{"--reserve-org", "A:no-such-user-here"}, "jobstatd: --reserve-org "
+							   "A:no-such-user-here: no such user"},
+		{{"--reserve-org", ":root"}, "jobstatd: --reserve-org :root: an OrgID is 1..63 bytes\n"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

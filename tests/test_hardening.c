@@ -6,7 +6,8 @@
  * service user's directory, the job quota dodged with the resend flag, a
  * reader's lock keeping the daemon from restarting, a freed session taken
  * by another uid, a directory squatting the segment's name, a request that
- * pins a job against the administrator, and a full backlog hanging connect.
+ * pins a job against the administrator, a full backlog hanging connect, and
+ * another user squatting a producer's InstanceIDs.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -405,4 +406,72 @@ Test(hardening, a_full_backlog_does_not_hang_connect)
 	kill(d.pid, SIGCONT);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
+}
+
+/*
+ * Any uid may create any InstanceID, so another user could create
+ * "Contoso:backup-17" before Contoso's producer does, and a monitor looking it
+ * up would read the squatter's job. --reserve-org binds an OrgID to a uid:
+ * the squatter is refused (JST_EPERM, naming the owner), the owner and root
+ * are not, other OrgIDs are untouched, and SIGHUP reloads the list.
+ */
+static int create_as(uid_t uid, const char *id)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		jst_conn *x;
+		jst_handle h;
+		int rc;
+
+		if (uid)
+			become(uid);
+		if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+							      .producer = true},
+				&x) != 0)
+			_exit(100);
+		rc = jst_job_create(x, &(struct jst_job_spec){.instance_id = id}, &h, NULL);
+		if (rc == JST_EPERM && !strstr(jst_conn_error(x), "reserved for uid 65533"))
+			_exit(101); /* refused, but without saying whose the OrgID is */
+		jst_disconnect(x);
+		_exit(rc == 0 ? 0 : rc == JST_EPERM ? 1 : 102);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+Test(hardening, an_orgid_reserved_for_a_user_cannot_be_squatted)
+{
+	char conf[300];
+	int rc;
+	FILE *f;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "reserve-org = Contoso:65533\n");
+	fclose(f);
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--config";
+	d.args[3] = conf;
+	test_daemon_start(&d);
+	rc = create_as(HOG, "Contoso:backup-17");
+	cr_assert_eq(rc, 1, "the squatter must get JST_EPERM naming the owner (%d)", rc);
+	cr_assert_eq(create_as(HOG, "Fabrikam:backup-17"), 0, "other OrgIDs are free");
+	cr_assert_eq(create_as(HOG, "Contoso-x:1"), 0, "the OrgID is matched whole");
+	cr_assert_eq(create_as(OTHER, "Contoso:backup-17"), 0, "its owner creates it");
+	cr_assert_eq(create_as(0, "Contoso:backup-18"), 0, "root may");
+	/* Reloaded: the reservation lifted, the same create goes through. */
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 100 && create_as(HOG, "Contoso:backup-19") == 1; i++)
+		usleep(20000);
+	cr_assert_eq(create_as(HOG, "Contoso:backup-20"), 0, "SIGHUP reloads reserve-org");
 }
