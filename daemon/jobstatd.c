@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,11 +252,95 @@ static int activated_socket(void)
 	return SD_LISTEN_FDS_START;
 }
 
+/*
+ * The control socket bound as root before the segment is read (the group
+ * comes from root's fsgid), handed to the server once there is one.
+ */
+static struct jst_listener bound = {.fd = -1};
+
+/*
+ * Become the service user @pw for good, once: the runtime directory and the
+ * pidfile go back to it first (by descriptor). Called before the first byte
+ * of an adopted segment is read (jst_pub_config.before_parse), so a segment
+ * the service user could have written is parsed as the service user, not as
+ * root; else once the new segment and the socket exist.
+ */
+static int become_service_user(void *arg)
+{
+	const struct passwd *pw = arg;
+	static bool done;
+
+	if (done)
+		return 0;
+	if (pw && (fchown(rundir_fd, pw->pw_uid, pw->pw_gid) < 0 ||
+		   fchown(pidf.fd, pw->pw_uid, pw->pw_gid) < 0))
+		return -1;
+	if (drop_privileges(pw) < 0)
+		return -1;
+	done = true;
+	return 0;
+}
+
+static int drop_only(void *arg)
+{
+	return drop_privileges(arg);
+}
+
+/*
+ * --replace, as root, with a segment at the name: whether it can be adopted is
+ * decided by a child that has become the service user before reading it
+ * (check_only), so root reads none of it either way; root then makes a new
+ * segment in its place only if the child said no. Returns the child's
+ * jst_pub_adopt() result (0: adoptable) with its reason in @why.
+ */
+static int adopt_check_as(const struct jst_pub_config *cfg, const struct passwd *pw, char *why,
+			  size_t wn)
+{
+	int fds[2], status;
+	ssize_t got;
+	pid_t pid;
+	int8_t rc;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return JST_ESYS;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return JST_ESYS;
+	}
+	if (pid == 0) {
+		struct jst_pub_config c = *cfg;
+		struct jst_pub *none = NULL;
+
+		close(fds[0]);
+		c.before_parse = drop_only;
+		c.arg = (void *)pw;
+		c.check_only = true;
+		c.why[0] = 0;
+		rc = (int8_t)jst_pub_adopt(&c, &none);
+		if (write(fds[1], c.why, strlen(c.why)) < 0)
+			_exit(1);
+		_exit((uint8_t)rc);
+	}
+	close(fds[1]);
+	got = read(fds[0], why, wn - 1);
+	why[got > 0 ? got : 0] = 0;
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return JST_ESYS;
+	return (int8_t)(uint8_t)WEXITSTATUS(status);
+}
+
 /* Stop before serving: say why, release what was taken, and exit 1. */
 static int fail_start(struct jst_server *srv, struct jst_pub *pub)
 {
 	sd_notify(0, "STOPPING=1");
 	jst_server_destroy(srv);
+	if (!srv && bound.fd >= 0) { /* bound, never handed over: ours to remove */
+		close(bound.fd);
+		unlink(bound.tmp);
+	}
 	jst_pub_close(pub, false);
 	jst_pidfile_close(&pidf, true);
 	if (made_rundir)
@@ -352,8 +437,40 @@ int main(int argc, char **argv)
 	set.pub.shm_name = set.shm_name;
 	set.pub.why = why;
 	set.pub.why_len = sizeof(why);
-	rc = jst_pub_adopt(&set.pub, &pub);
-	adopted = rc == 0;
+	set.srv.socket_path = set.socket;
+	set.srv.listen_fd = lfd;
+	if (geteuid() == 0 && lfd < 0) {
+		/* Bound now, as root: a segment to adopt is read only once root is gone. */
+		rc = jst_server_listen(&set.srv, &bound);
+		if (rc < 0) {
+			fprintf(stderr, "jobstatd: cannot serve %s: %s%s%s\n", set.socket,
+				jst_strerror(rc), rc == JST_ESYS ? ": " : "",
+				rc == JST_ESYS ? strerror(errno) : "");
+			return fail_start(NULL, NULL);
+		}
+		set.srv.bound = &bound;
+	}
+	rc = 0;
+	if (geteuid() == 0 && set.replace) {
+		rc = adopt_check_as(&set.pub, pw, why, sizeof(why));
+		if (rc != 0 && rc != JST_ENOENT && rc != JST_EBUSY) {
+			fprintf(stderr, "jobstatd: replacing %s: %s\n", set.shm_name,
+				why[0] ? why : jst_strerror(rc));
+			rc = jst_pub_create(&set.pub, &pub);
+			if (rc < 0) {
+				fprintf(stderr, "jobstatd: cannot create %s: %s\n", set.shm_name,
+					why[0] ? why : jst_strerror(rc));
+				return fail_start(NULL, NULL);
+			}
+		}
+	}
+	adopted = false;
+	if (!pub) {
+		set.pub.before_parse = become_service_user;
+		set.pub.arg = pw;
+		rc = jst_pub_adopt(&set.pub, &pub);
+		adopted = rc == 0;
+	}
 	if (rc == JST_EBUSY) {
 		/* A live writer holds the segment's lock, whatever became of its pidfile. */
 		fprintf(stderr, "jobstatd: namespace \"%s\" is already served: %s\n", set.ns, why);
@@ -378,9 +495,7 @@ int main(int argc, char **argv)
 		return fail_start(NULL, NULL);
 	}
 	raise_fd_limit();
-	set.srv.socket_path = set.socket;
 	set.srv.watch = watch_runtime;
-	set.srv.listen_fd = lfd;
 	{
 		/* For the exactly-once tests: a kill -9 between applying and answering. */
 		const char *crash = getenv("JOBSTATD_TEST_CRASH_AFTER");
@@ -411,13 +526,9 @@ int main(int argc, char **argv)
 	 * pidfile is opened O_NOFOLLOW and refused unless it is a single-linked
 	 * regular file of root's or the service user's (pidfile.c).
 	 */
-	if (pw && (fchown(rundir_fd, pw->pw_uid, pw->pw_gid) < 0 ||
-		   fchown(pidf.fd, pw->pw_uid, pw->pw_gid) < 0)) {
-		jst_log(LOG_ERR, "cannot give %s to %s: %s", set.rundir, set.user, strerror(errno));
-		return fail_start(srv, pub);
-	}
-	if (drop_privileges(pw) < 0) {
-		jst_log(LOG_ERR, "cannot drop privileges to %s: %s", set.user, strerror(errno));
+	if (become_service_user(pw) < 0) { /* a no-op when adoption did it */
+		jst_log(LOG_ERR, "cannot give %s to %s and become it: %s", set.rundir, set.user,
+			strerror(errno));
 		return fail_start(srv, pub);
 	}
 	if (geteuid() == 0)

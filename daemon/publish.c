@@ -1382,6 +1382,11 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	rc = take_lock(p);
 	if (rc < 0)
 		goto fail;
+	if (cfg->before_parse && cfg->before_parse(cfg->arg) != 0) {
+		rc = why(p->why, p->why_len, JST_ESYS, "cannot drop privileges before reading "
+			 SHM_DIR "%s: %s", p->shm_name, strerror(errno));
+		goto fail;
+	}
 	if ((uint64_t)st.st_size < JST_SHM_HEADER_SIZE) {
 		rc = why(p->why, p->why_len, JST_ETRUNCATED, SHM_DIR "%s is smaller than a header",
 			 p->shm_name);
@@ -1411,8 +1416,10 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	rc = setup_private(p, &h);
 	if (rc == 0)
 		rc = adopt_rebuild(p, &h);
-	if (rc < 0)
-		goto fail;
+	if (rc < 0 || cfg->check_only) {
+		*ret_pub = NULL;
+		goto fail; /* rc 0 for check_only: valid, and nothing of it is ours */
+	}
 	/*
 	 * Jobs may have changed after the dead writer's last log entry: move
 	 * change_seq a whole log past every cursor, so each monitor's next

@@ -44,6 +44,16 @@ struct jst_pub_config {
 	uint32_t gid;
 	char *why;               /* NULL, or room for a sentence saying why a call failed */
 	size_t why_len;
+	/*
+	 * jst_pub_adopt() only: called once the segment is open and locked and
+	 * before one byte of it is read, so that a daemon started as root parses
+	 * what the service user could have written as the service user (it drops
+	 * its privileges here). Non-zero fails the adoption with JST_ESYS.
+	 */
+	int (*before_parse)(void *arg);
+	void *arg;
+	bool check_only;         /* jst_pub_adopt(): validate everything, change nothing
+				    of the segment's identity, return 0 and no publisher */
 };
 
 /* What the publisher has done, for tests and `jobstat info`. */

@@ -397,18 +397,19 @@ int jst_server_feed(struct jst_server *s, int fd, bool hello, uid_t uid, const u
  * rename it into place: a client never finds a socket that refuses it
  * because the daemon is not listening yet, nor one with looser permissions.
  */
-static int listen_socket(struct jst_server *s, int *ret_fd)
+int jst_server_listen(const struct jst_server_config *cfg, struct jst_listener *out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char tmp[sizeof(sa.sun_path)];
 	struct stat sb;
 	mode_t old;
 	int rc, fd, e, old_fsgid = 0;
+	uint32_t mode = cfg->socket_mode ? cfg->socket_mode & 0775u : 0660;
 
-	if (strlcpy(s->sock_path, s->cfg.socket_path, sizeof(s->sock_path)) >=
-		    sizeof(s->sock_path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.new", s->cfg.socket_path) >= sizeof(tmp))
+	if (strlcpy(out->path, cfg->socket_path, sizeof(out->path)) >= sizeof(out->path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.new", cfg->socket_path) >= sizeof(tmp))
 		return JST_ETOOLONG;
+	memcpy(out->tmp, tmp, sizeof(out->tmp));
 	strlcpy(sa.sun_path, tmp, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -420,20 +421,20 @@ static int listen_socket(struct jst_server *s, int *ret_fd)
 	 * file: nothing by path afterwards, so nothing a link swapped in under
 	 * the name could redirect (the service user keeps this directory).
 	 */
-	old = umask(0777 & ~s->cfg.socket_mode);
-	if (s->cfg.set_group)
-		old_fsgid = setfsgid(s->cfg.gid);
+	old = umask(0777 & ~mode);
+	if (cfg->set_group)
+		old_fsgid = setfsgid(cfg->gid);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	e = errno;
-	if (s->cfg.set_group)
+	if (cfg->set_group)
 		setfsgid(old_fsgid);
 	umask(old);
 	if (rc < 0) {
 		close(fd);
 		return e == EACCES ? JST_EACCES : JST_ESYS;
 	}
-	if (s->cfg.set_group && (lstat(tmp, &sb) < 0 || sb.st_gid != s->cfg.gid) &&
-	    (geteuid() == 0 || chown(tmp, (uid_t)-1, s->cfg.gid) < 0)) {
+	if (cfg->set_group && (lstat(tmp, &sb) < 0 || sb.st_gid != cfg->gid) &&
+	    (geteuid() == 0 || chown(tmp, (uid_t)-1, cfg->gid) < 0)) {
 		/*
 		 * Not root, the fsgid cannot be a supplementary group: chown by path
 		 * is safe there, in a runtime directory that is ours alone. Else fail.
@@ -442,16 +443,45 @@ static int listen_socket(struct jst_server *s, int *ret_fd)
 		close(fd);
 		return JST_EACCES;
 	}
-	if (listen(fd, 128) < 0 || rename(tmp, s->sock_path) < 0 || stat(s->sock_path, &sb) < 0) {
+	if (listen(fd, 128) < 0) {
 		unlink(tmp);
 		close(fd);
 		return JST_ESYS;
 	}
+	out->fd = fd;
+	return 0;
+}
+
+/*
+ * Put a listener made by jst_server_listen() in place: from now on clients
+ * find it, and the daemon is ready for them. It becomes the server's own.
+ */
+static int listener_open(struct jst_server *s, const struct jst_listener *l)
+{
+	struct stat sb;
+
+	if (rename(l->tmp, l->path) < 0 || stat(l->path, &sb) < 0) {
+		unlink(l->tmp);
+		close(l->fd);
+		return JST_ESYS;
+	}
+	memcpy(s->sock_path, l->path, sizeof(s->sock_path));
 	/* What we made, so that socket_check() can tell it from nothing or another file. */
 	s->sock_dev = sb.st_dev;
 	s->sock_ino = sb.st_ino;
-	*ret_fd = fd;
 	return 0;
+}
+
+/* The socket made again (socket_check()) or at creation. */
+static int listen_socket(struct jst_server *s, int *ret_fd)
+{
+	struct jst_listener l = {.fd = -1};
+	int rc = jst_server_listen(&s->cfg, &l);
+
+	if (rc == 0)
+		rc = listener_open(s, &l);
+	*ret_fd = l.fd;
+	return rc;
 }
 
 /*
@@ -531,6 +561,11 @@ int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
 			rc = JST_ESYS;
 			goto fail;
 		}
+	} else if (cfg->bound) {
+		rc = listener_open(s, cfg->bound);
+		if (rc < 0)
+			goto fail;
+		s->lfd = cfg->bound->fd;
 	} else {
 		rc = listen_socket(s, &s->lfd);
 		if (rc < 0)

@@ -49,6 +49,13 @@ struct jst_orgs {
 #define JST_SERVER_DEFAULT_HELLO_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 #define JST_SERVER_DEFAULT_ORPHAN_TIMEOUT_NS (3600ull * 1000 * 1000 * 1000)
 
+/* A control socket made by jst_server_listen(). */
+struct jst_listener {
+	int fd;
+	char path[108];          /* sizeof(sockaddr_un.sun_path) */
+	char tmp[108];           /* where it is bound until the server puts it at path */
+};
+
 struct jst_server_config {
 	const char *socket_path;
 	uint32_t socket_mode;    /* default 0660; never o+w */
@@ -72,6 +79,9 @@ struct jst_server_config {
 	int listen_fd;           /* > 0: a socket already listening (systemd's socket
 				    activation), used as it is: never replaced, never
 				    removed; 0 or -1: bind socket_path */
+	const struct jst_listener *bound; /* else, non-NULL: made by jst_server_listen()
+				    before privileges were dropped; the server's own from
+				    then on (made again if it vanishes, removed at the end) */
 };
 
 /* Settings SIGHUP may change on a running server. */
@@ -91,6 +101,18 @@ void jst_log_init(bool syslog);
 
 /* Log a line at syslog priority @prio. */
 void jst_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * jst_server_listen() - make the control socket with @cfg's mode and group,
+ * listening, as jst_server_create() does by itself, but under a temporary
+ * name beside @cfg->socket_path: for a daemon that must bind as root (the
+ * group comes from the fsgid) and drops privileges before it reads the
+ * segment. jst_server_create() (@cfg->bound = @out) renames it into place
+ * when the daemon is ready, so a client that finds the socket finds a
+ * segment ready too; a daemon that stops before unlinks @out->tmp.
+ * Return: 0; JST_ETOOLONG; JST_EACCES; JST_ESYS.
+ */
+int jst_server_listen(const struct jst_server_config *cfg, struct jst_listener *out);
 
 /**
  * jst_server_create() - bind the control socket and take over the jobs

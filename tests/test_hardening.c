@@ -475,3 +475,74 @@ Test(hardening, an_orgid_reserved_for_a_user_cannot_be_squatted)
 		usleep(20000);
 	cr_assert_eq(create_as(HOG, "Contoso:backup-20"), 0, "SIGHUP reloads reserve-org");
 }
+
+/*
+ * A segment left by the last daemon is bytes the service user could have
+ * written (that daemon ran as it). The root-started daemon used to parse them
+ * as root; now it becomes the service user first: in its system calls, the
+ * drop (setresuid) comes before the first read of the segment's header.
+ */
+Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
+{
+	struct passwd *pw = getpwnam("jobstat");
+	char trace[128], line[512], want[64], pidpath[192], err[4096] = "";
+	long dropped_at = -1, read_at = -1, n = 0;
+	struct stat sb;
+	FILE *f;
+	int fd;
+
+	if (geteuid() != 0 || !pw)
+		cr_skip_test("needs root and the jobstat user");
+	if (access("/usr/bin/strace", X_OK) != 0)
+		cr_skip_test("no strace");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	test_daemon_start(&d); /* makes the segment; a clean stop leaves it to adopt */
+	test_daemon_signal(&d, SIGTERM);
+	snprintf(trace, sizeof(trace), "%s/strace.out", d.rundir);
+	snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", d.rundir, d.ns);
+	{
+		const char *argv[] = {"strace", "-f", "-qq", "-o", trace, "-e",
+				      "trace=setresuid,pread64", JST_BUILD_DIR "/jobstatd", "-f",
+				      "-n", d.ns, "--runtime-dir", d.rundir, "-g", "65534", NULL};
+		pid_t pid = test_fork_piped(&fd);
+
+		if (pid == 0) {
+			dup2(fd, 2);
+			execv("/usr/bin/strace", (char *const *)argv);
+			_exit(127);
+		}
+		for (int i = 0; i < 500 && stat(d.sock, &sb) != 0; i++)
+			usleep(10000);
+		jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
+		f = fopen(pidpath, "r");
+		cr_assert_not_null(f);
+		cr_assert_not_null(fgets(line, sizeof(line), f));
+		fclose(f);
+		kill((pid_t)atol(line), SIGTERM);
+		waitpid(pid, NULL, 0);
+		d.err_fd = fd;
+		test_daemon_stderr(&d, err, sizeof(err));
+		close(fd);
+		d.err_fd = -1;
+	}
+	cr_assert_not_null(strstr(err, "adopted"), "it must have adopted the segment: %s", err);
+	snprintf(want, sizeof(want), "setresuid(%ld, %ld, %ld)", (long)pw->pw_uid,
+		 (long)pw->pw_uid, (long)pw->pw_uid);
+	f = fopen(trace, "r");
+	cr_assert_not_null(f, "strace wrote nothing: %s", err);
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (dropped_at < 0 && strstr(line, want))
+			dropped_at = n;
+		/* The header read: pread(fd, &h, sizeof(struct jst_shm_header), 0). */
+		if (read_at < 0 && strstr(line, "pread64(") && strstr(line, ", 4096, 0)"))
+			read_at = n;
+	}
+	fclose(f);
+	unlink(trace);
+	cr_assert_gt(read_at, 0, "no header read seen");
+	cr_assert_gt(dropped_at, 0, "never became the service user");
+	cr_assert_lt(dropped_at, read_at, "the segment was read as root (line %ld) before the drop "
+					  "(line %ld)", read_at, dropped_at);
+}
