@@ -59,6 +59,43 @@ static uint64_t mono_ms(void)
 }
 
 /*
+ * Run jobstatd (root, -g 65534, d's namespace and directory) under strace -f
+ * tracing @syscalls into @trace, wait until it serves a client, stop it with
+ * SIGTERM (sent to the daemon, not to strace); its stderr in @err.
+ */
+static void traced_daemon(const char *syscalls, const char *trace, char *err, size_t en)
+{
+	const char *argv[] = {"strace", "-f", "-qq", "-o", trace, "-e", syscalls,
+			      JST_BUILD_DIR "/jobstatd", "-f", "-n", d.ns, "-c", "64",
+			      "--runtime-dir", d.rundir, "-g", "65534", NULL};
+	char pidpath[192], line[64];
+	struct stat sb;
+	int fd;
+	FILE *f;
+	pid_t pid = test_fork_piped(&fd);
+
+	if (pid == 0) {
+		dup2(fd, 2);
+		execv("/usr/bin/strace", (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && stat(d.sock, &sb) != 0; i++)
+		usleep(10000);
+	jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
+	snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", d.rundir, d.ns);
+	f = fopen(pidpath, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	kill((pid_t)atol(line), SIGTERM);
+	waitpid(pid, NULL, 0);
+	d.err_fd = fd;
+	test_daemon_stderr(&d, err, en);
+	close(fd);
+	d.err_fd = -1;
+}
+
+/*
  * The service user keeps the runtime directory. 0.1.0's successor chmod-ed
  * and chown-ed the socket by path there as root, so the service user could
  * swap a link in and have root change any file; and it truncated a pidfile
@@ -94,32 +131,8 @@ Test(hardening, root_changes_nothing_by_path_in_the_service_users_directory)
 	cr_assert_eq(chown(victim, pw->pw_uid, pw->pw_gid), 0);
 	cr_assert_eq(link(victim, pidpath), 0);
 	snprintf(trace, sizeof(trace), "%s/strace.out", d.rundir);
-	{
-		const char *argv[] = {"strace", "-f", "-qq", "-o", trace, "-e",
-				      "trace=chmod,fchmodat,chown,fchownat,lchown,truncate",
-				      JST_BUILD_DIR "/jobstatd", "-f", "-n", d.ns, "-c", "64",
-				      "--runtime-dir", d.rundir, "-g", "65534", NULL};
-		pid_t pid = test_fork_piped(&fd);
-
-		if (pid == 0) {
-			dup2(fd, 2);
-			execv("/usr/bin/strace", (char *const *)argv);
-			_exit(127);
-		}
-		for (int i = 0; i < 500 && stat(d.sock, &sb) != 0; i++)
-			usleep(10000);
-		jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
-		f = fopen(pidpath, "r");
-		cr_assert_not_null(f);
-		cr_assert_not_null(fgets(line, sizeof(line), f));
-		fclose(f);
-		kill((pid_t)atol(line), SIGTERM);
-		waitpid(pid, NULL, 0);
-		d.err_fd = fd;
-		test_daemon_stderr(&d, err, sizeof(err));
-		close(fd);
-		d.err_fd = -1;
-	}
+	traced_daemon("trace=chmod,fchmodat,chown,fchownat,lchown,truncate", trace, err,
+		      sizeof(err));
 	f = fopen(victim, "r");
 	cr_assert_not_null(f);
 	cr_assert_not_null(fgets(line, sizeof(line), f), "the linked file was truncated");
@@ -485,11 +498,9 @@ Test(hardening, an_orgid_reserved_for_a_user_cannot_be_squatted)
 Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
 {
 	struct passwd *pw = getpwnam("jobstat");
-	char trace[128], line[512], want[64], pidpath[192], err[4096] = "";
+	char trace[128], line[512], want[64], err[4096] = "";
 	long dropped_at = -1, read_at = -1, n = 0;
-	struct stat sb;
 	FILE *f;
-	int fd;
 
 	if (geteuid() != 0 || !pw)
 		cr_skip_test("needs root and the jobstat user");
@@ -500,32 +511,7 @@ Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
 	test_daemon_start(&d); /* makes the segment; a clean stop leaves it to adopt */
 	test_daemon_signal(&d, SIGTERM);
 	snprintf(trace, sizeof(trace), "%s/strace.out", d.rundir);
-	snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", d.rundir, d.ns);
-	{
-		const char *argv[] = {"strace", "-f", "-qq", "-o", trace, "-e",
-				      "trace=setresuid,pread64", JST_BUILD_DIR "/jobstatd", "-f",
-				      "-n", d.ns, "--runtime-dir", d.rundir, "-g", "65534", NULL};
-		pid_t pid = test_fork_piped(&fd);
-
-		if (pid == 0) {
-			dup2(fd, 2);
-			execv("/usr/bin/strace", (char *const *)argv);
-			_exit(127);
-		}
-		for (int i = 0; i < 500 && stat(d.sock, &sb) != 0; i++)
-			usleep(10000);
-		jst_disconnect(test_connect(&d, false, 0, NULL, NULL));
-		f = fopen(pidpath, "r");
-		cr_assert_not_null(f);
-		cr_assert_not_null(fgets(line, sizeof(line), f));
-		fclose(f);
-		kill((pid_t)atol(line), SIGTERM);
-		waitpid(pid, NULL, 0);
-		d.err_fd = fd;
-		test_daemon_stderr(&d, err, sizeof(err));
-		close(fd);
-		d.err_fd = -1;
-	}
+	traced_daemon("trace=setresuid,pread64", trace, err, sizeof(err));
 	cr_assert_not_null(strstr(err, "adopted"), "it must have adopted the segment: %s", err);
 	snprintf(want, sizeof(want), "setresuid(%ld, %ld, %ld)", (long)pw->pw_uid,
 		 (long)pw->pw_uid, (long)pw->pw_uid);
