@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 		unlink(p);
 		unlink(sock);
 		shm_unlink(shm);
-		snprintf(p, sizeof(p), "%s.wait", shm);
+		snprintf(p, sizeof(p), "%s.lock", shm);
 		shm_unlink(p);
 		rmdir(rundir);
 	}

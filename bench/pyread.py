@@ -167,7 +167,7 @@ def main():
             p.send_signal(signal.SIGTERM)
             p.wait()
         jobstat_ns = f"/dev/shm/jobstat.pybench-{os.getpid()}"
-        for f in (jobstat_ns, jobstat_ns + ".wait"):
+        for f in (jobstat_ns, jobstat_ns + ".lock"):
             if os.path.exists(f):
                 os.unlink(f)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,7 +17,7 @@ daemon=
 ns="check-install-$$"
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.wait"
+	rm -f "/dev/shm/jobstat.$ns" "/dev/shm/jobstat.$ns.lock"
 	rm -rf "$work"
 }
 trap cleanup EXIT

@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct jst_pub_config cfg = {.capacity = 16, .status_spare = 64, .detail_small = 64,
 				     .detail_large = 8, .errors = 16, .log_size = 64};
-	char ns[64], shm[JST_SHM_NAME_MAX], wait[JST_SHM_NAME_MAX + 8];
+	char ns[64], shm[JST_SHM_NAME_MAX], lock[JST_SHM_NAME_MAX + 8];
 	struct jst_error e = {.message_id = "F1", .message = "fuzz", .n_message_arguments = 1,
 			      .message_arguments = {"a"}, .file = "/f"};
 	struct jst_job job = {.name = "name", .job_status = "status", .n_status_descriptions = 1,
@@ -78,8 +78,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	close(src);
 	shm_unlink(shm);
-	snprintf(wait, sizeof(wait), "%s.wait", shm);
-	shm_unlink(wait);
+	snprintf(lock, sizeof(lock), "%s.lock", shm); /* the writer's lock object, left by close */
+	shm_unlink(lock);
 	fd = shm_open(scratch, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || pwrite(fd, snapshot, seg_size, 0) != (ssize_t)seg_size)
 		abort();
