@@ -33,6 +33,13 @@
  */
 #define UID_BURST 16
 /*
+ * Connections accepted in one loop turn: a uid connecting (or being refused
+ * at its connection quota) in a loop makes the listening socket ready
+ * without end, and every uid's messages would wait for the whole backlog.
+ * The rest stay in it (level-triggered) for the next turn.
+ */
+#define ACCEPT_BURST 32
+/*
  * A connection whose request was refused (JST_EQUOTA, JST_ELIMIT) is not
  * read again for a delay that doubles from the first to the last of these
  * with every refusal in a row and ends with an accepted request: a client
@@ -356,9 +363,9 @@ static void accept_resume(struct jst_server *s)
 	jst_log(LOG_INFO, "accepting connections again (%u open)", s->nconns);
 }
 
-static void accept_all(struct jst_server *s)
+static void accept_some(struct jst_server *s)
 {
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BURST; i++) {
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
@@ -810,7 +817,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			uint32_t ev = s->evs[i].events;
 
 			if (!c) {
-				accept_all(s);
+				accept_some(s);
 				continue;
 			}
 			if (c->dead)

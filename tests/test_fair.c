@@ -576,34 +576,25 @@ static int hog_many_connections(int go, int told)
 }
 
 /*
- * The daemon served connections, not uids: a uid with 100 busy connections
- * had 64 of them served, up to 32 messages each, before another uid's one
- * message was read (512 of the hog's creates before this test's QUOTA). Now
- * each turn serves every uid in turn: the victim's message comes within the
- * hog's first UID_BURST (16). Deterministic: the daemon is stopped while every
- * message is queued, and the QUOTA answer counts the hog's creates served
- * before it.
+ * What uid HOG held when another uid's message was served: @hog runs as HOG
+ * and, told on @go (the daemon is stopped then), queues its messages and says
+ * so on @told; then this test's QUOTA (root's: it shows every uid) is queued
+ * behind them, the daemon continues, and its answer tells how far it got with
+ * the hog's first. Deterministic: everything is queued before the daemon runs.
+ * @hog's exit status must be 0: it checks its own answers came, none lost.
  */
-Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
+static struct jst_quota_use hog_before_victim(int (*hog)(int go, int told))
 {
 	static struct jst_wbuf w;
+	struct jst_quota_use use = {.uid = 0};
 	uint8_t buf[4096];
 	int go[2], told[2], victim, status, rc;
 	struct jst_rbuf r;
-	uint32_t n, hog_jobs = UINT32_MAX;
+	uint32_t n;
 	pid_t pid;
 	char c;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root to play other uids");
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--quota-connections";
-	d.args[3] = "200";
-	d.args[4] = "--quota-jobs";
-	d.args[5] = "1000";
-	test_daemon_start(&d);
-	victim = raw_hello(false); /* root: its QUOTA answer shows every uid */
+	victim = raw_hello(false);
 	cr_assert_geq(victim, 0);
 	cr_assert_eq(pipe(go), 0);
 	cr_assert_eq(pipe(told), 0);
@@ -612,17 +603,16 @@ Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
 		become(HOG);
 		close(go[1]);
 		close(told[0]);
-		_exit(hog_many_connections(go[0], told[1]));
+		_exit(hog(go[0], told[1]));
 	}
 	close(go[0]);
 	close(told[1]);
-	cr_assert_eq(read(told[0], &c, 1), 1, "the hog could not connect");
+	cr_assert_eq(read(told[0], &c, 1), 1, "the hog could not set up");
 	kill(d.pid, SIGSTOP);
 	cr_assert_eq(waitpid(d.pid, &status, WUNTRACED), d.pid);
 	cr_assert(WIFSTOPPED(status));
 	cr_assert_eq(write(go[1], "g", 1), 1);
-	cr_assert_eq(read(told[0], &c, 1), 1, "the hog could not queue its creates");
-	/* Every hog message is queued before this one. */
+	cr_assert_eq(read(told[0], &c, 1), 1, "the hog could not queue its messages");
 	jst_wire_begin(&w, JST_MSG_QUOTA, 2);
 	cr_assert(raw_send(victim, &w));
 	kill(d.pid, SIGCONT);
@@ -634,11 +624,9 @@ Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
 
 		cr_assert_eq(jst_dec_reply_quota_item(&r, &q), 0);
 		if (q.uid == HOG)
-			hog_jobs = q.jobs;
+			use = q;
 	}
-	cr_assert_neq(hog_jobs, UINT32_MAX, "the hog is not in the QUOTA answer");
-	cr_assert_leq(hog_jobs, 16, "another uid's one message waited for %u of the hog's %d",
-		      hog_jobs, SHARE_CONNS * SHARE_EACH);
+	cr_assert_eq(use.uid, HOG, "the hog is not in the QUOTA answer");
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "the hog's messages were not all served: exit %d (10-13: setup, 14: an answer "
@@ -646,6 +634,76 @@ Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
 	close(go[1]);
 	close(told[0]);
 	close(victim);
+	return use;
+}
+
+/*
+ * The daemon served connections, not uids: a uid with 100 busy connections
+ * had 64 of them served, up to 32 messages each, before another uid's one
+ * message was read (all 800 of the hog's creates before this test's QUOTA).
+ * Now each turn serves every uid in turn: the victim's message comes within
+ * the hog's first UID_BURST (16).
+ */
+Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
+{
+	struct jst_quota_use hog;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-connections";
+	d.args[3] = "200";
+	d.args[4] = "--quota-jobs";
+	d.args[5] = "1000";
+	test_daemon_start(&d);
+	hog = hog_before_victim(hog_many_connections);
+	cr_assert_leq(hog.jobs, 16, "another uid's one message waited for %u of the hog's %d",
+		      hog.jobs, SHARE_CONNS * SHARE_EACH);
+}
+
+/* The hog's side: SHARE_CONNS connections made and HELLOs sent while the daemon is stopped. */
+static int hog_connects(int go, int told)
+{
+	static struct jst_wbuf w;
+	static int fds[SHARE_CONNS];
+	uint8_t buf[512];
+	struct jst_rbuf r;
+	char c;
+
+	if (write(told, "r", 1) != 1 || read(go, &c, 1) != 1)
+		return 11;
+	jst_enc_hello(&w, 1, &(struct jst_msg_hello){.flags = 0});
+	for (int i = 0; i < SHARE_CONNS; i++)
+		if ((fds[i] = raw_open()) < 0 || !raw_send(fds[i], &w))
+			return 12;
+	if (write(told, "s", 1) != 1)
+		return 13;
+	for (int i = 0; i < SHARE_CONNS; i++)
+		if (raw_reply(fds[i], buf, sizeof(buf), &r) != 0)
+			return 14;
+	return 0;
+}
+
+/*
+ * A uid connecting in a loop kept the listening socket ready: the daemon
+ * accepted its whole backlog (100 here) before reading anyone's message.
+ * Now it accepts at most ACCEPT_BURST (32) a turn.
+ */
+Test(fair, a_connection_flood_does_not_hold_up_others_messages)
+{
+	struct jst_quota_use hog;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-connections";
+	d.args[3] = "200";
+	test_daemon_start(&d);
+	hog = hog_before_victim(hog_connects);
+	cr_assert_leq(hog.connections, 32, "another uid's message waited for %u of the hog's %d "
+		      "connections to be accepted", hog.connections, SHARE_CONNS);
 }
 
 /* What the refused hog saw, in memory shared with the test. */
