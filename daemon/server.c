@@ -46,6 +46,7 @@
  * looping on refusals otherwise costs the daemon as much as real work, and
  * every other uid waits behind it.
  */
+#define PARK_PER_UID 8 /* refused connections held for one uid; more are refused at once */
 #define BACKOFF_FIRST_NS (1000ull * 1000)       /* 1 ms */
 #define BACKOFF_MAX_NS (250ull * 1000 * 1000)   /* 250 ms: well inside a client's 10 s deadline */
 #define WATCH_INTERVAL_NS (1000ull * 1000 * 1000) /* how often the runtime files are checked */
@@ -339,6 +340,59 @@ static void refuse(struct jst_server *s, int fd, int rc, const char *why)
 }
 
 /*
+ * Refuse a connection over its uid's connection quota. Refused again within
+ * twice its last delay, the uid is looping: hold the connection, unread, and
+ * answer it when a delay (1 ms doubling to 250 ms) ends (jst__park_end()),
+ * so a client reconnecting in a loop is slowed as a refused request is. At
+ * most PARK_PER_UID a uid and PARK_MAX in all are held (each is a
+ * descriptor); past that, and for a first refusal, the answer is at once.
+ */
+static void refuse_quota(struct jst_server *s, int fd, uid_t uid, const char *why)
+{
+	struct uid_use *u = jst__use(s, uid);
+	uint64_t now = jst__mono();
+	struct parked *p = NULL;
+
+	if (!u) {
+		refuse(s, fd, JST_EQUOTA, why);
+		return;
+	}
+	if (u->refused_at && now - u->refused_at <= 2 * u->refuse_delay_ns + BACKOFF_FIRST_NS)
+		u->refuse_delay_ns = u->refuse_delay_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
+									    : u->refuse_delay_ns * 2;
+	else
+		u->refuse_delay_ns = 0; /* not looping (yet): answered at once */
+	u->refused_at = now;
+	for (int i = 0; i < PARK_MAX && !p && u->refuse_delay_ns && u->parked < PARK_PER_UID; i++)
+		if (!s->parked[i].seq)
+			p = &s->parked[i];
+	if (!p) {
+		if (!u->refuse_delay_ns)
+			u->refuse_delay_ns = BACKOFF_FIRST_NS / 2; /* the next, soon, is held 1 ms */
+		refuse(s, fd, JST_EQUOTA, why);
+		return;
+	}
+	p->seq = ++s->park_seq;
+	p->fd = fd;
+	p->uid = uid;
+	strlcpy(p->why, why, sizeof(p->why));
+	jst__use_add(s, uid, Q_PARKED, 1);
+	jst__timer_add(s, now + u->refuse_delay_ns, T_PARK, (uint32_t)(p - s->parked), 0, p->seq);
+}
+
+void jst__park_end(struct jst_server *s, uint32_t slot, uint64_t seq)
+{
+	struct parked *p = slot < PARK_MAX ? &s->parked[slot] : NULL;
+
+	if (!p || !p->seq || p->seq != seq)
+		return;
+	p->seq = 0;
+	refuse(s, p->fd, JST_EQUOTA, p->why);
+	jst__use_add(s, p->uid, Q_PARKED, -1);
+	accept_resume(s); /* a descriptor is free again */
+}
+
+/*
  * Out of descriptors: stop listening until a connection closes (the
  * listening socket would otherwise be readable for ever, a spinning loop),
  * and say so once.
@@ -392,7 +446,7 @@ static void accept_some(struct jst_server *s)
 		}
 		admin = cred.uid == 0 || jst__in_admin_group(s, fd, cred.gid);
 		if (jst__quota_check(s, cred.uid, admin, Q_CONNS, why, sizeof(why)) < 0) {
-			refuse(s, fd, JST_EQUOTA, why);
+			refuse_quota(s, fd, cred.uid, why);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -870,6 +924,9 @@ void jst_server_destroy(struct jst_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	jst_detach(s->reads);
+	for (int i = 0; i < PARK_MAX; i++)
+		if (s->parked[i].seq)
+			close(s->parked[i].fd);
 	jst__use_free_all(s);
 	while (s->ready) {
 		struct ready_uid *q = s->ready;

@@ -770,3 +770,63 @@ Test(fair, a_client_looping_on_refusals_is_slowed)
 	cr_assert_eq(as_user(OTHER, create_n, &one), 0, "another uid was refused or slowed");
 	munmap(seen, sizeof(*seen));
 }
+
+/* Connect back to back for one second while holding the one connection the quota allows. */
+static int reconnecting_back_to_back(void *arg)
+{
+	struct refusals *out = arg;
+	struct jst_connect_options o = {.socket_path = d.sock, .reconnect_timeout_ns = -1};
+	jst_conn *held = NULL, *c;
+	struct timespec ts;
+	uint64_t t0, t;
+	int rc;
+
+	if (jst_connect(&o, &held) != 0)
+		return 10;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	do {
+		c = NULL;
+		rc = jst_connect(&o, &c);
+		out->answers++;
+		if (rc == JST_EQUOTA)
+			out->equota++;
+		else
+			out->other++;
+		jst_disconnect(c);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	} while (t - t0 < 1000000000u);
+	jst_disconnect(held);
+	return 0;
+}
+
+/*
+ * A uid at its connection quota reconnecting in a loop was refused at once,
+ * thousands of times a second, each an accept, a reply and a close of the
+ * daemon's time. Now a refusal that follows the last one closely is answered
+ * only when a delay (1 ms doubling to 250 ms) ends: about 11 in the second.
+ * Counted, not timed (bound 50; main's daemon: thousands).
+ */
+Test(fair, a_client_reconnecting_in_a_loop_is_slowed)
+{
+	struct refusals *seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to play other uids");
+	cr_assert_neq(seen, MAP_FAILED);
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-connections";
+	d.args[3] = "1";
+	test_daemon_start(&d);
+	cr_assert_eq(as_user(HOG, reconnecting_back_to_back, seen), 0);
+	cr_assert_eq(seen->other, 0, "%" PRIu64 " connects were not refused by the quota",
+		     seen->other);
+	cr_assert_geq(seen->answers, 2, "the refusals were not answered");
+	cr_assert_leq(seen->answers, 50, "%" PRIu64 " refused connects in one second: not slowed",
+		      seen->answers);
+	jst_disconnect(test_connect(&d, false, 0, NULL, NULL)); /* others still get in */
+	munmap(seen, sizeof(*seen));
+}
