@@ -300,6 +300,7 @@ Test(fair, answered_requests_leave_no_timer_behind, .timeout = 300)
 	cr_assert_leq(end.heap_bytes, mid.heap_bytes + 4096,
 		      "heap grew from %" PRIu64 " to %" PRIu64 " bytes over the second half",
 		      mid.heap_bytes, end.heap_bytes);
+	jst_disconnect(p);
 	jst_disconnect(c);
 }
 
