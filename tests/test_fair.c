@@ -583,6 +583,7 @@ static int hog_many_connections(int go, int told)
  * behind them, the daemon continues, and its answer tells how far it got with
  * the hog's first. Deterministic: everything is queued before the daemon runs.
  * @hog's exit status must be 0: it checks its own answers came, none lost.
+ * Starts jobstatd with room for the hog's connections and jobs.
  */
 static struct jst_quota_use hog_before_victim(int (*hog)(int go, int told))
 {
@@ -595,6 +596,13 @@ static struct jst_quota_use hog_before_victim(int (*hog)(int go, int told))
 	pid_t pid;
 	char c;
 
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-connections";
+	d.args[3] = "200";
+	d.args[4] = "--quota-jobs";
+	d.args[5] = "1000";
+	test_daemon_start(&d);
 	victim = raw_hello(false);
 	cr_assert_geq(victim, 0);
 	cr_assert_eq(pipe(go), 0);
@@ -651,13 +659,6 @@ Test(fair, many_connections_of_one_uid_get_one_uids_share_of_a_turn)
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--quota-connections";
-	d.args[3] = "200";
-	d.args[4] = "--quota-jobs";
-	d.args[5] = "1000";
-	test_daemon_start(&d);
 	hog = hog_before_victim(hog_many_connections);
 	cr_assert_leq(hog.jobs, 16, "another uid's one message waited for %u of the hog's %d",
 		      hog.jobs, SHARE_CONNS * SHARE_EACH);
@@ -697,11 +698,6 @@ Test(fair, a_connection_flood_does_not_hold_up_others_messages)
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--quota-connections";
-	d.args[3] = "200";
-	test_daemon_start(&d);
 	hog = hog_before_victim(hog_connects);
 	cr_assert_leq(hog.connections, 32, "another uid's message waited for %u of the hog's %d "
 		      "connections to be accepted", hog.connections, SHARE_CONNS);
@@ -712,32 +708,75 @@ struct refusals {
 	uint64_t answers, equota, other;
 };
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Call @attempt back to back for one second; count its answers, JST_EQUOTA and others. */
+static void for_one_second(int (*attempt)(jst_conn *c), jst_conn *c, struct refusals *out)
+{
+	uint64_t t0 = mono_ns();
+
+	do {
+		int rc = attempt(c);
+
+		out->answers++;
+		if (rc == JST_EQUOTA)
+			out->equota++;
+		else
+			out->other++;
+	} while (mono_ns() - t0 < 1000000000u);
+}
+
+/* A create the job quota refuses (any other answer is not JST_EQUOTA). */
+static int create_refused(jst_conn *c)
+{
+	int rc = jst_job_create(c, &(struct jst_job_spec){0}, &(jst_handle){0}, NULL);
+
+	return rc == JST_EQUOTA && !strstr(jst_conn_error(c), "quota-jobs") ? JST_EPROTO : rc;
+}
+
 /* Create jobs back to back for one second; the job quota (1) refuses all but the first. */
 static int refused_back_to_back(void *arg)
 {
-	struct refusals *out = arg;
 	jst_conn *c = connect_as_producer();
-	struct timespec ts;
-	uint64_t t0, t;
-	int rc;
 
 	if (jst_job_create(c, &(struct jst_job_spec){.instance_id = "hog:one"}, &(jst_handle){0},
 			   NULL) != 0)
 		return 10;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	do {
-		rc = jst_job_create(c, &(struct jst_job_spec){0}, &(jst_handle){0}, NULL);
-		out->answers++;
-		if (rc == JST_EQUOTA && strstr(jst_conn_error(c), "quota-jobs"))
-			out->equota++;
-		else
-			out->other++;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	} while (t - t0 < 1000000000u);
+	for_one_second(create_refused, c, arg);
 	jst_disconnect(c);
 	return 0;
+}
+
+/*
+ * Start jobstatd with @quota at 1, run @hog as uid HOG (it fills the quota,
+ * then is refused back to back for a second), and check that every answer
+ * was the quota's refusal and that there were few: slowed, not timed (the
+ * bound, 50, is wide; main's daemon gives thousands).
+ */
+static void refusals_are_slowed(const char *quota, int (*hog)(void *), const char *what)
+{
+	struct refusals *seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(seen, MAP_FAILED);
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = quota;
+	d.args[3] = "1";
+	test_daemon_start(&d);
+	cr_assert_eq(as_user(HOG, hog, seen), 0);
+	cr_assert_eq(seen->other, 0, "%" PRIu64 " of the %s were not the quota's refusal",
+		     seen->other, what);
+	cr_assert_geq(seen->answers, 2, "the %s were not answered", what);
+	cr_assert_leq(seen->answers, 50, "%" PRIu64 " %s in one second: not slowed",
+		      seen->answers, what);
+	munmap(seen, sizeof(*seen));
 }
 
 /*
@@ -745,59 +784,38 @@ static int refused_back_to_back(void *arg)
  * thousands a second (about 50,000/s of daemon time from 160 connections in
  * bench/noisy). Now each refusal is answered, but the connection's next
  * message waits 1 ms, doubling to 250 ms: about 11 answers in the second.
- * Counted, not timed: the bound is wide (50) and main's daemon gives
- * thousands. Others are not slowed.
+ * Others are not slowed.
  */
 Test(fair, a_client_looping_on_refusals_is_slowed)
 {
-	struct refusals *seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int one = 1;
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	cr_assert_neq(seen, MAP_FAILED);
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--quota-jobs";
-	d.args[3] = "1";
-	test_daemon_start(&d);
-	cr_assert_eq(as_user(HOG, refused_back_to_back, seen), 0);
-	cr_assert_eq(seen->other, 0, "%" PRIu64 " answers were not the job quota's refusal",
-		     seen->other);
-	cr_assert_geq(seen->answers, 2, "the refusals were not answered");
-	cr_assert_leq(seen->answers, 50, "%" PRIu64 " refusals answered in one second: not slowed",
-		      seen->answers);
+	refusals_are_slowed("--quota-jobs", refused_back_to_back, "refused creates");
 	cr_assert_eq(as_user(OTHER, create_n, &one), 0, "another uid was refused or slowed");
-	munmap(seen, sizeof(*seen));
+}
+
+/* A connection made and dropped: the connection quota (1) refuses it. */
+static int connect_refused(jst_conn *held)
+{
+	jst_conn *c = NULL;
+	int rc = jst_connect(&(struct jst_connect_options){.socket_path = d.sock,
+							   .reconnect_timeout_ns = -1}, &c);
+
+	(void)held;
+	jst_disconnect(c);
+	return rc;
 }
 
 /* Connect back to back for one second while holding the one connection the quota allows. */
 static int reconnecting_back_to_back(void *arg)
 {
-	struct refusals *out = arg;
-	struct jst_connect_options o = {.socket_path = d.sock, .reconnect_timeout_ns = -1};
-	jst_conn *held = NULL, *c;
-	struct timespec ts;
-	uint64_t t0, t;
-	int rc;
+	jst_conn *held = NULL;
 
-	if (jst_connect(&o, &held) != 0)
+	if (jst_connect(&(struct jst_connect_options){.socket_path = d.sock}, &held) != 0)
 		return 10;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	do {
-		c = NULL;
-		rc = jst_connect(&o, &c);
-		out->answers++;
-		if (rc == JST_EQUOTA)
-			out->equota++;
-		else
-			out->other++;
-		jst_disconnect(c);
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	} while (t - t0 < 1000000000u);
+	for_one_second(connect_refused, held, arg);
 	jst_disconnect(held);
 	return 0;
 }
@@ -807,27 +825,11 @@ static int reconnecting_back_to_back(void *arg)
  * thousands of times a second, each an accept, a reply and a close of the
  * daemon's time. Now a refusal that follows the last one closely is answered
  * only when a delay (1 ms doubling to 250 ms) ends: about 11 in the second.
- * Counted, not timed (bound 50; main's daemon: thousands).
  */
 Test(fair, a_client_reconnecting_in_a_loop_is_slowed)
 {
-	struct refusals *seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	cr_assert_neq(seen, MAP_FAILED);
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--quota-connections";
-	d.args[3] = "1";
-	test_daemon_start(&d);
-	cr_assert_eq(as_user(HOG, reconnecting_back_to_back, seen), 0);
-	cr_assert_eq(seen->other, 0, "%" PRIu64 " connects were not refused by the quota",
-		     seen->other);
-	cr_assert_geq(seen->answers, 2, "the refusals were not answered");
-	cr_assert_leq(seen->answers, 50, "%" PRIu64 " refused connects in one second: not slowed",
-		      seen->answers);
+	refusals_are_slowed("--quota-connections", reconnecting_back_to_back, "refused connects");
 	jst_disconnect(test_connect(&d, false, 0, NULL, NULL)); /* others still get in */
-	munmap(seen, sizeof(*seen));
 }
