@@ -24,13 +24,16 @@
  * (timeout 200 ms) to the hog's own jobs, whose producer never answers, so
  * the pending-request quota is met. Every call's code is counted.
  *
- * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--rsc-threads N]
+ * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N]
+ *              [--rsc-threads N]
  *              [--phase flood|create|errors|conns|rsc]
  * --phase runs quiet and that phase only; --rsc-threads sets how many
  * connections the hog's requests come from (80).
  * --hog-nice runs the hog's processes at that nice value, which takes most of
  * the CPU contention out (80 threads at nice 19 still outweigh the daemon's one
  * at nice 0): what is left is mostly the daemon's own queueing.
+ * --daemon-nice runs jobstatd at that nice value, as systemd/jobstatd.service's
+ * Nice= does (here everything shares one cgroup, where only nice weighs).
  * As root only (it plays two other uids). Starts its own jobstatd
  * (JST_BUILD_DIR/jobstatd -g 65534, default quotas, capacity 4096).
  */
@@ -108,6 +111,7 @@ struct shared {
 static struct shared *sh;
 static char sock[160], ns[64];
 static int hog_nice; /* --hog-nice: the hog's processes at this nice value */
+static int daemon_nice; /* --daemon-nice: jobstatd's */
 static int rsc_threads = 80; /* --rsc-threads: the hog's requesting connections */
 
 static void count(enum who w, int rc)
@@ -711,12 +715,14 @@ int main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--hog-nice") && i + 1 < argc)
 			hog_nice = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--daemon-nice") && i + 1 < argc)
+			daemon_nice = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--rsc-threads") && i + 1 < argc)
 			rsc_threads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--phase") && i + 1 < argc)
 			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
+			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
 			return 2;
 		}
 	}
@@ -757,6 +763,8 @@ int main(int argc, char **argv)
 	d = fork();
 	if (d == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (daemon_nice && setpriority(PRIO_PROCESS, 0, daemon_nice) < 0)
+			_exit(126);
 		execl(JST_BUILD_DIR "/jobstatd", "jobstatd", "-f", "-n", ns, "-c", "4096", "-g",
 		      "65534", "--runtime-dir", rundir, (char *)NULL);
 		_exit(127);
@@ -779,6 +787,8 @@ int main(int argc, char **argv)
 		       VICTIM, HOG, rounds, seconds, quick ? " (--quick)" : "");
 		if (hog_nice)
 			printf("the hog's processes at nice %d\n", hog_nice);
+		if (daemon_nice)
+			printf("jobstatd at nice %d\n", daemon_nice);
 		if (rsc_threads != 80)
 			printf("the hog's requests from %d connections\n", rsc_threads);
 		printf("(calls counted per process: the hogs' include their connects and removes)\n");

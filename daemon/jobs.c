@@ -167,6 +167,10 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 			} else if (x && !x->conn && x->gone_since) {
 				orphan_session(s, x);
 			}
+		} else if (t.kind == T_BACKOFF) {
+			jst__conn_backoff_end(s, t.c);
+		} else if (t.kind == T_PARK) {
+			jst__park_end(s, t.a, t.c);
 		} else if (t.kind == T_HELLO) {
 			for (struct conn *c = s->conns; c; c = c->next) {
 				if (c->id == t.c && !c->dead && !c->hello) {

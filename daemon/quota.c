@@ -40,7 +40,7 @@ struct uid_use *jst__use(struct jst_server *s, uid_t uid)
 /* Forget a uid that holds nothing. */
 static void use_gc(struct jst_server *s, struct uid_use *u)
 {
-	if (u->jobs || u->errors || u->conns || u->pending)
+	if (u->jobs || u->errors || u->conns || u->pending || u->parked)
 		return;
 	for (struct uid_use **pp = &s->uses; *pp; pp = &(*pp)->next) {
 		if (*pp == u) {
@@ -60,6 +60,8 @@ static uint32_t *field(struct uid_use *u, enum quota_kind k)
 		return &u->errors;
 	case Q_CONNS:
 		return &u->conns;
+	case Q_PARKED:
+		return &u->parked;
 	case Q_PENDING:
 		break;
 	}
@@ -94,7 +96,7 @@ int jst__quota_check(struct jst_server *s, uid_t uid, bool admin, enum quota_kin
 	struct uid_use *u;
 	uint32_t have;
 
-	if (admin || uid == 0)
+	if (admin || uid == 0 || k == Q_PARKED)
 		return 0;
 	for (u = s->uses; u && u->uid != uid; u = u->next)
 		;

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -45,12 +46,33 @@ struct conn {
 	uint64_t token;          /* the client's identity for exactly-once answers; 0: none */
 	bool resent;             /* the request being handled is a resend (JST_MSG_RESENT) */
 	bool dead;               /* closed; freed at the end of the loop iteration */
-	bool reading;            /* EPOLLIN armed (off while replies are queued) */
+	bool reading;            /* EPOLLIN armed (off while replies are queued or backed off) */
+	bool queued;             /* on its uid's ready queue: has unread messages (server.c) */
+	bool failed;             /* the message being handled was answered with an error */
+	bool refused;            /* ... with JST_EQUOTA or JST_ELIMIT: back off */
+	bool backed_off;         /* not read until its T_BACKOFF timer fires */
+	uint64_t backoff_ns;     /* its next back-off delay after a refusal; 0 = none */
+	struct ready_uid *rq;    /* the ready queue it is on, while queued */
+	struct conn *rprev, *rnext;
 	unsigned warned;         /* garbage reports logged for this connection */
 	struct session *sess;    /* the session this connection speaks for, or NULL */
 	struct outpkt *out_head, *out_tail;
 	uint32_t out_n;
 	struct conn *prev, *next;
+};
+
+/*
+ * One uid with connections that have unread messages. Each loop turn gives
+ * every such uid the same budget of messages, served round-robin across uids
+ * and, within a uid, across its connections (server.c, serve_ready()).
+ * Invariant: a connection is on at most one queue, its uid's, and only while
+ * it is alive, not backed off and has no replies waiting to be sent.
+ */
+struct ready_uid {
+	uid_t uid;
+	uint32_t budget;         /* messages it may still have served this turn */
+	struct conn *head, *tail;
+	struct ready_uid *next;
 };
 
 /* A producer's identity across connections: its jobs belong to it. */
@@ -108,10 +130,22 @@ struct pending {
 struct uid_use {
 	uid_t uid;
 	uint32_t jobs, errors, conns, pending;
+	uint32_t parked;         /* its refused connections held for their delay (not a quota) */
+	uint64_t refused_at;     /* CLOCK_MONOTONIC of its last refusal at accept; 0 = none */
+	uint64_t refuse_delay_ns; /* how long that refusal was held */
 	struct uid_use *next;
 };
 
-enum timer_kind { T_REMOVE, T_LOST, T_RSC, T_HELLO, T_ORPHAN };
+/* A connection refused at its uid's connection quota, answered when its delay ends. */
+struct parked {
+	uint64_t seq;            /* its T_PARK timer's; 0 = a free slot */
+	int fd;
+	uid_t uid;
+	char why[JST_DETAIL_MAX];
+};
+#define PARK_MAX 64              /* parked connections in all: descriptors held */
+
+enum timer_kind { T_REMOVE, T_LOST, T_RSC, T_HELLO, T_ORPHAN, T_BACKOFF, T_PARK };
 
 struct timer {
 	uint64_t due;            /* CLOCK_MONOTONIC */
@@ -130,10 +164,15 @@ struct jst_server {
 	bool activated;          /* the socket came from systemd: not ours to replace or remove */          /* it vanished and could not be made again (logged once) */
 	int lfd, epfd;
 	bool accept_paused;      /* out of descriptors: listening socket off until one frees */
+	struct parked parked[PARK_MAX];
+	uint64_t park_seq;
 	uint32_t capacity, hwm;  /* jobs[] size; one past the highest slot seen */
 	struct jobpriv *jobs;
 	struct conn *conns;
 	uint32_t nconns;
+	struct ready_uid *ready; /* uids with unread messages, in serving order */
+	struct epoll_event *evs; /* epoll_pwait()'s buffer: room for every connection */
+	uint32_t evs_cap;
 	struct session *sessions;
 	struct pending *pendings;
 	uint32_t next_event;
@@ -153,6 +192,8 @@ struct jst_server {
 /* ---- server.c: connections ---- */
 void jst__conn_send(struct jst_server *s, struct conn *c);
 void jst__conn_close(struct jst_server *s, struct conn *c);
+void jst__conn_backoff_end(struct jst_server *s, uint64_t conn_id);
+void jst__park_end(struct jst_server *s, uint32_t slot, uint64_t seq);
 void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h, int rc,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 bool jst__in_admin_group(struct jst_server *s, int fd, gid_t primary);
@@ -162,7 +203,8 @@ void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_
 			 struct jst_rbuf *r);
 
 /* ---- quota.c: what each uid holds, against its quotas ---- */
-enum quota_kind { Q_JOBS, Q_ERRORS, Q_CONNS, Q_PENDING };
+/* Q_PARKED is a holding, not a quota: it keeps the uid's refusal delay while it lasts. */
+enum quota_kind { Q_JOBS, Q_ERRORS, Q_CONNS, Q_PENDING, Q_PARKED };
 void jst__quota_limits(struct jst_server *s, const struct jst_quota *q);
 struct uid_use *jst__use(struct jst_server *s, uid_t uid);
 void jst__use_add(struct jst_server *s, uid_t uid, enum quota_kind k, int delta);

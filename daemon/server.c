@@ -25,7 +25,30 @@
 
 #include "server-internal.h"
 
-#define RECV_BURST 32  /* messages taken from one connection before the next */
+/*
+ * Messages one uid may have served in one loop turn, whatever its number of
+ * connections: a uid with 160 busy connections gets the share of a uid with
+ * one. Small, so that another uid's message waits for at most this many of
+ * each busy uid's; a lone uid still gets them back to back, turn after turn.
+ */
+#define UID_BURST 16
+/*
+ * Connections accepted in one loop turn: a uid connecting (or being refused
+ * at its connection quota) in a loop makes the listening socket ready
+ * without end, and every uid's messages would wait for the whole backlog.
+ * The rest stay in it (level-triggered) for the next turn.
+ */
+#define ACCEPT_BURST 32
+/*
+ * A connection whose request was refused (JST_EQUOTA, JST_ELIMIT) is not
+ * read again for a delay that doubles from the first to the last of these
+ * with every refusal in a row and ends with an accepted request: a client
+ * looping on refusals otherwise costs the daemon as much as real work, and
+ * every other uid waits behind it.
+ */
+#define PARK_PER_UID 8 /* refused connections held for one uid; more are refused at once */
+#define BACKOFF_FIRST_NS (1000ull * 1000)       /* 1 ms */
+#define BACKOFF_MAX_NS (250ull * 1000 * 1000)   /* 250 ms: well inside a client's 10 s deadline */
 #define WATCH_INTERVAL_NS (1000ull * 1000 * 1000) /* how often the runtime files are checked */
 #define WATCH_GIVE_UP 5 /* checks in a row that could not make them again: stop cleanly */
 #define MAX_GROUPS 256
@@ -33,14 +56,110 @@
 static void accept_resume(struct jst_server *s);
 
 
+/* Read it only while it has no replies waiting and is not backed off. */
+static bool conn_wants_in(const struct conn *c)
+{
+	return c->out_n == 0 && !c->backed_off;
+}
+
 static void conn_arm(struct jst_server *s, struct conn *c)
 {
 	struct epoll_event ev = {.data.ptr = c};
-	bool want_in = c->out_n == 0;
+	bool want_in = conn_wants_in(c);
 
 	ev.events = (want_in ? EPOLLIN : 0) | (c->out_n ? EPOLLOUT : 0);
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		c->reading = want_in;
+}
+
+/* ---- the ready queues: uids, not connections, are served in turn ---- */
+
+/* Queue @c, which epoll says has something to read, behind its uid's others. */
+static void ready_add(struct jst_server *s, struct conn *c)
+{
+	struct ready_uid *q, **pp;
+
+	if (c->queued || c->dead || !conn_wants_in(c))
+		return;
+	for (pp = &s->ready; *pp && (*pp)->uid != c->uid; pp = &(*pp)->next)
+		;
+	q = *pp;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return; /* level-triggered: epoll reports it again next turn */
+		q->uid = c->uid;
+		q->budget = UID_BURST;
+		*pp = q; /* a uid new to the queues comes last */
+	}
+	c->rq = q;
+	c->rprev = q->tail;
+	c->rnext = NULL;
+	if (q->tail)
+		q->tail->rnext = c;
+	else
+		q->head = c;
+	q->tail = c;
+	c->queued = true;
+}
+
+/* Take @c off its queue; an emptied queue stays until serve_ready() sweeps it. */
+static void ready_remove(struct conn *c)
+{
+	struct ready_uid *q = c->rq;
+
+	if (!c->queued)
+		return;
+	if (c->rprev)
+		c->rprev->rnext = c->rnext;
+	else
+		q->head = c->rnext;
+	if (c->rnext)
+		c->rnext->rprev = c->rprev;
+	else
+		q->tail = c->rprev;
+	c->rprev = c->rnext = NULL;
+	c->rq = NULL;
+	c->queued = false;
+}
+
+static bool ready_pending(const struct jst_server *s)
+{
+	for (const struct ready_uid *q = s->ready; q; q = q->next)
+		if (q->head)
+			return true;
+	return false;
+}
+
+/*
+ * Stop reading @c for its back-off delay, after it was refused: its refusal
+ * is sent already, only its next message waits. Doubles with each refusal
+ * in a row, up to BACKOFF_MAX_NS; T_BACKOFF (jobs.c) ends it.
+ */
+static void conn_backoff(struct jst_server *s, struct conn *c)
+{
+	c->backoff_ns = c->backoff_ns ? c->backoff_ns * 2 : BACKOFF_FIRST_NS;
+	if (c->backoff_ns > BACKOFF_MAX_NS)
+		c->backoff_ns = BACKOFF_MAX_NS;
+	c->backed_off = true;
+	ready_remove(c);
+	if (c->reading)
+		conn_arm(s, c);
+	jst__timer_add(s, jst__mono() + c->backoff_ns, T_BACKOFF, 0, 0, c->id);
+}
+
+void jst__conn_backoff_end(struct jst_server *s, uint64_t conn_id)
+{
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->id != conn_id)
+			continue;
+		if (!c->dead && c->backed_off) {
+			c->backed_off = false;
+			/* Level-triggered: what it sent meanwhile is reported by the next wait. */
+			conn_arm(s, c);
+		}
+		return;
+	}
 }
 
 /* Send what is queued; stop at the first packet the socket cannot take. */
@@ -62,7 +181,7 @@ static void conn_flush(struct jst_server *s, struct conn *c)
 		c->out_n--;
 		free(o);
 	}
-	if ((c->out_n == 0) != c->reading)
+	if (conn_wants_in(c) != c->reading)
 		conn_arm(s, c);
 }
 
@@ -138,6 +257,8 @@ void jst__reply_fail(struct jst_server *s, struct conn *c, const struct jst_msg_
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	refusal_count(s, rc);
+	c->failed = true;
+	c->refused = rc == JST_EQUOTA || rc == JST_ELIMIT;
 	/* Every RequestStateChange is counted once, by the code its requester ends with. */
 	if (h->type == JST_MSG_REQUEST)
 		jst_counters_rsc(jst_pub_counters(s->pub), jst_rsc_method_code(rc, 0, JST_FLAVOUR_CIM));
@@ -150,6 +271,7 @@ void jst__conn_close(struct jst_server *s, struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	ready_remove(c);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -180,6 +302,8 @@ static void conn_free_dead(struct jst_server *s)
 		if (c->id) /* the fuzzer's fed connections are not counted */
 			jst__use_add(s, c->uid, Q_CONNS, -1);
 		jst__timer_cancel(s, T_HELLO, 0, c->id);
+		if (c->backed_off)
+			jst__timer_cancel(s, T_BACKOFF, 0, c->id);
 		free(c);
 		accept_resume(s); /* a descriptor is free again */
 	}
@@ -216,6 +340,59 @@ static void refuse(struct jst_server *s, int fd, int rc, const char *why)
 }
 
 /*
+ * Refuse a connection over its uid's connection quota. Refused again within
+ * twice its last delay, the uid is looping: hold the connection, unread, and
+ * answer it when a delay (1 ms doubling to 250 ms) ends (jst__park_end()),
+ * so a client reconnecting in a loop is slowed as a refused request is. At
+ * most PARK_PER_UID a uid and PARK_MAX in all are held (each is a
+ * descriptor); past that, and for a first refusal, the answer is at once.
+ */
+static void refuse_quota(struct jst_server *s, int fd, uid_t uid, const char *why)
+{
+	struct uid_use *u = jst__use(s, uid);
+	uint64_t now = jst__mono();
+	struct parked *p = NULL;
+
+	if (!u) {
+		refuse(s, fd, JST_EQUOTA, why);
+		return;
+	}
+	if (u->refused_at && now - u->refused_at <= 2 * u->refuse_delay_ns + BACKOFF_FIRST_NS)
+		u->refuse_delay_ns = u->refuse_delay_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
+									    : u->refuse_delay_ns * 2;
+	else
+		u->refuse_delay_ns = 0; /* not looping (yet): answered at once */
+	u->refused_at = now;
+	for (int i = 0; i < PARK_MAX && !p && u->refuse_delay_ns && u->parked < PARK_PER_UID; i++)
+		if (!s->parked[i].seq)
+			p = &s->parked[i];
+	if (!p) {
+		if (!u->refuse_delay_ns)
+			u->refuse_delay_ns = BACKOFF_FIRST_NS / 2; /* the next, soon, is held 1 ms */
+		refuse(s, fd, JST_EQUOTA, why);
+		return;
+	}
+	p->seq = ++s->park_seq;
+	p->fd = fd;
+	p->uid = uid;
+	strlcpy(p->why, why, sizeof(p->why));
+	jst__use_add(s, uid, Q_PARKED, 1);
+	jst__timer_add(s, now + u->refuse_delay_ns, T_PARK, (uint32_t)(p - s->parked), 0, p->seq);
+}
+
+void jst__park_end(struct jst_server *s, uint32_t slot, uint64_t seq)
+{
+	struct parked *p = slot < PARK_MAX ? &s->parked[slot] : NULL;
+
+	if (!p || !p->seq || p->seq != seq)
+		return;
+	p->seq = 0;
+	refuse(s, p->fd, JST_EQUOTA, p->why);
+	jst__use_add(s, p->uid, Q_PARKED, -1);
+	accept_resume(s); /* a descriptor is free again */
+}
+
+/*
  * Out of descriptors: stop listening until a connection closes (the
  * listening socket would otherwise be readable for ever, a spinning loop),
  * and say so once.
@@ -240,9 +417,9 @@ static void accept_resume(struct jst_server *s)
 	jst_log(LOG_INFO, "accepting connections again (%u open)", s->nconns);
 }
 
-static void accept_all(struct jst_server *s)
+static void accept_some(struct jst_server *s)
 {
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BURST; i++) {
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
@@ -269,7 +446,7 @@ static void accept_all(struct jst_server *s)
 		}
 		admin = cred.uid == 0 || jst__in_admin_group(s, fd, cred.gid);
 		if (jst__quota_check(s, cred.uid, admin, Q_CONNS, why, sizeof(why)) < 0) {
-			refuse(s, fd, JST_EQUOTA, why);
+			refuse_quota(s, fd, cred.uid, why);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -340,20 +517,85 @@ static void handle_packet(struct jst_server *s, struct conn *c, size_t n, bool t
 	jst__handle_request(s, c, &h, &r);
 }
 
-static void conn_readable(struct jst_server *s, struct conn *c)
+/*
+ * Take one message from @c and handle it. Return 1 if one was handled, 0 if
+ * there was none (it leaves the queue until epoll reports it again), -1 if
+ * the connection closed.
+ */
+static int conn_read_one(struct jst_server *s, struct conn *c)
 {
-	for (int i = 0; i < RECV_BURST && !c->dead && c->out_n == 0; i++) {
-		struct iovec iov = {s->rbuf, sizeof(s->rbuf)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-		ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+	struct iovec iov = {s->rbuf, sizeof(s->rbuf)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
 
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			jst__conn_close(s, c); /* EOF or error: the peer is gone */
-			return;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		jst__conn_close(s, c); /* EOF or error: the peer is gone */
+		return -1;
+	}
+	c->failed = c->refused = false;
+	handle_packet(s, c, (size_t)n, (mh.msg_flags & MSG_TRUNC) || (size_t)n > JST_MSG_MAX);
+	if (c->dead)
+		return 1;
+	if (c->refused)
+		conn_backoff(s, c);
+	else if (!c->failed)
+		c->backoff_ns = 0; /* accepted: the next refusal starts the back-off anew */
+	return 1;
+}
+
+/*
+ * Serve the ready queues: one message per uid in turn, each uid's turn going
+ * round its connections, until every uid has had UID_BURST messages or has
+ * nothing left. A connection with more stays queued for the next turn, so
+ * nothing is lost or starved, and the loop does not wait in epoll meanwhile.
+ */
+static void serve_ready(struct jst_server *s)
+{
+	bool more = true;
+
+	for (struct ready_uid *q = s->ready; q; q = q->next)
+		q->budget = UID_BURST;
+	while (more) {
+		more = false;
+		/* Handling never frees a queue (ready_remove() leaves it), nor adds one. */
+		for (struct ready_uid *q = s->ready; q; q = q->next) {
+			struct conn *c = q->head;
+
+			if (!c || !q->budget)
+				continue;
+			more = true;
+			if (!conn_wants_in(c) || conn_read_one(s, c) <= 0) {
+				ready_remove(c); /* none left, or closed (removed already) */
+				continue;
+			}
+			q->budget--;
+			if (c->queued && c != q->tail) { /* its uid's next connection goes next */
+				ready_remove(c);
+				ready_add(s, c);
+			}
 		}
-		handle_packet(s, c, (size_t)n, (mh.msg_flags & MSG_TRUNC) || (size_t)n > JST_MSG_MAX);
+	}
+	/* Sweep the emptied queues; the uid served first this turn goes last next turn. */
+	for (struct ready_uid **pp = &s->ready; *pp;) {
+		struct ready_uid *q = *pp;
+
+		if (!q->head) {
+			*pp = q->next;
+			free(q);
+		} else {
+			pp = &q->next;
+		}
+	}
+	if (s->ready && s->ready->next) {
+		struct ready_uid *first = s->ready, *last = first;
+
+		while (last->next)
+			last = last->next;
+		s->ready = first->next;
+		first->next = NULL;
+		last->next = first;
 	}
 }
 
@@ -571,6 +813,11 @@ int jst_server_create(struct jst_pub *pub, const struct jst_server_config *cfg,
 		if (rc < 0)
 			goto fail;
 	}
+	s->evs_cap = s->cfg.max_conns + 2; /* every connection, the listening socket, one spare */
+	s->evs = calloc(s->evs_cap, sizeof(*s->evs));
+	rc = JST_ENOMEM;
+	if (!s->evs)
+		goto fail;
 	rc = JST_ESYS;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
@@ -586,7 +833,6 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		   int (*reload)(struct jst_server_reload *r), const sigset_t *sigmask,
 		   uint64_t heartbeat_ns)
 {
-	struct epoll_event evs[64];
 	uint64_t next_beat = 0, next_watch = jst__mono() + WATCH_INTERVAL_NS;
 	int watch_failures = 0;
 
@@ -650,27 +896,39 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		jst__timers_run(s, now);
 		if (s->ntimers && s->timers[0].due < until)
 			until = s->timers[0].due;
-		timeout_ms = (int)((until - now + 999999) / 1000000);
-		n = epoll_pwait(s->epfd, evs, 64, timeout_ms, sigmask);
+		/* Messages left from the last turn: look for new ones, but do not wait. */
+		timeout_ms = ready_pending(s) ? 0 : (int)((until - now + 999999) / 1000000);
+		/* Room for every connection: each turn knows all that are ready. */
+		n = epoll_pwait(s->epfd, s->evs, (int)s->evs_cap, timeout_ms, sigmask);
 		if (n < 0 && errno != EINTR)
 			return JST_ESYS;
 		for (int i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
+			struct conn *c = s->evs[i].data.ptr;
+			uint32_t ev = s->evs[i].events;
 
 			if (!c) {
-				accept_all(s);
+				accept_some(s);
 				continue;
 			}
 			if (c->dead)
 				continue;
-			if (c->out_n && (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+			if (c->out_n && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
 				conn_flush(s, c);
-			if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				conn_readable(s, c);
+			if (!c->dead && c->backed_off && (ev & (EPOLLHUP | EPOLLERR))) {
+				/* Gone while backed off: read what it left (a producer's last
+				 * words), then its end, rather than wake on its hangup until
+				 * the delay ends. */
+				c->backed_off = false;
+				jst__timer_cancel(s, T_BACKOFF, 0, c->id);
+				conn_arm(s, c);
+			}
+			if (!c->dead && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+				ready_add(s, c);
 			/* Hung up with replies it can no longer take: nothing more to do for it. */
-			if (!c->dead && c->out_n && (evs[i].events & (EPOLLHUP | EPOLLERR)))
+			if (!c->dead && c->out_n && (ev & (EPOLLHUP | EPOLLERR)))
 				jst__conn_close(s, c);
 		}
+		serve_ready(s);
 		conn_free_dead(s);
 		/* One wake for every change this turn published (jst_pub_flush()). */
 		jst_pub_flush(s->pub);
@@ -702,7 +960,17 @@ void jst_server_destroy(struct jst_server *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	jst_detach(s->reads);
+	for (int i = 0; i < PARK_MAX; i++)
+		if (s->parked[i].seq)
+			close(s->parked[i].fd);
 	jst__use_free_all(s);
+	while (s->ready) {
+		struct ready_uid *q = s->ready;
+
+		s->ready = q->next;
+		free(q);
+	}
+	free(s->evs);
 	free(s->timers);
 	free(s->jobs);
 	free(s);

@@ -58,6 +58,15 @@ for k in PrivateDevices DynamicUser PrivateUsers; do
 	esac
 done
 ok "Type=notify, -f, RuntimeDirectory=jobstat, RemoveIPC=no, no PrivateDevices/DynamicUser/PrivateUsers"
+# A flood of client processes must not starve the one daemon thread of CPU (issue 13).
+nice=$(val "$service" Nice)
+case "$nice" in
+-[1-9] | -1[0-9]) ;;
+*) fail "Nice= is '$nice': jobstatd needs more weight than one client task (-1..-19)" ;;
+esac
+weight=$(val "$service" CPUWeight)
+[ -n "$weight" ] && [ "$weight" -gt 100 ] || fail "CPUWeight= is '$weight': above the default 100"
+ok "Nice=$nice, CPUWeight=$weight: the daemon outweighs a client task"
 
 # One user, one reader group, one socket path, wherever they are named.
 user=$(val "$service" User)
