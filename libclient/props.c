@@ -6,7 +6,6 @@
  * JobState and OperationalStatus (README.md "Derived statuses").
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,21 +16,6 @@
 
 /* The first struct jst_job_props: a caller must know at least this much of it. */
 #define PROPS_SIZE_MIN (offsetof(struct jst_job_props, local_or_utc_time) + sizeof(uint16_t))
-
-static int say(char *msg, size_t n, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int say(char *msg, size_t n, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg && n) {
-		va_start(ap, fmt);
-		vsnprintf(msg, n, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* UTF-8 characters in the valid string @s of @len bytes. */
 static size_t utf8_chars(const char *s, size_t len)
@@ -52,14 +36,14 @@ static int check_string(const char *name, const char *s, size_t max_bytes, size_
 		return 0;
 	len = strnlen(s, max_bytes + 1);
 	if (len > max_bytes)
-		return say(msg, n, JST_ETOOLONG, "CIM_ConcreteJob.%s is longer than %zu bytes", name,
-			   max_bytes);
+		return jst__say(msg, n, JST_ETOOLONG, "CIM_ConcreteJob.%s is longer than %zu bytes",
+				name, max_bytes);
 	if (!jst_utf8_valid(s, len))
-		return say(msg, n, JST_EUTF8, "CIM_ConcreteJob.%s is not valid UTF-8", name);
+		return jst__say(msg, n, JST_EUTF8, "CIM_ConcreteJob.%s is not valid UTF-8", name);
 	if (max_chars && utf8_chars(s, len) > max_chars)
-		return say(msg, n, JST_ETOOLONG,
-			   "CIM_ConcreteJob.%s has %zu characters; its MaxLen is %zu", name,
-			   utf8_chars(s, len), max_chars);
+		return jst__say(msg, n, JST_ETOOLONG,
+				"CIM_ConcreteJob.%s has %zu characters; its MaxLen is %zu", name,
+				utf8_chars(s, len), max_chars);
 	return 0;
 }
 
@@ -71,41 +55,46 @@ int jst_job_props_validate(const struct jst_job_props *pp, size_t size, char *ms
 	if (msg && n)
 		msg[0] = 0;
 	if (!pp)
-		return say(msg, n, JST_EINVAL, "no properties given");
+		return jst__say(msg, n, JST_EINVAL, "no properties given");
 	if (size < PROPS_SIZE_MIN)
-		return say(msg, n, JST_EINVAL,
-			   "struct jst_job_props of %zu bytes: pass sizeof(struct jst_job_props)",
-			   size);
+		return jst__say(
+		    msg, n, JST_EINVAL,
+		    "struct jst_job_props of %zu bytes: pass sizeof(struct jst_job_props)", size);
 	memcpy(&p, pp, size < sizeof(p) ? size : sizeof(p));
 	if (p.set & ~(uint32_t)JST_PROP_ALL)
-		return say(msg, n, JST_EINVAL, "unknown property bits 0x%" PRIx32 " (JST_PROP_*)",
-			   p.set & ~(uint32_t)JST_PROP_ALL);
+		return jst__say(msg, n, JST_EINVAL,
+				"unknown property bits 0x%" PRIx32 " (JST_PROP_*)",
+				p.set & ~(uint32_t)JST_PROP_ALL);
 	if (p.set & JST_PROP_RECOVERY_ACTION) {
 		if (p.recovery_action > 5)
-			return say(msg, n, JST_EVALUEMAP,
-				   "CIM_ConcreteJob.RecoveryAction %u is not in its ValueMap (0 "
-				   "Unknown, 1 Other, 2 Do Not Continue, 3 Continue With Next Job, "
-				   "4 Re-run Job, 5 Run Recovery Job)", p.recovery_action);
+			return jst__say(
+			    msg, n, JST_EVALUEMAP,
+			    "CIM_ConcreteJob.RecoveryAction %u is not in its ValueMap (0 "
+			    "Unknown, 1 Other, 2 Do Not Continue, 3 Continue With Next Job, "
+			    "4 Re-run Job, 5 Run Recovery Job)",
+			    p.recovery_action);
 		if ((p.recovery_action == 1) != (p.other_recovery_action != NULL))
-			return say(msg, n, JST_EOTHERPAIR,
-				   p.other_recovery_action
-					   ? "CIM_ConcreteJob.OtherRecoveryAction is set but "
-					     "RecoveryAction is %u, not 1 (Other)"
-					   : "CIM_ConcreteJob.RecoveryAction is %u (Other) but "
-					     "OtherRecoveryAction is not set",
-				   p.recovery_action);
+			return jst__say(msg, n, JST_EOTHERPAIR,
+					p.other_recovery_action
+					    ? "CIM_ConcreteJob.OtherRecoveryAction is set but "
+					      "RecoveryAction is %u, not 1 (Other)"
+					    : "CIM_ConcreteJob.RecoveryAction is %u (Other) but "
+					      "OtherRecoveryAction is not set",
+					p.recovery_action);
 		rc = check_string("OtherRecoveryAction", p.other_recovery_action, 256, 0, msg, n);
 		if (rc < 0)
 			return rc;
 	}
 	if ((p.set & JST_PROP_TIME_BEFORE_REMOVAL) && p.time_before_removal_ns < 0)
-		return say(msg, n, JST_EINVAL,
-			   "CIM_ConcreteJob.TimeBeforeRemoval %" PRId64 " ns is negative",
-			   p.time_before_removal_ns);
+		return jst__say(msg, n, JST_EINVAL,
+				"CIM_ConcreteJob.TimeBeforeRemoval %" PRId64 " ns is negative",
+				p.time_before_removal_ns);
 	if ((p.set & JST_PROP_LOCAL_OR_UTC_TIME) && p.local_or_utc_time > 2)
-		return say(msg, n, JST_EVALUEMAP,
-			   "CIM_ConcreteJob.LocalOrUtcTime %u is not in its ValueMap (1 Local Time, "
-			   "2 UTC Time, or 0 for NULL)", p.local_or_utc_time);
+		return jst__say(
+		    msg, n, JST_EVALUEMAP,
+		    "CIM_ConcreteJob.LocalOrUtcTime %u is not in its ValueMap (1 Local Time, "
+		    "2 UTC Time, or 0 for NULL)",
+		    p.local_or_utc_time);
 	if (p.set & JST_PROP_ERROR_SUMMARY) {
 		rc = check_string("ErrorSummaryDescription", p.error_summary_description, 1024, 0,
 				  msg, n);
@@ -118,7 +107,8 @@ int jst_job_props_validate(const struct jst_job_props *pp, size_t size, char *ms
 			return rc;
 	}
 	if (p.set & JST_PROP_CAPTION) {
-		rc = check_string("Caption", p.caption, 4 * JST_CAPTION_MAX, JST_CAPTION_MAX, msg, n);
+		rc = check_string("Caption", p.caption, 4 * JST_CAPTION_MAX, JST_CAPTION_MAX, msg,
+				  n);
 		if (rc < 0)
 			return rc;
 	}
@@ -135,7 +125,7 @@ int jst_job_props_validate(const struct jst_job_props *pp, size_t size, char *ms
 static bool has_op(const struct jst_status *st, uint16_t v)
 {
 	unsigned n = st->n_operational_status < JST_OPSTATUS_MAX ? st->n_operational_status
-								  : JST_OPSTATUS_MAX;
+								 : JST_OPSTATUS_MAX;
 
 	for (unsigned i = 0; i < n; i++)
 		if (st->operational_status[i] == v)

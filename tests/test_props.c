@@ -418,7 +418,7 @@ static const char *checker =
 Test(props, the_new_properties_render_in_cimxml_and_json)
 {
 	static char xml[1 << 16], json[1 << 16];
-	char cmd[256], pyp[] = "/tmp/jst-propscheck-XXXXXX", jp[] = "/tmp/jst-propsjson-XXXXXX";
+	char cmd[1024], pyp[] = "/tmp/jst-propscheck-XXXXXX", jp[] = "/tmp/jst-propsjson-XXXXXX";
 	jst_conn *c;
 	jst_reader *r;
 	jst_handle h;
@@ -448,6 +448,20 @@ Test(props, the_new_properties_render_in_cimxml_and_json)
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "python3 %s %s", pyp, jp);
 	cr_assert_eq(run_on(xml, cmd), 0, "python3 rejected:\n%s\n%s", xml, json);
+	/* jobstat get prints them in each of its formats. */
+	snprintf(cmd, sizeof(cmd),
+		 "JOBSTAT_NAMESPACE=%s " JST_BUILD_DIR "/jobstat get acme:props-render --format json"
+		 " | python3 -c 'import json,sys; v=json.load(sys.stdin); "
+		 "assert (v[\"Caption\"], v[\"JobRunTimes\"], v[\"LocalOrUtcTime\"], "
+		 "v[\"OperatingStatus\"]) == (\"backup\", 0, 2, 16), v'", d.ns);
+	cr_assert_eq(system(cmd), 0, "jobstat get --format json");
+	snprintf(cmd, sizeof(cmd),
+		 "JOBSTAT_NAMESPACE=%s " JST_BUILD_DIR "/jobstat get acme:props-render --format cimxml"
+		 " | xmllint --noout --dtdvalid " DTD " - && JOBSTAT_NAMESPACE=%s " JST_BUILD_DIR
+		 "/jobstat get acme:props-render --format cimxml | grep -q 'NAME=\"ElementName\"'"
+		 " && JOBSTAT_NAMESPACE=%s " JST_BUILD_DIR "/jobstat get acme:props-render"
+		 " | grep -q '^Description  *copies /srv'", d.ns, d.ns, d.ns);
+	cr_assert_eq(system(cmd), 0, "jobstat get --format cimxml and text");
 	/* NULLs: a job at its defaults renders the new properties without VALUE / as null. */
 	h = make_job(c, "acme:props-null", 0);
 	read_ext(r, h);
