@@ -420,6 +420,16 @@ Test(syscalls, job_ext_of_a_running_job_makes_no_syscall_under_strict_seccomp)
 	cr_assert_str_eq(res.caption, "cap");
 	cr_assert_gt(res.elapsed, 0, "computed from the clock, not the published 0");
 	cr_assert_eq(res.render, 0);
+	/* Whatever this machine's clocksource, the clock is the coarse one (no TSC read). */
+	{
+		jst_reader *r;
+
+		cr_assert_eq(jst_attach(seg.ns, &r), 0);
+		last_clock = -1;
+		cr_assert_eq(jst_job_ext(r, h, &model_ext, sizeof(model_ext)), 0);
+		cr_assert_eq(last_clock, CLOCK_REALTIME_COARSE, "clock %d", (int)last_clock);
+		jst_detach(r);
+	}
 	test_seg_destroy(&seg);
 }
 
