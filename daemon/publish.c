@@ -458,7 +458,6 @@ static unsigned job_strings(const struct jst_job *j, const char **s, size_t *max
 	return n;
 }
 
-
 /* The limit of detail string @k (JST_DSTR_*). */
 static size_t dstr_max(unsigned k)
 {
