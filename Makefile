@@ -103,7 +103,7 @@ STLIB     := $(BUILD)/libjobstat.a
 PUBLIB    := $(BUILD)/libjstpublish.a
 
 LIB_SRCS  := libclient/util.c libclient/read.c libclient/states.c libclient/conn.c \
-	     libclient/geterror.c libclient/render.c libclient/counters.c \
+	     libclient/geterror.c libclient/render.c libclient/counters.c libclient/props.c \
 	     shm-layout/shm-check.c proto/proto.c
 PUB_SRCS  := daemon/publish.c daemon/counters.c
 SERVER_SRCS := daemon/server.c daemon/requests.c daemon/jobs.c daemon/quota.c daemon/log.c

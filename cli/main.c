@@ -276,7 +276,8 @@ static void json_time(const char *key, uint64_t ns_epoch)
 	printf(",\"%s\":%" PRIu64 ",\"%sRFC3339\":\"%s\"", key, ns_epoch, key, t);
 }
 
-static void json_job(const struct jst_job *j)
+/* A job as JSON; with @x, the properties of format 1.5 too. */
+static void json_job(const struct jst_job *j, const struct jst_job_ext *x)
 {
 	const struct jst_status *st = &j->status;
 	unsigned nops = st->n_operational_status;
@@ -334,8 +335,28 @@ static void json_job(const struct jst_job *j)
 	else
 		fputs("null", stdout);
 	printf(",\"Errors\":%u,\"ErrorsTotal\":%u,\"ProducerSession\":%" PRIu64
-	       ",\"ChangeSeq\":%" PRIu64 "}",
+	       ",\"ChangeSeq\":%" PRIu64,
 	       st->n_errors, st->errors_total, st->producer_session, st->change_seq);
+	if (x) {
+		fputs(",\"ElementName\":", stdout);
+		json_s(x->element_name);
+		fputs(",\"Caption\":", stdout);
+		json_s(x->caption);
+		fputs(",\"Description\":", stdout);
+		json_s(x->description);
+		printf(",\"CommunicationStatus\":%u,\"HealthState\":%u,\"PrimaryStatus\":%u"
+		       ",\"DetailedStatus\":%u,\"OperatingStatus\":%u",
+		       x->communication_status, x->health_state, x->primary_status,
+		       x->detailed_status, x->operating_status);
+		json_time("ScheduledStartTime", x->scheduled_start_time);
+		json_time("UntilTime", x->until_time);
+		printf(",\"JobRunTimes\":%u,\"LocalOrUtcTime\":", x->job_run_times);
+		if (x->local_or_utc_time)
+			printf("%u", x->local_or_utc_time);
+		else
+			fputs("null", stdout);
+	}
+	putchar('}');
 }
 
 /* ---- text ---- */
@@ -389,7 +410,7 @@ static void op_status_text(const struct jst_status *st, char *out, size_t n)
 				      cli_op_status_name(st->operational_status[i]));
 }
 
-static void text_job(const struct jst_job *j)
+static void text_job(const struct jst_job *j, const struct jst_job_ext *x)
 {
 	const struct jst_status *st = &j->status;
 	const char *user = user_name(st->owner_uid);
@@ -437,6 +458,21 @@ static void text_job(const struct jst_job *j)
 		       jst_transfer_state_name((uint16_t)(st->transfer_state - 1)));
 	printf("%-24s%u retained, %u reported\n", "Errors", st->n_errors, st->errors_total);
 	printf("%-24s%" PRIu64 "\n", "ProducerSession", st->producer_session);
+	text_field("ElementName", x->element_name);
+	text_field("Caption", x->caption);
+	text_field("Description", x->description);
+	printf("%-24s%u\n%-24s%u\n%-24s%u\n%-24s%u\n%-24s%u\n", "CommunicationStatus",
+	       x->communication_status, "HealthState", x->health_state, "PrimaryStatus",
+	       x->primary_status, "DetailedStatus", x->detailed_status, "OperatingStatus",
+	       x->operating_status);
+	local_time(x->scheduled_start_time, b);
+	printf("%-24s%s\n", "ScheduledStartTime", b);
+	local_time(x->until_time, b);
+	printf("%-24s%s\n", "UntilTime", b);
+	printf("%-24s%u\n", "JobRunTimes", x->job_run_times);
+	printf("%-24s%s\n", "LocalOrUtcTime",
+	       x->local_or_utc_time == 1 ? "1 (Local Time)"
+	       : x->local_or_utc_time == 2 ? "2 (UTC Time)" : "-");
 }
 
 /* ---- info, list, get ---- */
@@ -729,7 +765,7 @@ static int cmd_list(jst_reader *r)
 		}
 		if (format == FMT_JSON && !first)
 			putchar(',');
-		json_job(&job);
+		json_job(&job, NULL);
 		if (format == FMT_NDJSON)
 			putchar('\n');
 		first = false;
@@ -755,13 +791,13 @@ static int find(jst_reader *r, const char *id, jst_handle *h)
 
 static int cmd_get(jst_reader *r, const char *id)
 {
-	static struct jst_job job;
+	static struct jst_job_ext x;
 	jst_handle h;
 	int rc = find(r, id, &h);
 
 	if (rc)
 		return rc;
-	rc = jst_job(r, h, &job);
+	rc = jst_job_ext(r, h, &x, sizeof(x));
 	if (rc < 0)
 		return cli_fail(id, rc);
 	if (format == FMT_CIMXML) {
@@ -769,17 +805,17 @@ static int cmd_get(jst_reader *r, const char *id)
 		unsigned flags = JST_CIMXML_DOCUMENT |
 				 (!strcmp(flavour_name, "hyperv") ? JST_CIMXML_MSVM : 0);
 
-		rc = jst_job_to_cimxml(&job, flags, buf, sizeof(buf), NULL);
+		rc = jst_job_ext_to_cimxml(&x, sizeof(x), flags, buf, sizeof(buf), NULL);
 		if (rc < 0)
 			return cli_fail("render", rc);
 		fputs(buf, stdout);
 		return 0;
 	}
 	if (format == FMT_JSON) {
-		json_job(&job);
+		json_job(&x.job, &x);
 		putchar('\n');
 	} else {
-		text_job(&job);
+		text_job(&x.job, &x);
 	}
 	return 0;
 }

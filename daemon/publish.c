@@ -103,6 +103,7 @@ struct jst_pub {
 	char *why;
 	size_t why_len;
 	bool for_daemon;         /* publishing a daemon record: the pools' reserves are open */
+	struct jst_job view;     /* a job's strings as its private detail has them (scratch) */
 	int full_pool;           /* the pool of the last JST_ENOSPC, or -1 */
 };
 
@@ -457,11 +458,6 @@ static unsigned job_strings(const struct jst_job *j, const char **s, size_t *max
 	return n;
 }
 
-_Static_assert(JST_NAME_MAX + JST_JOB_STATUS_MAX + 2 * JST_TEXT_FIELD_MAX +
-			       (3 + JST_SHM_OPSTATUS_MAX) * JST_SHORT_FIELD_MAX + JST_DSTR_COUNT <=
-		       JST_SHM_DETAIL_DATA_LARGE,
-	       "every job's strings at their limits fit a large detail block");
-
 /* The limit of detail string @k (JST_DSTR_*). */
 static size_t dstr_max(unsigned k)
 {
@@ -478,21 +474,50 @@ static size_t dstr_max(unsigned k)
 	return k < JST_DSTR_STATUS_DESCRIPTIONS ? max[k] : JST_SHORT_FIELD_MAX;
 }
 
+static const struct jst_pub_ext ext_default = {.job_run_times = 1};
+
+static bool ext_is_default(const struct jst_pub_ext *x)
+{
+	return !x->scheduled_start_time && !x->until_time && x->job_run_times == 1 &&
+	       !x->local_or_utc_time && !x->element_name && !x->caption && !x->description;
+}
+
+/* The limits of the extension record's strings (JST_XSTR_*). */
+static const size_t xstr_max[JST_XSTR_COUNT] = {
+	[JST_XSTR_ELEMENT_NAME] = JST_ELEMENT_NAME_MAX,
+	[JST_XSTR_CAPTION] = 4 * JST_CAPTION_MAX,
+	[JST_XSTR_DESCRIPTION] = JST_DESCRIPTION_MAX,
+};
+
+_Static_assert(JST_NAME_MAX + JST_JOB_STATUS_MAX + 2 * JST_TEXT_FIELD_MAX +
+			       (3 + JST_SHM_OPSTATUS_MAX) * JST_SHORT_FIELD_MAX + JST_DSTR_COUNT +
+			       JST_SHM_DETAIL_EXT_SIZE + JST_ELEMENT_NAME_MAX + 4 * JST_CAPTION_MAX +
+			       JST_DESCRIPTION_MAX + JST_XSTR_COUNT <=
+		       JST_SHM_DETAIL_DATA_LARGE,
+	       "every job's strings and extension at their limits fit a large detail block");
+
 /*
- * Build a private detail image for @job (or a copy of @old's strings when
- * @job is NULL) carrying @errs. Checked before anything is allocated.
+ * Build a private detail image for @job's strings (NULL: none) and the
+ * extension properties @ext (NULL: the defaults), carrying @errs. The
+ * extension record, when any property is not at its default, goes first in
+ * data[]. Checked before anything is allocated.
  * Return: 0; JST_ETOOLONG; JST_EUTF8; JST_ENOMEM.
  */
-static int detail_build(const struct jst_job *job, const struct jst_shm_detail *old,
+static int detail_build(const struct jst_job *job, const struct jst_pub_ext *ext,
 			const jst_shm_ref *errs, uint16_t n_errs, struct jst_shm_detail **ret)
 {
-	const char *strs[JST_DSTR_COUNT];
+	const char *strs[JST_DSTR_COUNT] = {0}, *xs[JST_XSTR_COUNT];
 	size_t max[JST_DSTR_COUNT];
+	struct jst_shm_detail_ext rec = {0};
 	struct jst_shm_detail *d;
 	size_t need = 0;
 	struct strtab t;
+	bool with_ext;
 	int rc;
 
+	if (!ext)
+		ext = &ext_default;
+	with_ext = !ext_is_default(ext);
 	if (job) {
 		unsigned n;
 
@@ -505,33 +530,85 @@ static int detail_build(const struct jst_job *job, const struct jst_shm_detail *
 				return rc;
 			need += strs[k] ? strlen(strs[k]) + 1 : 0;
 		}
-	} else {
-		need = old ? old->used : 0;
+	}
+	xs[JST_XSTR_ELEMENT_NAME] = ext->element_name;
+	xs[JST_XSTR_CAPTION] = ext->caption;
+	xs[JST_XSTR_DESCRIPTION] = ext->description;
+	if (with_ext) {
+		need += JST_SHM_DETAIL_EXT_SIZE;
+		for (unsigned k = 0; k < JST_XSTR_COUNT; k++) {
+			rc = check_str(xs[k], xstr_max[k]);
+			if (rc < 0)
+				return rc;
+			need += xs[k] ? strlen(xs[k]) + 1 : 0;
+		}
 	}
 	d = malloc(sizeof(*d) + need);
 	if (!d)
 		return JST_ENOMEM;
 	memset(d, 0, sizeof(*d));
 	t = (struct strtab){d->data, 0, (uint32_t)need};
-	if (job) {
-		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
-			strtab_add(&t, strs[k], &d->str[k]);
-		d->n_status_descriptions = job->n_status_descriptions;
-	} else if (old) {
-		memcpy(d->data, old->data, old->used);
-		memcpy(d->str, old->str, sizeof(d->str));
-		d->n_status_descriptions = old->n_status_descriptions;
-		t.used = old->used;
-	} else {
-		for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
-			d->str[k] = (struct jst_shm_str){0, JST_SHM_STR_NULL};
+	if (with_ext) {
+		t.used = JST_SHM_DETAIL_EXT_SIZE; /* the record first; its strings after it */
+		rec.scheduled_start_time = ext->scheduled_start_time;
+		rec.until_time = ext->until_time;
+		rec.job_run_times = ext->job_run_times;
+		rec.local_or_utc_time = ext->local_or_utc_time;
+		for (unsigned k = 0; k < JST_XSTR_COUNT; k++)
+			strtab_add(&t, xs[k], &rec.str[k]);
+		memcpy(d->data, &rec, sizeof(rec));
+		d->ext_len = JST_SHM_DETAIL_EXT_SIZE;
 	}
+	for (unsigned k = 0; k < JST_DSTR_COUNT; k++)
+		strtab_add(&t, strs[k], &d->str[k]);
+	d->n_status_descriptions = job ? job->n_status_descriptions : 0;
 	d->used = t.used;
 	if (n_errs)
 		memcpy(d->error_refs, errs, n_errs * sizeof(*errs));
 	d->n_errors = n_errs;
 	*ret = d;
 	return 0;
+}
+
+static const char *dstr(const struct jst_shm_detail *d, unsigned k)
+{
+	if (!d || d->str[k].len == JST_SHM_STR_NULL)
+		return NULL;
+	return d->data + d->str[k].off;
+}
+
+/* @d's strings as a struct jst_job (pointing into @d; status and identity left 0). */
+static void detail_job_view(const struct jst_shm_detail *d, struct jst_job *o)
+{
+	memset(o, 0, offsetof(struct jst_job, text));
+	o->name = dstr(d, JST_DSTR_NAME);
+	o->job_status = dstr(d, JST_DSTR_JOB_STATUS);
+	o->error_description = dstr(d, JST_DSTR_ERROR_DESCRIPTION);
+	o->owner = dstr(d, JST_DSTR_OWNER);
+	o->notify = dstr(d, JST_DSTR_NOTIFY);
+	o->error_summary_description = dstr(d, JST_DSTR_ERROR_SUMMARY);
+	o->other_recovery_action = dstr(d, JST_DSTR_OTHER_RECOVERY_ACTION);
+	o->n_status_descriptions = d ? d->n_status_descriptions : 0;
+	for (unsigned k = 0; k < o->n_status_descriptions; k++)
+		o->status_descriptions[k] = dstr(d, JST_DSTR_STATUS_DESCRIPTIONS + k);
+}
+
+/* @d's extension properties (the defaults when it has no record), pointing into @d. */
+static void detail_ext_view(const struct jst_shm_detail *d, struct jst_pub_ext *x)
+{
+	struct jst_shm_detail_ext rec;
+	const char **xs[JST_XSTR_COUNT] = {&x->element_name, &x->caption, &x->description};
+
+	*x = ext_default;
+	if (!d || d->ext_len < JST_SHM_DETAIL_EXT_SIZE)
+		return; /* private details were written or checked by us: no other length */
+	memcpy(&rec, d->data, sizeof(rec));
+	x->scheduled_start_time = rec.scheduled_start_time;
+	x->until_time = rec.until_time;
+	x->job_run_times = rec.job_run_times;
+	x->local_or_utc_time = rec.local_or_utc_time;
+	for (unsigned k = 0; k < JST_XSTR_COUNT; k++)
+		*xs[k] = rec.str[k].len == JST_SHM_STR_NULL ? NULL : d->data + rec.str[k].off;
 }
 
 /* ---- the private table ---------------------------------------------------------------------- */
@@ -1187,7 +1264,41 @@ static int adopt_block(struct adopt *a, unsigned pool, uint32_t idx, jst_shm_ref
 	return 0;
 }
 
-static int adopt_strings(struct adopt *a, uint32_t slot, const struct jst_shm_detail *d)
+/*
+ * The 1.5 extension record of adopted detail @d (already private): none
+ * (ext_len 0, a 1.4 detail), or exactly the record this daemon writes, with
+ * strings inside the block, NUL-terminated, UTF-8 and within their limits,
+ * and LocalOrUtcTime in its ValueMap. A record of a later minor is refused:
+ * this daemon could not carry its unknown bytes forward.
+ */
+static int adopt_ext(struct adopt *a, uint32_t slot, struct jst_shm_detail *d)
+{
+	struct jst_shm_detail_ext rec;
+
+	if (d->ext_len == 0)
+		return 0;
+	if (d->ext_len != JST_SHM_DETAIL_EXT_SIZE || d->used < JST_SHM_DETAIL_EXT_SIZE)
+		return bad(a, "slot %u: the detail's extension record is %u bytes of %u used, not %u",
+			   slot, d->ext_len, d->used, JST_SHM_DETAIL_EXT_SIZE);
+	memcpy(&rec, d->data, sizeof(rec));
+	if (rec.local_or_utc_time > 2)
+		return bad(a, "slot %u: LocalOrUtcTime %u is not in its ValueMap", slot,
+			   rec.local_or_utc_time);
+	for (unsigned k = 0; k < JST_XSTR_COUNT; k++) {
+		const struct jst_shm_str *s = &rec.str[k];
+
+		if (!jst_shm_str_ok(s, d->data, d->used))
+			return bad(a, "slot %u: extension string %u lies outside its block", slot, k);
+		if (s->len != JST_SHM_STR_NULL &&
+		    (s->off < JST_SHM_DETAIL_EXT_SIZE || s->len > xstr_max[k] ||
+		     !jst_utf8_valid(d->data + s->off, s->len)))
+			return bad(a, "slot %u: extension string %u overlaps the record, is too long "
+				   "or is not UTF-8", slot, k);
+	}
+	return 0;
+}
+
+static int adopt_strings(struct adopt *a, uint32_t slot, struct jst_shm_detail *d)
 {
 	for (unsigned k = 0; k < JST_DSTR_COUNT; k++) {
 		const struct jst_shm_str *s = &d->str[k];
@@ -1198,7 +1309,7 @@ static int adopt_strings(struct adopt *a, uint32_t slot, const struct jst_shm_de
 		    (s->len > dstr_max(k) || !jst_utf8_valid(d->data + s->off, s->len)))
 			return bad(a, "slot %u: string %u is too long or not UTF-8", slot, k);
 	}
-	return 0;
+	return adopt_ext(a, slot, d);
 }
 
 static int adopt_error(struct adopt *a, uint32_t slot, uint32_t gen, jst_shm_ref ref)
@@ -1435,6 +1546,14 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	p->hdr->daemon_pid = (uint64_t)getpid();
 	p->hdr->daemon_birth_ns = now_ns(CLOCK_REALTIME);
 	p->hdr->generation = p->generation;
+	/*
+	 * From now on this daemon writes its own minor's additions (a 1.4
+	 * segment gets 1.5 extension records): the header says so. Never
+	 * lowered: a later minor's segment was refused above if its bytes
+	 * would be misread, and keeps its number otherwise.
+	 */
+	if (h.version_minor < JST_SHM_VERSION_MINOR)
+		p->hdr->version_minor = JST_SHM_VERSION_MINOR;
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	cmm_smp_wmb(); /* the identity before READY; pairs with attach's state check */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_READY);
@@ -1717,6 +1836,7 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 			  const struct jst_pub_change *c)
 {
 	struct jst_shm_detail *old, *d = NULL;
+	struct jst_pub_ext xview;
 	struct jst_shm_status s;
 	jst_shm_ref errs[JST_SHM_ERRORS_KEPT], eref = 0, dref = 0, dropped = 0, old_dref;
 	uint16_t n = 0;
@@ -1735,7 +1855,7 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 		if (rc < 0)
 			return rc;
 	}
-	if (c->strings || c->error) {
+	if (c->strings || c->ext || c->error) {
 		if (old) {
 			n = old->n_errors;
 			memcpy(errs, old->error_refs, n * sizeof(*errs));
@@ -1745,8 +1865,16 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 			memmove(errs, errs + 1, (n - 1) * sizeof(*errs));
 			n--;
 		}
-		/* Errors first in the new detail's list; the new one is appended below. */
-		rc = detail_build(c->strings, old, errs, n, &d);
+		/*
+		 * Errors first in the new detail's list; the new one is appended
+		 * below. What the change does not name is kept from the old detail.
+		 */
+		if (!c->strings)
+			detail_job_view(old, &p->view);
+		if (!c->ext)
+			detail_ext_view(old, &xview);
+		rc = detail_build(c->strings ? c->strings : &p->view, c->ext ? c->ext : &xview, errs,
+				  n, &d);
 		if (rc < 0)
 			return rc;
 		if (c->error) {
@@ -1844,13 +1972,6 @@ int jst_pub_status(const struct jst_pub *p, jst_handle h, struct jst_status *o)
 	return 0;
 }
 
-static const char *dstr(const struct jst_shm_detail *d, unsigned k)
-{
-	if (!d || d->str[k].len == JST_SHM_STR_NULL)
-		return NULL;
-	return d->data + d->str[k].off;
-}
-
 int jst_pub_job(const struct jst_pub *p, jst_handle h, struct jst_job *o)
 {
 	const struct pjob *pj = live_job(p, h);
@@ -1861,19 +1982,21 @@ int jst_pub_job(const struct jst_pub *p, jst_handle h, struct jst_job *o)
 	if (!pj)
 		return JST_ESTALE;
 	d = pj->detail;
-	memset(o, 0, offsetof(struct jst_job, text));
+	detail_job_view(d, o);
 	jst_shm_status_to_public(&pj->status, &o->status);
 	o->instance_id = pj->id;
-	o->name = dstr(d, JST_DSTR_NAME);
-	o->job_status = dstr(d, JST_DSTR_JOB_STATUS);
-	o->error_description = dstr(d, JST_DSTR_ERROR_DESCRIPTION);
-	o->owner = dstr(d, JST_DSTR_OWNER);
-	o->notify = dstr(d, JST_DSTR_NOTIFY);
-	o->error_summary_description = dstr(d, JST_DSTR_ERROR_SUMMARY);
-	o->other_recovery_action = dstr(d, JST_DSTR_OTHER_RECOVERY_ACTION);
-	o->n_status_descriptions = d ? d->n_status_descriptions : 0;
-	for (unsigned k = 0; k < o->n_status_descriptions; k++)
-		o->status_descriptions[k] = dstr(d, JST_DSTR_STATUS_DESCRIPTIONS + k);
+	return 0;
+}
+
+int jst_pub_ext_get(const struct jst_pub *p, jst_handle h, struct jst_pub_ext *o)
+{
+	const struct pjob *pj = live_job(p, h);
+
+	if (!p || !o)
+		return JST_EINVAL;
+	if (!pj)
+		return JST_ESTALE;
+	detail_ext_view(pj->detail, o);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define JST_JOB_STATUS_MAX   512
 #define JST_TEXT_FIELD_MAX   1024 /* ErrorDescription, ErrorSummaryDescription */
 #define JST_SHORT_FIELD_MAX  256  /* Owner, Notify, OtherRecoveryAction, each StatusDescription */
+/* ElementName, Caption and Description: JST_ELEMENT_NAME_MAX, 4 * JST_CAPTION_MAX (jobstat.h). */
 
 #define JST_PUB_DEFAULT_CAPACITY 1000000u
 #define JST_PUB_DEFAULT_GRACE_NS (50ull * 1000 * 1000)
@@ -121,6 +122,18 @@ int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct 
 		       const struct jst_job *job, jst_handle *ret_handle);
 
 /*
+ * struct jst_pub_ext - a job's properties of format 1.5's detail extension
+ * record. At their defaults (all 0/NULL, job_run_times 1) the detail carries
+ * no record at all, byte for byte what a 1.4 daemon wrote.
+ */
+struct jst_pub_ext {
+	uint64_t scheduled_start_time, until_time;
+	uint32_t job_run_times;
+	uint16_t local_or_utc_time;
+	const char *element_name, *caption, *description;
+};
+
+/*
  * struct jst_pub_change - what one publication changes. Each member left NULL
  * keeps what the job has: a reader sees all of a change or none of it.
  */
@@ -129,6 +142,7 @@ struct jst_pub_change {
 					    change_seq, n_errors, errors_total) */
 	const struct jst_job *strings;   /* every string of the job (status and
 					    instance_id in it are ignored) */
+	const struct jst_pub_ext *ext;   /* every property of the extension record */
 	const struct jst_error *error;   /* a CIM_Error to append (MessageID required);
 					    the oldest is dropped beyond JST_ERRORS_KEPT */
 	const uint64_t *request_record;  /* the job's record of the request that makes
@@ -167,6 +181,12 @@ int jst_pub_status(const struct jst_pub *p, jst_handle h, struct jst_status *ret
  * publication or removal. Return: 0; JST_EINVAL; JST_ESTALE.
  */
 int jst_pub_job(const struct jst_pub *p, jst_handle h, struct jst_job *ret_job);
+
+/**
+ * jst_pub_ext_get() - the job's extension properties, from private memory;
+ * strings valid as jst_pub_job()'s. Return: 0; JST_EINVAL; JST_ESTALE.
+ */
+int jst_pub_ext_get(const struct jst_pub *p, jst_handle h, struct jst_pub_ext *ret_ext);
 
 /** jst_pub_lookup() - the live job with this InstanceID. Return: 0; JST_EINVAL; JST_ENOJOB. */
 int jst_pub_lookup(const struct jst_pub *p, const char *instance_id, jst_handle *ret_handle);

@@ -143,7 +143,12 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 		jst__transfer_move(&st, JST_BG_SUSPENDED, false, now, false);
 	else
 		jst__state_move(&st, init, false, now);
-	/* TimeOfLastStateChange stays NULL until the state changes (CIM_Job). */
+	/*
+	 * TimeOfLastStateChange stays NULL until the state changes (CIM_Job):
+	 * a job created in Running, or a transfer job in SUSPENDED, has not
+	 * changed state yet, whatever the moves above wrote.
+	 */
+	st.time_of_last_state_change = 0;
 	st.time_before_removal_ns = (m.flags & JST_CREATE_HAS_TBR) ? m.time_before_removal_ns
 								   : JST_DEFAULT_TIME_BEFORE_REMOVAL_NS;
 	st.owner_uid = (uint32_t)c->uid;
@@ -442,6 +447,87 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 	jst_counters_error(jst_pub_counters(s->pub), s->err.perceived_severity);
 	if (s->cfg.crash_after == JST_MSG_ERROR)
 		raise(SIGKILL); /* tests: applied, never acknowledged */
+	jst_enc_reply_ok(&s->w, h->type, h->id);
+	jst__conn_send(s, c);
+}
+
+/* PROPS: the producer changes properties of its job, all in one version. */
+static void on_props(struct jst_server *s, struct conn *c, const struct jst_msg_hdr *h,
+		     struct jst_rbuf *r)
+{
+	struct jst_msg_props m;
+	const struct jst_job_props *p = &m.p;
+	struct jst_status st;
+	struct jst_pub_ext x;
+	char why[JST_DETAIL_MAX];
+	bool strings, ext;
+	int rc;
+
+	if (jst_dec_props(r, &m) < 0)
+		return jst__reply_fail(s, c, h, JST_EPROTO, "malformed PROPS");
+	/* The library checks before sending; a client that does not is refused here. */
+	rc = jst_job_props_validate(p, sizeof(*p), why, sizeof(why));
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s", why);
+	rc = jst_pub_status(s->pub, m.handle, &st);
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, JST_ESTALE, "no job behind handle %" PRIu32 "/%" PRIu32,
+				       m.handle.slot, m.handle.gen);
+	if (!may_modify(c, &st))
+		return jst__reply_fail(s, c, h, JST_EPERM, "the job belongs to uid %" PRIu32,
+				       st.owner_uid);
+	if (p->set & JST_PROP_PRIORITY)
+		st.priority = p->priority;
+	if (p->set & JST_PROP_DELETE_ON_COMPLETION)
+		st.flags = (uint8_t)((st.flags & ~JST_STATUS_DELETE_ON_COMPLETION) |
+				     (p->delete_on_completion ? JST_STATUS_DELETE_ON_COMPLETION : 0));
+	if (p->set & JST_PROP_TIME_BEFORE_REMOVAL)
+		st.time_before_removal_ns = (uint64_t)p->time_before_removal_ns;
+	if (p->set & JST_PROP_RECOVERY_ACTION)
+		st.recovery_action = p->recovery_action;
+	strings = p->set & (JST_PROP_RECOVERY_ACTION | JST_PROP_ERROR_SUMMARY);
+	if (strings) {
+		rc = jst_pub_job(s->pub, m.handle, &s->scratch);
+		if (rc < 0)
+			return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+		if (p->set & JST_PROP_RECOVERY_ACTION)
+			s->scratch.other_recovery_action = p->other_recovery_action;
+		if (p->set & JST_PROP_ERROR_SUMMARY)
+			s->scratch.error_summary_description = p->error_summary_description;
+	}
+	ext = p->set & (JST_PROP_ELEMENT_NAME | JST_PROP_CAPTION | JST_PROP_DESCRIPTION |
+			JST_PROP_SCHEDULED_START_TIME | JST_PROP_UNTIL_TIME |
+			JST_PROP_JOB_RUN_TIMES | JST_PROP_LOCAL_OR_UTC_TIME);
+	if (ext) {
+		rc = jst_pub_ext_get(s->pub, m.handle, &x);
+		if (rc < 0)
+			return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+		if (p->set & JST_PROP_ELEMENT_NAME)
+			x.element_name = p->element_name;
+		if (p->set & JST_PROP_CAPTION)
+			x.caption = p->caption;
+		if (p->set & JST_PROP_DESCRIPTION)
+			x.description = p->description;
+		if (p->set & JST_PROP_SCHEDULED_START_TIME)
+			x.scheduled_start_time = p->scheduled_start_time;
+		if (p->set & JST_PROP_UNTIL_TIME)
+			x.until_time = p->until_time;
+		if (p->set & JST_PROP_JOB_RUN_TIMES)
+			x.job_run_times = p->job_run_times;
+		if (p->set & JST_PROP_LOCAL_OR_UTC_TIME)
+			x.local_or_utc_time = p->local_or_utc_time;
+	}
+	rc = jst_pub_publish(s->pub, m.handle, &(struct jst_pub_change){
+		.status = &st, .strings = strings ? &s->scratch : NULL, .ext = ext ? &x : NULL});
+	if (rc == JST_ENOSPC)
+		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
+				       jst_pub_full_pool(s->pub));
+	if (rc < 0)
+		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
+	/* A finished job that now asks to be deleted: schedule it as a finish would. */
+	if ((p->set & (JST_PROP_DELETE_ON_COMPLETION | JST_PROP_TIME_BEFORE_REMOVAL)) &&
+	    (st.flags & JST_STATUS_DELETE_ON_COMPLETION) && jst_job_state_is_final(st.job_state))
+		jst__schedule_removal(s, m.handle, &st);
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -809,6 +895,8 @@ void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_
 		return on_stats(s, c, h, r);
 	case JST_MSG_QUOTA:
 		return on_quota(s, c, h, r);
+	case JST_MSG_PROPS:
+		return on_props(s, c, h, r);
 	default:
 		return jst__reply_fail(s, c, h, JST_EPROTO, "unknown message type %u", h->type);
 	}

@@ -76,8 +76,8 @@ extern "C" {
 	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")       \
 	XX(EPEER, -41, "the control socket is served by a user jobstat does not trust")       \
 	XX(EQUOTA, -42, "a per-user quota was reached (jobs, errors, connections, requests)") \
-	XX(EVALUEMAP, -50, "a CIM_Error property is outside its DMTF ValueMap")                \
-	XX(EOTHERPAIR, -51, "an Other* property of a CIM_Error does not match its Other value") \
+	XX(EVALUEMAP, -50, "a property is outside its DMTF ValueMap")                         \
+	XX(EOTHERPAIR, -51, "an Other* property does not match its Other value")             \
 	XX(ENOFILE, -52, "the error is not associated with a file")
 
 enum jst_errno {
@@ -247,6 +247,45 @@ struct jst_error {
 	char text[JST_ERROR_TEXT_MAX];
 };
 
+/*
+ * struct jst_job_ext - a job with the properties format 1.5 added, read by
+ * jst_job_ext() (README.md "ABI": the struct only grows at its end, and the
+ * caller passes sizeof what it knows). Strings point into job.text or are
+ * NULL; instants are ns since the epoch (0 = NULL).
+ */
+struct jst_job_ext {
+	struct jst_job job;          /* what jst_job() gives */
+	/* CIM_ManagedElement, set by the producer (jst_job_set_props()) */
+	const char *element_name;
+	const char *caption;         /* MaxLen 64 characters */
+	const char *description;
+	/* CIM_Job's schedule, set by the producer */
+	uint64_t scheduled_start_time;
+	uint64_t until_time;
+	uint32_t job_run_times;      /* 1 unless set; 0 = run until the job is deleted */
+	uint16_t local_or_utc_time;  /* 1 Local Time, 2 UTC Time, 0 = NULL */
+	/* CIM_ManagedSystemElement, derived when read (jst_status_derive()) */
+	uint16_t communication_status;
+	uint16_t health_state;
+	uint16_t primary_status;
+	uint16_t detailed_status;
+	uint16_t operating_status;
+};
+
+/* The derived statuses of CIM_ManagedSystemElement (README.md "Derived statuses"). */
+struct jst_derived_status {
+	uint16_t communication_status; /* 0 Unknown, 2 Communication OK, 3 Lost Communication */
+	uint16_t health_state;       /* 0 Unknown, 5 OK, 10 Degraded/Warning, 20 Major failure,
+					30 Non-recoverable error */
+	uint16_t primary_status;     /* 0 Unknown, 1 OK, 2 Degraded, 3 Error */
+	uint16_t detailed_status;    /* 0 Not Available, 1 No Additional Information, 2 Stressed,
+					3 Predictive Failure, 4 Non-Recoverable Error,
+					5 Supporting Entity in Error */
+	uint16_t operating_status;   /* 0 Unknown, 2 Servicing, 3 Starting, 4 Stopping,
+					5 Stopped, 6 Aborted, 7 Dormant, 8 Completed,
+					16 In Service */
+};
+
 /* ---- reading ------------------------------------------------------------------------ */
 
 /*
@@ -326,6 +365,31 @@ JST_EXPORT int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_st
  * Return: as jst_status(); JST_ECORRUPT when the segment's bytes are inconsistent.
  */
 JST_EXPORT int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
+
+/**
+ * jst_job_ext() - jst_job() and the properties of format 1.5: ElementName,
+ * Caption, Description, ScheduledStartTime, UntilTime, JobRunTimes,
+ * LocalOrUtcTime, and the statuses jst_status_derive() gives. A segment of
+ * an older daemon reads as every one of them at its default (NULL, and
+ * JobRunTimes 1). ElapsedTime is computed at the read, as in jst_job(). No
+ * syscall (the coarse clock is the vDSO's).
+ * @size: sizeof(struct jst_job_ext) as the caller was compiled with; the
+ *	  library writes at most @size bytes and zeroes the part it does not know.
+ * @ret: filled on success; unspecified on failure.
+ *
+ * Return: 0; JST_EINVAL (@size smaller than struct jst_job); the codes of jst_job().
+ */
+JST_EXPORT int jst_job_ext(jst_reader *r, jst_handle h, struct jst_job_ext *ret, size_t size);
+
+/**
+ * jst_status_derive() - CIM_ManagedSystemElement's CommunicationStatus,
+ * HealthState, PrimaryStatus, DetailedStatus and OperatingStatus of a job,
+ * from its JobState and OperationalStatus alone (README.md "Derived
+ * statuses" has the table): no byte of the segment holds them. No syscall.
+ * @ret: filled on success; untouched on failure.
+ * Return: 0; JST_EINVAL.
+ */
+JST_EXPORT int jst_status_derive(const struct jst_status *st, struct jst_derived_status *ret);
 
 /**
  * jst_error_read() - read one of a job's retained errors.
@@ -728,6 +792,26 @@ JST_EXPORT int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char
  */
 JST_EXPORT int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len);
 
+/**
+ * jst_job_ext_to_cimxml() - as jst_job_to_cimxml(), with the properties of
+ * struct jst_job_ext too: ElementName, Caption, Description,
+ * CommunicationStatus, HealthState, PrimaryStatus, DetailedStatus,
+ * OperatingStatus, ScheduledStartTime, UntilTime (CIM datetime timestamps),
+ * JobRunTimes and LocalOrUtcTime. Valid against the DSP0203 DTD.
+ * @size: sizeof(struct jst_job_ext) as the caller knows it (at least struct jst_job).
+ * Other arguments and return as jst_job_to_cimxml().
+ */
+JST_EXPORT int jst_job_ext_to_cimxml(const struct jst_job_ext *x, size_t size, unsigned flags,
+				     char *buf, size_t n, size_t *ret_len);
+
+/**
+ * jst_job_ext_to_json() - as jst_job_to_json(), with the properties of
+ * jst_job_ext_to_cimxml() by their CIM names. Arguments and return as
+ * jst_job_ext_to_cimxml() without flags.
+ */
+JST_EXPORT int jst_job_ext_to_json(const struct jst_job_ext *x, size_t size, char *buf, size_t n,
+				   size_t *ret_len);
+
 #define JST_DATETIME_LEN 25 /* a CIM datetime's characters, without the NUL */
 
 /**
@@ -1079,6 +1163,76 @@ JST_EXPORT int jst_job_complete(jst_conn *c, jst_handle h);
  */
 JST_EXPORT int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e,
 				    bool fail);
+
+/* Which properties a struct jst_job_props sets. */
+#define JST_PROP_PRIORITY             0x001
+#define JST_PROP_DELETE_ON_COMPLETION 0x002
+#define JST_PROP_TIME_BEFORE_REMOVAL  0x004
+#define JST_PROP_RECOVERY_ACTION      0x008 /* RecoveryAction with OtherRecoveryAction */
+#define JST_PROP_ERROR_SUMMARY        0x010 /* ErrorSummaryDescription */
+#define JST_PROP_ELEMENT_NAME         0x020
+#define JST_PROP_CAPTION              0x040
+#define JST_PROP_DESCRIPTION          0x080
+#define JST_PROP_SCHEDULED_START_TIME 0x100
+#define JST_PROP_UNTIL_TIME           0x200
+#define JST_PROP_JOB_RUN_TIMES        0x400
+#define JST_PROP_LOCAL_OR_UTC_TIME    0x800
+#define JST_PROP_ALL                  0xfff
+
+/* Limits of the producer-settable strings, in bytes without the NUL (PROTOCOL.md). */
+#define JST_CAPTION_MAX      64   /* characters (CIM MaxLen 64); at most 256 bytes */
+#define JST_ELEMENT_NAME_MAX 256  /* bytes: CIM gives no MaxLen */
+#define JST_DESCRIPTION_MAX  512  /* bytes: CIM gives no MaxLen */
+
+/*
+ * struct jst_job_props - the CIM properties a job's producer may change after
+ * creating it. Zero-initialise, set @set and the fields it names. Grows only
+ * at its end: pass sizeof(struct jst_job_props) to the calls below.
+ */
+struct jst_job_props {
+	uint32_t set;                /* JST_PROP_* */
+	uint32_t priority;           /* lower = more urgent */
+	bool delete_on_completion;
+	uint16_t recovery_action;    /* 0 Unknown, 1 Other, 2 Do Not Continue, 3 Continue With
+					Next Job, 4 Re-run Job, 5 Run Recovery Job */
+	int64_t time_before_removal_ns; /* >= 0 */
+	const char *other_recovery_action; /* exactly with RecoveryAction 1 (Other) */
+	const char *error_summary_description;
+	const char *element_name, *caption, *description; /* NULL clears */
+	uint64_t scheduled_start_time; /* ns since the epoch; 0 = NULL */
+	uint64_t until_time;         /* ns since the epoch; 0 = NULL */
+	uint32_t job_run_times;      /* 0 = until the job is deleted */
+	uint16_t local_or_utc_time;  /* 1 Local Time, 2 UTC Time; 0 = NULL */
+};
+
+/**
+ * jst_job_props_validate() - check properties against DMTF's CIM_Job and
+ * CIM_ManagedElement: RecoveryAction in its ValueMap 0..5 with
+ * OtherRecoveryAction set exactly when it is 1 (Other); LocalOrUtcTime 0
+ * (NULL), 1 or 2; TimeBeforeRemoval >= 0; Caption at most 64 characters;
+ * every string valid UTF-8 within its limit; no unknown JST_PROP_* bit.
+ * jst_job_set_props() calls it before sending; jobstatd does too.
+ * @size: sizeof(struct jst_job_props) as the caller knows it.
+ * @msg, @n: NULL and 0, or where to write a sentence naming the property
+ *	     that is wrong and what is allowed ("" when valid).
+ * Return: 0; JST_EINVAL (@p NULL, @size too small, an unknown bit, a
+ * negative TimeBeforeRemoval); JST_EVALUEMAP; JST_EOTHERPAIR; JST_ETOOLONG;
+ * JST_EUTF8.
+ */
+JST_EXPORT int jst_job_props_validate(const struct jst_job_props *p, size_t size, char *msg,
+				      size_t n);
+
+/**
+ * jst_job_set_props() - change the properties @p->set names on a job of this
+ * producer (the owner's uid, root or the admin group), in one version:
+ * a reader sees all of them or none.
+ * @size: sizeof(struct jst_job_props) as the caller was compiled with.
+ * Return: 0; the codes of jst_job_props_validate() (jst_conn_error() names
+ * the property); JST_ESTALE; JST_EPERM; JST_ENOSPC; JST_EDISCONNECTED;
+ * JST_ETIMEDOUT.
+ */
+JST_EXPORT int jst_job_set_props(jst_conn *c, jst_handle h, const struct jst_job_props *p,
+				 size_t size);
 
 #define JST_REMOVE_NOW 0x1 /* remove at once, even before it finished or TimeBeforeRemoval ran */
 

@@ -823,6 +823,25 @@ int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, b
 	return rc < 0 ? rc : res;
 }
 
+int jst_job_set_props(jst_conn *c, jst_handle h, const struct jst_job_props *p, size_t size)
+{
+	struct jst_msg_props m = {.handle = h};
+	struct jst_rbuf r;
+	int rc, res;
+
+	if (!c || !p)
+		return JST_EINVAL;
+	/* Refused here, with the property named in jst_conn_error(), before the daemon sees it. */
+	rc = jst_job_props_validate(p, size, c->err, sizeof(c->err));
+	if (rc < 0)
+		return rc;
+	memcpy(&m.p, p, size < sizeof(m.p) ? size : sizeof(m.p));
+	/* Setting a value twice leaves it set: a resend after a daemon restart is harmless. */
+	jst_enc_props(&c->w, ++c->next_id, &m);
+	rc = transact(c, &c->w, &r, &res, NULL);
+	return rc < 0 ? rc : res;
+}
+
 int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns)
 {
 	struct jst_msg_remove m = {.handle = h, .flags = flags};

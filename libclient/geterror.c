@@ -6,7 +6,6 @@
  * codes GetError and RequestStateChange use in each flavour. Reads only.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -264,21 +263,6 @@ int jst_error_file(const struct jst_error *e, const char **ret_file)
 
 /* ---- CIM_Error's value maps (DMTF CIM_Error, CIM schema 2.x) ---- */
 
-static int say(char *msg, size_t n, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int say(char *msg, size_t n, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (msg && n) {
-		va_start(ap, fmt);
-		vsnprintf(msg, n, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 int jst_error_validate(const struct jst_error *e, char *msg, size_t n)
 {
 	static const struct {
@@ -299,42 +283,48 @@ int jst_error_validate(const struct jst_error *e, char *msg, size_t n)
 	if (msg && n)
 		msg[0] = 0;
 	if (!e)
-		return say(msg, n, JST_EINVAL, "no CIM_Error given");
+		return jst__say(msg, n, JST_EINVAL, "no CIM_Error given");
 	if (!e->message_id)
-		return say(msg, n, JST_EINVAL, "CIM_Error.MessageID is required: set message_id");
+		return jst__say(msg, n, JST_EINVAL,
+				"CIM_Error.MessageID is required: set message_id");
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		uint16_t v;
 
 		memcpy(&v, (const char *)e + maps[i].off, sizeof(v));
 		if (v > maps[i].max)
-			return say(msg, n, JST_EVALUEMAP, "CIM_Error.%s %u is not in its ValueMap (%s)",
-				   maps[i].name, v, maps[i].allowed);
+			return jst__say(msg, n, JST_EVALUEMAP,
+					"CIM_Error.%s %u is not in its ValueMap (%s)", maps[i].name,
+					v, maps[i].allowed);
 	}
 	if (e->cim_status_code > 29)
-		return say(msg, n, JST_EVALUEMAP,
-			   "CIM_Error.CIMStatusCode %" PRIu32 " is not in its ValueMap "
-			   "(1 CIM_ERR_FAILED .. 29, or 0 for NULL)", e->cim_status_code);
+		return jst__say(msg, n, JST_EVALUEMAP,
+				"CIM_Error.CIMStatusCode %" PRIu32 " is not in its ValueMap "
+				"(1 CIM_ERR_FAILED .. 29, or 0 for NULL)",
+				e->cim_status_code);
 	if ((e->error_type == 1) != (e->other_error_type != NULL))
-		return say(msg, n, JST_EOTHERPAIR,
-			   e->other_error_type ? "CIM_Error.OtherErrorType is set but ErrorType is %u, "
-						 "not 1 (Other)"
-					       : "CIM_Error.ErrorType is %u (Other) but OtherErrorType "
-						 "is not set",
-			   e->error_type);
+		return jst__say(msg, n, JST_EOTHERPAIR,
+				e->other_error_type
+				    ? "CIM_Error.OtherErrorType is set but ErrorType is %u, "
+				      "not 1 (Other)"
+				    : "CIM_Error.ErrorType is %u (Other) but OtherErrorType "
+				      "is not set",
+				e->error_type);
 	if ((e->error_source_format == 1) != (e->other_error_source_format != NULL))
-		return say(msg, n, JST_EOTHERPAIR,
-			   e->other_error_source_format
-				   ? "CIM_Error.OtherErrorSourceFormat is set but ErrorSourceFormat is "
-				     "%u, not 1 (Other)"
-				   : "CIM_Error.ErrorSourceFormat is %u (Other) but "
-				     "OtherErrorSourceFormat is not set",
-			   e->error_source_format);
+		return jst__say(
+		    msg, n, JST_EOTHERPAIR,
+		    e->other_error_source_format
+			? "CIM_Error.OtherErrorSourceFormat is set but ErrorSourceFormat is "
+			  "%u, not 1 (Other)"
+			: "CIM_Error.ErrorSourceFormat is %u (Other) but "
+			  "OtherErrorSourceFormat is not set",
+		    e->error_source_format);
 	if (e->n_message_arguments > JST_ERROR_ARGS_MAX ||
 	    e->n_recommended_actions > JST_ERROR_ARGS_MAX)
-		return say(msg, n, JST_ETOOLONG,
-			   "CIM_Error has %u MessageArguments and %u RecommendedActions; at most %d "
-			   "each", e->n_message_arguments, e->n_recommended_actions,
-			   JST_ERROR_ARGS_MAX);
+		return jst__say(
+		    msg, n, JST_ETOOLONG,
+		    "CIM_Error has %u MessageArguments and %u RecommendedActions; at most %d "
+		    "each",
+		    e->n_message_arguments, e->n_recommended_actions, JST_ERROR_ARGS_MAX);
 	return 0;
 }
 
@@ -346,17 +336,17 @@ uint32_t jst_rsc_method_code(int rc, uint32_t cim_code, unsigned flavour)
 		int rc;
 		uint32_t cim, hyperv;
 	} refusals[] = {
-		{JST_ENOJOB, JST_RSC_INVALID_PARAMETER, JST_RSC_HV_INVALID_PARAMETER},
-		{JST_EINVAL, JST_RSC_INVALID_PARAMETER, JST_RSC_HV_INVALID_PARAMETER},
-		{JST_EPERM, JST_RSC_ACCESS_DENIED, JST_RSC_HV_ACCESS_DENIED},
-		{JST_ETRANSITION, JST_RSC_INVALID_TRANSITION, JST_RSC_HV_INVALID_STATE},
-		{JST_EPENDING, JST_RSC_BUSY, JST_RSC_HV_IN_USE},
-		{JST_ENOTSUP, JST_RSC_NOT_SUPPORTED, JST_RSC_HV_NOT_SUPPORTED},
-		{JST_ETIMEDOUT, JST_RSC_TIMEOUT, JST_RSC_HV_TIMEOUT},
-		{JST_ENOPRODUCER, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
-		{JST_ENODAEMON, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
-		{JST_EDISCONNECTED, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
-		{JST_ENOMEM, JST_RSC_FAILED, JST_RSC_HV_OUT_OF_MEMORY},
+	    {JST_ENOJOB, JST_RSC_INVALID_PARAMETER, JST_RSC_HV_INVALID_PARAMETER},
+	    {JST_EINVAL, JST_RSC_INVALID_PARAMETER, JST_RSC_HV_INVALID_PARAMETER},
+	    {JST_EPERM, JST_RSC_ACCESS_DENIED, JST_RSC_HV_ACCESS_DENIED},
+	    {JST_ETRANSITION, JST_RSC_INVALID_TRANSITION, JST_RSC_HV_INVALID_STATE},
+	    {JST_EPENDING, JST_RSC_BUSY, JST_RSC_HV_IN_USE},
+	    {JST_ENOTSUP, JST_RSC_NOT_SUPPORTED, JST_RSC_HV_NOT_SUPPORTED},
+	    {JST_ETIMEDOUT, JST_RSC_TIMEOUT, JST_RSC_HV_TIMEOUT},
+	    {JST_ENOPRODUCER, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
+	    {JST_ENODAEMON, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
+	    {JST_EDISCONNECTED, JST_RSC_FAILED, JST_RSC_HV_NOT_AVAILABLE},
+	    {JST_ENOMEM, JST_RSC_FAILED, JST_RSC_HV_OUT_OF_MEMORY},
 	};
 	/* The producer's CIM answer in Hyper-V's words. */
 	static const struct {

@@ -74,5 +74,13 @@ int jst__attach_mapping(const void *base, uint64_t size, jst_reader **ret_reader
 int jst__why(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jst__why_clear(void);
 
+/*
+ * jst__say() - write a sentence saying what is wrong into @msg (NULL or @n 0:
+ * nowhere) and return @rc: the validators' (jst_error_validate(),
+ * jst_job_props_validate()) one way to refuse.
+ */
+int jst__say(char *msg, size_t n, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 
 #endif /* JOBSTAT_READ_INTERNAL_H */

@@ -431,7 +431,7 @@ static int str_resolve(const struct jst_shm_str *s, char *text, uint32_t used, c
 }
 
 /* Of a detail block's header, what an error read needs: up to the error counts. */
-#define DETAIL_ERRORS_HDR offsetof(struct jst_shm_detail, reserved0)
+#define DETAIL_ERRORS_HDR offsetof(struct jst_shm_detail, ext_len)
 
 /*
  * Copy the detail version @ref of status @st: its first @hdr_size header
@@ -474,10 +474,48 @@ static int read_identity(const jst_reader *r, uint32_t slot, uint32_t gen, char 
 	return uatomic_read(&j->gen) == gen ? 0 : JST_ESTALE;
 }
 
-int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
+/*
+ * ElapsedTime as of now: for a job that has started and not finished, now -
+ * StartTime; a finished job's is final as the daemon published it. The
+ * coarse clock is the vDSO's (no syscall, no TSC: see jst_daemon_alive()),
+ * good to a tick, which a CIM interval's microseconds do not notice.
+ */
+static void elapsed_now(struct jst_status *st)
 {
-	if (!r || !o)
-		return JST_EINVAL;
+	struct timespec ts;
+	uint64_t now;
+
+	if (!st->start_time || jst_job_state_is_final(st->job_state))
+		return;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	st->elapsed_ns = now > st->start_time ? now - st->start_time : 0;
+}
+
+/* The 1.5 extension record of a copied detail @d, whose data is @text. */
+static int ext_resolve(const struct jst_shm_detail *d, char *text, struct jst_job_ext *x)
+{
+	struct jst_shm_detail_ext e;
+	const char **strs[JST_XSTR_COUNT] = {&x->element_name, &x->caption, &x->description};
+
+	if (d->ext_len == 0)
+		return 0; /* a detail of a 1.4 daemon, or every property at its default */
+	if (d->ext_len < JST_SHM_DETAIL_EXT_SIZE || d->ext_len % 8 || d->ext_len > d->used)
+		return JST_ECORRUPT;
+	memcpy(&e, text, sizeof(e)); /* data[] of a copy: not necessarily aligned for us */
+	x->scheduled_start_time = e.scheduled_start_time;
+	x->until_time = e.until_time;
+	x->job_run_times = e.job_run_times;
+	x->local_or_utc_time = e.local_or_utc_time;
+	for (unsigned k = 0; k < JST_XSTR_COUNT; k++)
+		if (str_resolve(&e.str[k], text, d->used, strs[k]) < 0)
+			return JST_ECORRUPT;
+	return 0;
+}
+
+/* jst_job(), and with @x the extension record's properties too. */
+static int job_read(jst_reader *r, jst_handle h, struct jst_job *o, struct jst_job_ext *x)
+{
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
 		struct jst_status st;
 		struct jst_shm_detail d;
@@ -496,6 +534,7 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 		rc = read_identity(r, h.slot, h.gen, id);
 		if (rc < 0)
 			return rc;
+		elapsed_now(&st);
 		o->status = st;
 		o->instance_id = id;
 		for (unsigned k = 0; k < JST_DSTR_STATUS_DESCRIPTIONS; k++)
@@ -518,9 +557,46 @@ int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
 			if (str_resolve(&d.str[JST_DSTR_STATUS_DESCRIPTIONS + k], o->text, d.used,
 					&o->status_descriptions[k]) < 0)
 				return JST_ECORRUPT;
-		return 0;
+		return x ? ext_resolve(&d, o->text, x) : 0;
 	}
 	return JST_EAGAIN;
+}
+
+int jst_job(jst_reader *r, jst_handle h, struct jst_job *o)
+{
+	if (!r || !o)
+		return JST_EINVAL;
+	return job_read(r, h, o, NULL);
+}
+
+int jst_job_ext(jst_reader *r, jst_handle h, struct jst_job_ext *ret, size_t size)
+{
+	struct jst_job_ext x;
+	struct jst_derived_status ds;
+	const size_t head = offsetof(struct jst_job_ext, element_name);
+	int rc;
+
+	if (!r || !ret || size < sizeof(struct jst_job))
+		return JST_EINVAL;
+	/* The defaults of a job whose detail has no extension record. */
+	memset((char *)&x + head, 0, sizeof(x) - head);
+	x.job_run_times = 1;
+	/* The strings point into the caller's text[]; only the tail is ours to copy. */
+	rc = job_read(r, h, &ret->job, &x);
+	if (rc < 0)
+		return rc;
+	jst_status_derive(&ret->job.status, &ds);
+	x.communication_status = ds.communication_status;
+	x.health_state = ds.health_state;
+	x.primary_status = ds.primary_status;
+	x.detailed_status = ds.detailed_status;
+	x.operating_status = ds.operating_status;
+	if (size > head)
+		memcpy((char *)ret + head, (char *)&x + head,
+		       (size < sizeof(x) ? size : sizeof(x)) - head);
+	if (size > sizeof(x))
+		memset((char *)ret + sizeof(x), 0, size - sizeof(x)); /* a later library's fields */
+	return 0;
 }
 
 /* An error block's header up to its argument strings: what every error has. */

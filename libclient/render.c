@@ -468,7 +468,47 @@ static unsigned n_descriptions(const struct jst_job *job)
 							     : JST_OPSTATUS_MAX;
 }
 
-static void job_instance(struct out *o, const struct jst_job *job, unsigned flags)
+/*
+ * The tail of a caller's struct jst_job_ext of @size bytes, in @t (its job
+ * part untouched): what the caller's struct does not have is at its default.
+ */
+static int ext_tail(const struct jst_job_ext *x, size_t size, struct jst_job_ext *t)
+{
+	const size_t head = offsetof(struct jst_job_ext, element_name);
+
+	if (!x || size < sizeof(struct jst_job))
+		return JST_EINVAL;
+	memset((char *)t + head, 0, sizeof(*t) - head);
+	t->job_run_times = 1;
+	if (size > head)
+		memcpy((char *)t + head, (const char *)x + head,
+		       (size < sizeof(*t) ? size : sizeof(*t)) - head);
+	return 0;
+}
+
+/* The properties of format 1.5 (struct jst_job_ext's tail). */
+static void xml_ext(struct out *o, const struct jst_job_ext *t)
+{
+	xml_str(o, "ElementName", t->element_name);
+	xml_str(o, "Caption", t->caption);
+	xml_str(o, "Description", t->description);
+	xml_u(o, "CommunicationStatus", "uint16", t->communication_status);
+	xml_u(o, "HealthState", "uint16", t->health_state);
+	xml_u(o, "PrimaryStatus", "uint16", t->primary_status);
+	xml_u(o, "DetailedStatus", "uint16", t->detailed_status);
+	xml_u(o, "OperatingStatus", "uint16", t->operating_status);
+	xml_datetime(o, "ScheduledStartTime", t->scheduled_start_time, false,
+		     !t->scheduled_start_time);
+	xml_datetime(o, "UntilTime", t->until_time, false, !t->until_time);
+	xml_u(o, "JobRunTimes", "uint32", t->job_run_times);
+	if (t->local_or_utc_time)
+		xml_u(o, "LocalOrUtcTime", "uint16", t->local_or_utc_time);
+	else
+		xml_scalar(o, "LocalOrUtcTime", "uint16", NULL, true, 0);
+}
+
+static void job_instance(struct out *o, const struct jst_job *job, unsigned flags,
+			 const struct jst_job_ext *t)
 {
 	const struct jst_status *st = &job->status;
 	bool started = st->start_time != 0;
@@ -502,6 +542,8 @@ static void job_instance(struct out *o, const struct jst_job *job, unsigned flag
 		xml_bool(o, "Cancellable", st->flags & JST_STATUS_CANCELLABLE);
 		xml_u(o, "JobType", "uint16", st->job_type);
 	}
+	if (t)
+		xml_ext(o, t);
 	puts_(o, "</INSTANCE>");
 }
 
@@ -516,8 +558,8 @@ static void doc_end(struct out *o)
 	puts_(o, "</DECLGROUP></DECLARATION></CIM>\n");
 }
 
-int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, size_t n,
-		      size_t *ret_len)
+static int job_cimxml(const struct jst_job *job, const struct jst_job_ext *t, unsigned flags,
+		      char *buf, size_t n, size_t *ret_len)
 {
 	struct out o = {buf, buf ? n : 0, 0};
 
@@ -527,12 +569,28 @@ int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, size
 		doc_begin(&o);
 		puts_(&o, "<VALUE.OBJECT>");
 	}
-	job_instance(&o, job, flags);
+	job_instance(&o, job, flags, t);
 	if (flags & JST_CIMXML_DOCUMENT) {
 		puts_(&o, "</VALUE.OBJECT>");
 		doc_end(&o);
 	}
 	return finish(&o, ret_len);
+}
+
+int jst_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, size_t n,
+		      size_t *ret_len)
+{
+	return job_cimxml(job, NULL, flags, buf, n, ret_len);
+}
+
+int jst_job_ext_to_cimxml(const struct jst_job_ext *x, size_t size, unsigned flags, char *buf,
+			  size_t n, size_t *ret_len)
+{
+	struct jst_job_ext t;
+
+	if (ext_tail(x, size, &t) < 0)
+		return JST_EINVAL;
+	return job_cimxml(&x->job, &t, flags, buf, n, ret_len);
 }
 
 int jst_errors_to_cimxml(const struct jst_error *errors, size_t n, char *buf, size_t len,
@@ -559,7 +617,8 @@ static void json_datetime(struct out *o, const char *k, uint64_t ns, bool interv
 	json_field(o, k, null || jst_cim_datetime(ns, interval, dt) < 0 ? NULL : dt);
 }
 
-int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len)
+static int job_json(const struct jst_job *job, const struct jst_job_ext *t, char *buf, size_t n,
+		    size_t *ret_len)
 {
 	struct out o = {buf, buf ? n : 0, 0};
 	const struct jst_status *st;
@@ -602,6 +661,39 @@ int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_
 	json_key(&o, "Cancellable", false);
 	puts_(&o, st->flags & JST_STATUS_CANCELLABLE ? "true" : "false");
 	json_num(&o, "JobType", st->job_type);
+	if (t) {
+		json_field(&o, "ElementName", t->element_name);
+		json_field(&o, "Caption", t->caption);
+		json_field(&o, "Description", t->description);
+		json_num(&o, "CommunicationStatus", t->communication_status);
+		json_num(&o, "HealthState", t->health_state);
+		json_num(&o, "PrimaryStatus", t->primary_status);
+		json_num(&o, "DetailedStatus", t->detailed_status);
+		json_num(&o, "OperatingStatus", t->operating_status);
+		json_datetime(&o, "ScheduledStartTime", t->scheduled_start_time, false,
+			      !t->scheduled_start_time);
+		json_datetime(&o, "UntilTime", t->until_time, false, !t->until_time);
+		json_num(&o, "JobRunTimes", t->job_run_times);
+		if (t->local_or_utc_time)
+			json_num(&o, "LocalOrUtcTime", t->local_or_utc_time);
+		else
+			json_field(&o, "LocalOrUtcTime", NULL);
+	}
 	puts_(&o, "}");
 	return finish(&o, ret_len);
+}
+
+int jst_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len)
+{
+	return job_json(job, NULL, buf, n, ret_len);
+}
+
+int jst_job_ext_to_json(const struct jst_job_ext *x, size_t size, char *buf, size_t n,
+			size_t *ret_len)
+{
+	struct jst_job_ext t;
+
+	if (ext_tail(x, size, &t) < 0)
+		return JST_EINVAL;
+	return job_json(&x->job, &t, buf, n, ret_len);
 }

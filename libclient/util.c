@@ -66,6 +66,18 @@ int jst__why(int rc, const char *fmt, ...)
 	return rc;
 }
 
+int jst__say(char *msg, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg && n) {
+		va_start(ap, fmt);
+		vsnprintf(msg, n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 void jst__why_clear(void)
 {
 	last_why[0] = '\0';

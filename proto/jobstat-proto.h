@@ -52,6 +52,7 @@ enum jst_msg_type {
 	JST_MSG_GET_ERROR = 11,  /* read one retained error */
 	JST_MSG_STATS = 12,      /* the daemon's own bookkeeping, for leak tests and operators */
 	JST_MSG_QUOTA = 13,      /* what uids hold against their quotas (all for the admin) */
+	JST_MSG_PROPS = 14,      /* set a job's producer-settable properties (struct jst_job_props) */
 	JST_MSG_TYPE_COUNT,
 	JST_MSG_RESENT = 0x4000, /* or-ed into a request the library sends again after the
 				    daemon was lost: same id, and the daemon answers it as the
@@ -115,6 +116,16 @@ struct jst_msg_create_reply {
 struct jst_msg_remove {
 	jst_handle handle;
 	uint32_t flags;          /* JST_REMOVE_* (jobstat.h) */
+};
+
+/*
+ * PROPS: the handle, then every field of struct jst_job_props whatever @set
+ * says (the daemon validates them with jst_job_props_validate()); its reply
+ * has no body.
+ */
+struct jst_msg_props {
+	jst_handle handle;
+	struct jst_job_props p;  /* strings point into the packet */
 };
 
 struct jst_msg_request {
@@ -202,6 +213,7 @@ void jst_enc_error(struct jst_wbuf *w, uint32_t id, jst_handle h, bool fail,
 		   const struct jst_error *e);
 void jst_enc_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove *m);
 void jst_enc_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request *m);
+void jst_enc_props(struct jst_wbuf *w, uint32_t id, const struct jst_msg_props *m);
 void jst_enc_event(struct jst_wbuf *w, const struct jst_msg_event *m);
 void jst_enc_event_reply(struct jst_wbuf *w, const struct jst_msg_event_reply *m);
 /* A failed reply: the code and what was wrong. */
@@ -258,6 +270,7 @@ int jst_dec_update_rec(struct jst_rbuf *r, struct jst_update *u);
 int jst_dec_error(struct jst_rbuf *r, jst_handle *ret_h, bool *ret_fail, struct jst_error *e);
 int jst_dec_remove(struct jst_rbuf *r, struct jst_msg_remove *m);
 int jst_dec_request(struct jst_rbuf *r, struct jst_msg_request *m);
+int jst_dec_props(struct jst_rbuf *r, struct jst_msg_props *m);
 int jst_dec_event(struct jst_rbuf *r, struct jst_msg_event *m);
 int jst_dec_event_reply(struct jst_rbuf *r, struct jst_msg_event_reply *m);
 

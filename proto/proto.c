@@ -187,6 +187,29 @@ void jst_enc_remove(struct jst_wbuf *w, uint32_t id, const struct jst_msg_remove
 	jst_wire_u32(w, m->flags);
 }
 
+void jst_enc_props(struct jst_wbuf *w, uint32_t id, const struct jst_msg_props *m)
+{
+	const struct jst_job_props *p = &m->p;
+
+	jst_wire_begin(w, JST_MSG_PROPS, id);
+	jst_wire_u32(w, m->handle.slot);
+	jst_wire_u32(w, m->handle.gen);
+	jst_wire_u32(w, p->set);
+	jst_wire_u32(w, p->priority);
+	jst_wire_u8(w, p->delete_on_completion);
+	jst_wire_u16(w, p->recovery_action);
+	jst_wire_u64(w, (uint64_t)p->time_before_removal_ns);
+	jst_wire_str(w, p->other_recovery_action);
+	jst_wire_str(w, p->error_summary_description);
+	jst_wire_str(w, p->element_name);
+	jst_wire_str(w, p->caption);
+	jst_wire_str(w, p->description);
+	jst_wire_u64(w, p->scheduled_start_time);
+	jst_wire_u64(w, p->until_time);
+	jst_wire_u32(w, p->job_run_times);
+	jst_wire_u16(w, p->local_or_utc_time);
+}
+
 void jst_enc_request(struct jst_wbuf *w, uint32_t id, const struct jst_msg_request *m)
 {
 	jst_wire_begin(w, JST_MSG_REQUEST, id);
@@ -538,6 +561,34 @@ int jst_dec_remove(struct jst_rbuf *r, struct jst_msg_remove *m)
 	m->handle.slot = jst_rd_u32(r);
 	m->handle.gen = jst_rd_u32(r);
 	m->flags = jst_rd_u32(r);
+	return jst_rd_end(r);
+}
+
+int jst_dec_props(struct jst_rbuf *r, struct jst_msg_props *m)
+{
+	struct jst_job_props *p = &m->p;
+	uint8_t doc;
+
+	memset(m, 0, sizeof(*m));
+	m->handle.slot = jst_rd_u32(r);
+	m->handle.gen = jst_rd_u32(r);
+	p->set = jst_rd_u32(r);
+	p->priority = jst_rd_u32(r);
+	doc = jst_rd_u8(r);
+	p->recovery_action = jst_rd_u16(r);
+	p->time_before_removal_ns = (int64_t)jst_rd_u64(r);
+	p->other_recovery_action = jst_rd_str(r);
+	p->error_summary_description = jst_rd_str(r);
+	p->element_name = jst_rd_str(r);
+	p->caption = jst_rd_str(r);
+	p->description = jst_rd_str(r);
+	p->scheduled_start_time = jst_rd_u64(r);
+	p->until_time = jst_rd_u64(r);
+	p->job_run_times = jst_rd_u32(r);
+	p->local_or_utc_time = jst_rd_u16(r);
+	if (doc > 1)
+		return JST_EPROTO; /* a boolean is 0 or 1 on the wire */
+	p->delete_on_completion = doc;
 	return jst_rd_end(r);
 }
 

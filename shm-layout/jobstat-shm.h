@@ -27,7 +27,7 @@
 #define JST_SHM_MAGIC         UINT64_C(0x4A53544154534547) /* "JSTATSEG" big-end first */
 #define JST_SHM_MAGIC_SWAPPED UINT64_C(0x474553544154534A) /* bswap64(JST_SHM_MAGIC) */
 #define JST_SHM_VERSION_MAJOR 1 /* bumped by any change a v1 reader would misread */
-#define JST_SHM_VERSION_MINOR 4 /* bumped by compatible additions (reserved bytes used) */
+#define JST_SHM_VERSION_MINOR 5 /* bumped by compatible additions (reserved bytes used) */
 
 /* The ready/state word (header.state), written last by the daemon. */
 #define JST_SHM_STATE_INIT   0u /* being created: nothing else may be trusted */
@@ -313,11 +313,43 @@ struct jst_shm_detail {
 	jst_shm_ref error_refs[JST_SHM_ERRORS_KEPT]; /* oldest first; 0 = none */
 	uint16_t n_errors;
 	uint16_t n_status_descriptions;
-	uint32_t reserved0;
+	uint32_t ext_len;        /* 1.5: bytes of the extension record at data[0] (struct
+				    jst_shm_detail_ext, JST_SHM_DETAIL_EXT_SIZE or more, a
+				    multiple of 8); 0 = none, every property at its default
+				    (reserved, always 0, before 1.5) */
 	struct jst_shm_str str[JST_DSTR_COUNT];
 	uint64_t reserved[4];
-	char data[];             /* strings, each followed by a NUL */
+	char data[];             /* [ext record], then strings, each followed by a NUL */
 };
+
+/* String table of a detail's extension record (1.5). */
+enum {
+	JST_XSTR_ELEMENT_NAME = 0,
+	JST_XSTR_CAPTION,
+	JST_XSTR_DESCRIPTION,
+	JST_XSTR_COUNT,
+};
+
+/*
+ * The extension record of a detail version (format 1.5): CIM_Job's schedule
+ * properties and CIM_ManagedElement's strings, which the status block (full)
+ * and the 1.4 detail header have no room for. It sits at the start of the
+ * detail's data[], so the detail's strings follow it; a 1.4 reader never
+ * looks there (its string entries point past it) and ignores ext_len.
+ * A record longer than this one (a later minor) is read for the bytes
+ * known here. Writer: daemon, inside the detail version (same stamp).
+ * Readers: jst_job_ext(). Times are ns since the epoch, 0 = NULL.
+ */
+struct jst_shm_detail_ext {
+	uint64_t scheduled_start_time; /* CIM_Job ScheduledStartTime */
+	uint64_t until_time;     /* CIM_Job UntilTime */
+	uint32_t job_run_times;  /* CIM_Job JobRunTimes (0 = until the job is deleted) */
+	uint16_t local_or_utc_time; /* CIM_Job LocalOrUtcTime: 1 Local, 2 UTC, 0 = NULL */
+	uint16_t reserved0;
+	struct jst_shm_str str[JST_XSTR_COUNT]; /* offsets in the detail's data[] */
+	uint64_t reserved[2];
+};
+#define JST_SHM_DETAIL_EXT_SIZE 64u
 
 /* String table of an error block: the CIM_Error strings, then the two arrays. */
 enum {
@@ -517,6 +549,10 @@ _Static_assert(sizeof(struct jst_shm_str) == 8, "frozen");
 _Static_assert(offsetof(struct jst_shm_detail, error_refs) == 16, "frozen");
 _Static_assert(offsetof(struct jst_shm_detail, str) == 88, "frozen");
 _Static_assert(sizeof(struct jst_shm_detail) == 88 + 8 * JST_DSTR_COUNT + 32, "frozen");
+_Static_assert(offsetof(struct jst_shm_detail, ext_len) == 84, "frozen (1.5)");
+_Static_assert(sizeof(struct jst_shm_detail_ext) == JST_SHM_DETAIL_EXT_SIZE, "frozen (1.5)");
+_Static_assert(offsetof(struct jst_shm_detail_ext, str) == 24, "frozen (1.5)");
+_Static_assert(JST_SHM_DETAIL_EXT_SIZE % 8 == 0, "strings after the record stay aligned");
 _Static_assert(offsetof(struct jst_shm_error, str) == 56, "frozen");
 _Static_assert(sizeof(struct jst_shm_error) == 56 + 8 * JST_ESTR_COUNT + 32, "frozen");
 _Static_assert(JST_SHM_ERROR_DATA >= 16384, "an error carries at least 16 KiB of text");

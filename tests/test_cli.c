@@ -463,7 +463,8 @@ Test(cli, every_command_prints_json)
 	/* Times as RFC 3339 strings that say the same nanosecond as the numbers. */
 	cr_assert_eq(RUN2(out, err, "get", "cli:j", "--format", "json"), 0, "%s", err);
 	cr_assert_eq(python("import json,sys,datetime,re\nv=json.load(sys.stdin)\n"
-			    "for k in ('TimeSubmitted','StartTime','TimeOfLastStateChange'):\n"
+			    "assert v['TimeOfLastStateChange'] is None, 'created Running: no change yet'\n"
+			    "for k in ('TimeSubmitted','StartTime'):\n"
 			    "    s=v[k+'RFC3339']; n=v[k]\n"
 			    "    assert re.fullmatch(r'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z', s), s\n"
 			    "    t=datetime.datetime.strptime(s[:19],'%Y-%m-%dT%H:%M:%S')"

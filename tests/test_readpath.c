@@ -29,6 +29,12 @@ int swar_job_to_cimxml(const struct jst_job *job, unsigned flags, char *buf, siz
 int swar_errors_to_cimxml(const struct jst_error *errors, size_t n, char *buf, size_t len,
 			  size_t *ret_len);
 int swar_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret_len);
+int swar_job_ext_to_cimxml(const struct jst_job_ext *x, size_t size, unsigned flags, char *buf,
+			   size_t n, size_t *ret_len);
+int swar_job_ext_to_json(const struct jst_job_ext *x, size_t size, char *buf, size_t n,
+			 size_t *ret_len);
+#define jst_job_ext_to_cimxml swar_job_ext_to_cimxml
+#define jst_job_ext_to_json swar_job_ext_to_json
 #define jst_json_string swar_json_string
 #define jst_cim_datetime swar_cim_datetime
 #define jst_job_to_cimxml swar_job_to_cimxml
@@ -42,6 +48,8 @@ int swar_job_to_json(const struct jst_job *job, char *buf, size_t n, size_t *ret
 #undef jst_job_to_cimxml
 #undef jst_errors_to_cimxml
 #undef jst_job_to_json
+#undef jst_job_ext_to_cimxml
+#undef jst_job_ext_to_json
 
 #define NJOBS 64
 

@@ -372,6 +372,67 @@ static void read_model(jst_reader *r, void *result)
 					model_xml, sizeof(model_xml), NULL);
 }
 
+struct ext_result {
+	int ext, render;
+	uint64_t elapsed;
+	char caption[16];
+};
+
+static struct jst_job_ext model_ext;
+
+/* A running job with format 1.5's properties: ElapsedTime read from the coarse clock. */
+static void read_ext(jst_reader *r, void *result)
+{
+	struct ext_result *res = result;
+	jst_handle h;
+
+	if (jst_lookup(r, "jobstat:running", &h) != 0) {
+		res->ext = -1000;
+		return;
+	}
+	res->ext = jst_job_ext(r, h, &model_ext, sizeof(model_ext));
+	if (res->ext == 0 && model_ext.caption)
+		snprintf(res->caption, sizeof(res->caption), "%s", model_ext.caption);
+	res->elapsed = model_ext.job.status.elapsed_ns;
+	res->render = jst_job_ext_to_cimxml(&model_ext, sizeof(model_ext), JST_CIMXML_DOCUMENT,
+					    model_xml, sizeof(model_xml), NULL);
+}
+
+Test(syscalls, job_ext_of_a_running_job_makes_no_syscall_under_strict_seccomp)
+{
+	struct test_seg seg;
+	struct ext_result res = {0};
+	struct jst_status st = {.job_state = JST_JOB_RUNNING, .n_operational_status = 1,
+				.operational_status = {JST_OPS_OK},
+				.start_time = 1000000000ull}; /* started long ago */
+	struct jst_pub_ext ext = {.job_run_times = 1, .caption = "cap"};
+	jst_handle h;
+	int fd, status;
+	pid_t pid;
+
+	test_seg_create(&seg, "ext-strict", &(struct jst_pub_config){.capacity = 16});
+	cr_assert_eq(jst_pub_job_create(seg.pub, "jobstat:running", &st, NULL, &h), 0);
+	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.ext = &ext}), 0);
+	pid = sandboxed(seg.ns, enter_strict, read_ext, &res, sizeof(res), &fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	sandboxed_done(status, SIGKILL, fd, &res, sizeof(res));
+	cr_assert_eq(res.ext, 0);
+	cr_assert_str_eq(res.caption, "cap");
+	cr_assert_gt(res.elapsed, 0, "computed from the clock, not the published 0");
+	cr_assert_eq(res.render, 0);
+	/* Whatever this machine's clocksource, the clock is the coarse one (no TSC read). */
+	{
+		jst_reader *r;
+
+		cr_assert_eq(jst_attach(seg.ns, &r), 0);
+		last_clock = -1;
+		cr_assert_eq(jst_job_ext(r, h, &model_ext, sizeof(model_ext)), 0);
+		cr_assert_eq(last_clock, CLOCK_REALTIME_COARSE, "clock %d", (int)last_clock);
+		jst_detach(r);
+	}
+	test_seg_destroy(&seg);
+}
+
 Test(syscalls, synthesized_get_error_and_job_cimxml_make_no_syscall)
 {
 	struct test_seg seg;

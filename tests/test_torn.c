@@ -152,7 +152,7 @@ static void reader_main(const char *ns, const char (*ids)[32], int fd)
 			if (rc == JST_EAGAIN)
 				t.again++;
 			else if (rc != 0 || !check_strings(&job) ||
-				 test_status_check(&job.status) == UINT64_MAX)
+				 test_job_status_check(&job.status) == UINT64_MAX)
 				TORN(t, 2, rc);
 			else
 				t.strings++;

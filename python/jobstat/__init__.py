@@ -13,7 +13,7 @@ from .conn import (BatchError, Connection, DaemonStats, NewJob, Request, Update)
 from .errors import (Errno, JobstatError, JobstatPermissionError, JobstatTimeoutError,
                      NoDaemonError, NoSuchJobError, OverrunError)
 from .model import (STATUS_CANCELLABLE, STATUS_DELETE_ON_COMPLETION, STATUS_DO_ERROR,
-                    CimError, Flavour, Handle, Job, JobState, OperationalStatus,
+                    CimError, Flavour, Handle, Job, JobExt, JobState, OperationalStatus,
                     RequestedState, RscCode, Status, TransferState, check_transition,
                     job_state_name, method_code)
 from .reader import ChangeLog, Info, Reader, default_namespace
@@ -22,7 +22,8 @@ __version__ = _ffi.string(_lib.jst_version()).decode()
 
 __all__ = [
     "Reader", "ChangeLog", "Info", "Connection", "NewJob", "Update", "Request",
-    "DaemonStats", "Status", "Job", "CimError", "Handle", "JobState", "OperationalStatus",
+    "DaemonStats", "Status", "Job", "JobExt", "CimError", "Handle", "JobState",
+    "OperationalStatus",
     "TransferState", "Flavour", "RequestedState", "RscCode", "Errno", "JobstatError",
     "NoSuchJobError", "JobstatPermissionError", "JobstatTimeoutError", "NoDaemonError",
     "OverrunError", "BatchError", "STATUS_CANCELLABLE", "STATUS_DELETE_ON_COMPLETION",

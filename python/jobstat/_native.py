@@ -106,6 +106,30 @@ struct jst_error {
 	char text[20480];
 };
 
+struct jst_job_ext {
+	struct jst_job job;
+	const char *element_name;
+	const char *caption;
+	const char *description;
+	uint64_t scheduled_start_time;
+	uint64_t until_time;
+	uint32_t job_run_times;
+	uint16_t local_or_utc_time;
+	uint16_t communication_status;
+	uint16_t health_state;
+	uint16_t primary_status;
+	uint16_t detailed_status;
+	uint16_t operating_status;
+};
+
+struct jst_derived_status {
+	uint16_t communication_status;
+	uint16_t health_state;
+	uint16_t primary_status;
+	uint16_t detailed_status;
+	uint16_t operating_status;
+};
+
 typedef struct jst_reader jst_reader;
 
 const char *jst_default_namespace(void);
@@ -116,6 +140,12 @@ int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle);
 int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status);
 int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
 int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error *ret_error);
+int jst_job_ext(jst_reader *r, jst_handle h, struct jst_job_ext *ret, size_t size);
+int jst_status_derive(const struct jst_status *st, struct jst_derived_status *ret);
+int jst_job_ext_to_cimxml(const struct jst_job_ext *x, size_t size, unsigned flags, char *buf,
+			  size_t n, size_t *ret_len);
+int jst_job_ext_to_json(const struct jst_job_ext *x, size_t size, char *buf, size_t n,
+			size_t *ret_len);
 int jst_next(jst_reader *r, uint32_t *pos, struct jst_status *ret_status);
 int jst_scan(jst_reader *r, uint32_t *pos, struct jst_status *ret_status, size_t max,
 	     size_t *ret_n);
@@ -222,6 +252,36 @@ int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_resul
 int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e, bool fail);
 int jst_job_remove(jst_conn *c, jst_handle h, unsigned flags, uint64_t *ret_when_ns);
 
+#define JST_PROP_PRIORITY 1
+#define JST_PROP_DELETE_ON_COMPLETION 2
+#define JST_PROP_TIME_BEFORE_REMOVAL 4
+#define JST_PROP_RECOVERY_ACTION 8
+#define JST_PROP_ERROR_SUMMARY 16
+#define JST_PROP_ELEMENT_NAME 32
+#define JST_PROP_CAPTION 64
+#define JST_PROP_DESCRIPTION 128
+#define JST_PROP_SCHEDULED_START_TIME 256
+#define JST_PROP_UNTIL_TIME 512
+#define JST_PROP_JOB_RUN_TIMES 1024
+#define JST_PROP_LOCAL_OR_UTC_TIME 2048
+
+struct jst_job_props {
+	uint32_t set;
+	uint32_t priority;
+	bool delete_on_completion;
+	uint16_t recovery_action;
+	int64_t time_before_removal_ns;
+	const char *other_recovery_action;
+	const char *error_summary_description;
+	const char *element_name, *caption, *description;
+	uint64_t scheduled_start_time;
+	uint64_t until_time;
+	uint32_t job_run_times;
+	uint16_t local_or_utc_time;
+};
+int jst_job_props_validate(const struct jst_job_props *p, size_t size, char *msg, size_t n);
+int jst_job_set_props(jst_conn *c, jst_handle h, const struct jst_job_props *p, size_t size);
+
 struct jst_daemon_stats {
 	uint32_t connections;
 	uint32_t sessions;
@@ -237,7 +297,8 @@ int jst_request_state_change(jst_conn *c, const char *instance_id, uint16_t requ
 # The structs whose layout tests/test_layout.py checks against the C compiler's.
 STRUCTS = ("jst_handle", "struct jst_status", "struct jst_job", "struct jst_error",
            "struct jst_info", "struct jst_request", "struct jst_connect_options",
-           "struct jst_job_spec", "struct jst_update", "struct jst_daemon_stats")
+           "struct jst_job_spec", "struct jst_update", "struct jst_daemon_stats",
+           "struct jst_job_ext", "struct jst_derived_status", "struct jst_job_props")
 
 SONAME = "libjobstat.so.0"
 

@@ -286,6 +286,48 @@ class Connection:
         if rc < 0:
             raise self._fail(rc, "report error")
 
+    _PROPS = {"priority": "PRIORITY", "delete_on_completion": "DELETE_ON_COMPLETION",
+              "time_before_removal_ns": "TIME_BEFORE_REMOVAL",
+              "recovery_action": "RECOVERY_ACTION", "error_summary_description": "ERROR_SUMMARY",
+              "element_name": "ELEMENT_NAME", "caption": "CAPTION",
+              "description": "DESCRIPTION", "scheduled_start_time": "SCHEDULED_START_TIME",
+              "until_time": "UNTIL_TIME", "job_run_times": "JOB_RUN_TIMES",
+              "local_or_utc_time": "LOCAL_OR_UTC_TIME"}
+
+    def set_props(self, job, **props):
+        """Change the job's producer-settable properties in one version: priority,
+        delete_on_completion, time_before_removal_ns, recovery_action (with
+        other_recovery_action, required with 1 "Other"), error_summary_description,
+        element_name, caption, description (None clears), scheduled_start_time,
+        until_time (ns since the epoch, None clears), job_run_times, local_or_utc_time
+        (1 Local, 2 UTC, None clears). Bad values raise JobstatError naming the property."""
+        other = props.pop("other_recovery_action", None)
+        p = ffi.new("struct jst_job_props *")
+        keep = []
+        for k, v in props.items():
+            bit = self._PROPS.get(k)
+            if bit is None:
+                raise TypeError(f"jobstat: set_props() has no property {k!r}")
+            p.set |= getattr(lib, "JST_PROP_" + bit)
+            if isinstance(v, str):
+                keep.append(ffi.new("char[]", v.encode("utf-8", "surrogateescape")))
+                setattr(p, k, keep[-1])
+            elif v is None:
+                if k in ("element_name", "caption", "description", "error_summary_description"):
+                    setattr(p, k, ffi.NULL)
+                else:
+                    setattr(p, k, 0)
+            else:
+                setattr(p, k, v)
+        if other is not None:
+            if "recovery_action" not in props:
+                raise TypeError("jobstat: other_recovery_action goes with recovery_action=1")
+            keep.append(ffi.new("char[]", other.encode("utf-8", "surrogateescape")))
+            p.other_recovery_action = keep[-1]
+        rc = lib.jst_job_set_props(self._ptr, _handle(job), p, ffi.sizeof(p[0]))
+        if rc < 0:
+            raise self._fail(rc, "set props")
+
     def remove(self, job, now=False):
         """Remove the job: once TimeBeforeRemoval has passed since it finished, or at once
         with @now whatever its state. Return: the CLOCK_REALTIME nanosecond of removal."""

@@ -214,6 +214,33 @@ def _job_from_c(j):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class JobExt:
+    """A Job with the properties of format 1.5 (Reader.job_ext()): ElementName, Caption,
+    Description, CIM_Job's schedule (instants in ns since the epoch, None for NULL) and
+    the derived statuses of CIM_ManagedSystemElement (README.md "Derived statuses")."""
+    job: Job
+    element_name: Optional[str]
+    caption: Optional[str]
+    description: Optional[str]
+    scheduled_start_time: Optional[int]
+    until_time: Optional[int]
+    job_run_times: int
+    local_or_utc_time: Optional[int]       # 1 Local Time, 2 UTC Time
+    communication_status: int
+    health_state: int
+    primary_status: int
+    detailed_status: int
+    operating_status: int
+
+
+def _job_ext_from_c(x):
+    return JobExt(_job_from_c(x.job), _str(x.element_name), _str(x.caption),
+                  _str(x.description), x.scheduled_start_time or None, x.until_time or None,
+                  x.job_run_times, x.local_or_utc_time or None, x.communication_status,
+                  x.health_state, x.primary_status, x.detailed_status, x.operating_status)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class CimError:
     """One CIM_Error (its 15 properties) and Delivery Optimization's view of it (hresult,
     context, file). As read: time, sequence and job_state say when it was reported. As

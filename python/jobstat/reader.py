@@ -9,7 +9,8 @@ import time
 
 from ._native import ffi, lib
 from .errors import Errno, error
-from .model import (Flavour, Handle, _error_from_c, _job_from_c, _status_from_bytes)
+from .model import (Flavour, Handle, _error_from_c, _job_ext_from_c, _job_from_c,
+                    _status_from_bytes)
 
 SCAN_BATCH = 256
 _STATUS_SIZE = ffi.sizeof("struct jst_status")
@@ -26,6 +27,7 @@ class _Scratch:
         self.st = ffi.new("struct jst_status *")
         self.st_mem = ffi.buffer(self.st)
         self.job = ffi.new("struct jst_job *")
+        self.job_ext = ffi.new("struct jst_job_ext *")
         self.err = ffi.new("struct jst_error *")
         self.errs = ffi.new("struct jst_error[]", lib.JST_ERRORS_KEPT)
         self.batch = ffi.new("struct jst_status[]", SCAN_BATCH)
@@ -168,6 +170,39 @@ class Reader:
         if rc < 0:
             raise error(rc, where="job")
         return _job_from_c(j)
+
+    def job_ext(self, h):
+        """The job with the properties of format 1.5 (a JobExt); ElapsedTime as of now."""
+        x = _scratch().job_ext
+        rc = lib.jst_job_ext(self._ptr, _handle(h), x, ffi.sizeof("struct jst_job_ext"))
+        if rc < 0:
+            raise error(rc, where="job_ext")
+        return _job_ext_from_c(x)
+
+    def job_cimxml(self, h, msvm=False):
+        """The job, format 1.5's properties included, as one CIM-XML document (str)."""
+        return self._render_ext(h, lambda x, n, b, m, ln: lib.jst_job_ext_to_cimxml(
+            x, n, 2 | (1 if msvm else 0), b, m, ln))
+
+    def job_json(self, h):
+        """The job, format 1.5's properties included, as a JSON string."""
+        return self._render_ext(h, lib.jst_job_ext_to_json)
+
+    def _render_ext(self, h, fn):
+        x = _scratch().job_ext
+        size = ffi.sizeof("struct jst_job_ext")
+        rc = lib.jst_job_ext(self._ptr, _handle(h), x, size)
+        if rc < 0:
+            raise error(rc, where="job_ext")
+        need = ffi.new("size_t *")
+        rc = fn(x, size, ffi.NULL, 0, need)
+        if rc < 0:
+            raise error(rc, where="render")
+        buf = ffi.new("char[]", need[0] + 1)
+        rc = fn(x, size, buf, need[0] + 1, ffi.NULL)
+        if rc < 0:
+            raise error(rc, where="render")
+        return ffi.string(buf).decode("utf-8")
 
     def error(self, h, index):
         """The job's retained CimError at @index (0 = oldest); JobstatError ENOERROR past

@@ -245,3 +245,37 @@ def test_connect_without_daemon_says_so(tmp_path):
         jobstat.Connection(socket_path=str(tmp_path / "none.sock"))
     assert e.value.code == Errno.ENODAEMON
     assert isinstance(e.value, ConnectionError)
+
+
+def test_set_props_round_trips_and_renders(producer, reader):
+    """Issue 14 point 5: the properties a producer sets after creating its job."""
+    j = producer.create("props", initial_state=JobState.RUNNING)
+    x = reader.job_ext(j)
+    assert x.caption is None and x.job_run_times == 1 and x.local_or_utc_time is None
+    assert (x.communication_status, x.health_state, x.operating_status) == (2, 5, 16)
+    producer.set_props(j, priority=3, recovery_action=1, other_recovery_action="call me",
+                       element_name="element", caption="cap", description="desc",
+                       until_time=1234567890000000000, job_run_times=0, local_or_utc_time=1,
+                       delete_on_completion=True, time_before_removal_ns=5)
+    x = reader.job_ext(j)
+    assert (x.element_name, x.caption, x.description) == ("element", "cap", "desc")
+    assert x.until_time == 1234567890000000000 and x.scheduled_start_time is None
+    assert (x.job_run_times, x.local_or_utc_time) == (0, 1)
+    assert x.job.other_recovery_action == "call me" and x.job.status.recovery_action == 1
+    assert x.job.status.priority == 3 and x.job.status.delete_on_completion
+    doc = ET.fromstring(reader.job_cimxml(j))
+    inst = doc.find("./DECLARATION/DECLGROUP/VALUE.OBJECT/INSTANCE")
+    assert inst.find("./PROPERTY[@NAME='Caption']/VALUE").text == "cap"
+    assert inst.find("./PROPERTY[@NAME='OperatingStatus']/VALUE").text == "16"
+    assert json.loads(reader.job_json(j))["UntilTime"] == "20090213233130.000000+000"
+    producer.set_props(j, caption=None)
+    assert reader.job_ext(j).caption is None
+    with pytest.raises(jobstat.JobstatError) as e:
+        producer.set_props(j, recovery_action=6)
+    assert e.value.code == Errno.EVALUEMAP and "RecoveryAction 6" in str(e.value)
+    with pytest.raises(jobstat.JobstatError) as e:
+        producer.set_props(j, recovery_action=1)
+    assert e.value.code == Errno.EOTHERPAIR
+    with pytest.raises(jobstat.JobstatError) as e:
+        producer.set_props(j, caption="c" * 65)
+    assert e.value.code == Errno.ETOOLONG and "Caption" in str(e.value)

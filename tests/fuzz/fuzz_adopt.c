@@ -3,8 +3,9 @@
  * fuzz_adopt.c - fuzzes jobstatd's adoption of a segment, the one time the
  * daemon reads what it wrote: each input is a list of patches (u32 offset,
  * u8 length, bytes) applied to a copy of a valid segment (jobs with strings,
- * errors, removed jobs); the publisher then adopts it and, if it accepts,
- * updates, fails, removes and creates jobs in it. A refusal is the expected
+ * errors, removed jobs, format 1.5 extension records); the publisher then
+ * adopts it and, if it accepts, updates, fails, removes and creates jobs in
+ * it, and sets their extension properties. A refusal is the expected
  * answer to most inputs; a crash, a hang, a write outside the mapping or a
  * sanitizer report is a finding. Built with libFuzzer (make fuzz) or with
  * replay.c for make test.
@@ -51,6 +52,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			      .status_descriptions = {"d"}};
 	struct jst_status st = {.job_state = JST_JOB_RUNNING, .n_operational_status = 1,
 				.operational_status = {JST_OPS_OK}};
+	struct jst_pub_ext ext = {.scheduled_start_time = 1, .until_time = 2, .job_run_times = 3,
+				  .local_or_utc_time = 2, .element_name = "element",
+				  .caption = "caption", .description = NULL};
 	struct jst_pub *p;
 	struct stat sb;
 	int src;
@@ -71,6 +75,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		jst_pub_job_create(p, id, &st, &job, &h);
 		for (int k = 0; k < i; k++)
 			jst_pub_publish(p, h, &(struct jst_pub_change){.error = &e});
+		if (i % 2) /* 1.5: an extension record before the strings */
+			jst_pub_publish(p, h, &(struct jst_pub_change){.ext = &ext});
 		if (i == 2)
 			jst_pub_remove(p, h);
 	}
@@ -99,6 +105,8 @@ static void use_everything(struct jst_pub *p)
 	static const struct jst_error e = {.message_id = "F2", .message = "again"};
 	static const struct jst_job job = {.name = "renamed", .n_status_descriptions = 2,
 					   .status_descriptions = {"a", "b"}};
+	static const struct jst_pub_ext ext = {.job_run_times = 0, .description = "described"};
+	struct jst_pub_ext cur_ext;
 	struct jst_status st;
 	struct jst_job cur;
 	uint32_t pos = 0;
@@ -111,6 +119,8 @@ static void use_everything(struct jst_pub *p)
 		st.percent_complete = 50;
 		jst_pub_publish(p, h, &(struct jst_pub_change){.status = &st});
 		jst_pub_publish(p, h, &(struct jst_pub_change){.strings = &job, .error = &e});
+		if (jst_pub_ext_get(p, h, &cur_ext) == 0 && cur_ext.caption)
+			jst_pub_publish(p, h, &(struct jst_pub_change){.ext = &ext});
 		if (h.slot % 2)
 			jst_pub_remove(p, h);
 	}

@@ -52,6 +52,10 @@ proto = {
     'get': msg(9, struct.pack('<I', 2) + struct.pack('<IIII', 0, 1, 3, 1)),
     'get-by-id': msg(10, s('fuzz:1')),
     'get-error': msg(11, struct.pack('<III', 0, 1, 0)),
+    'props': msg(14, struct.pack('<IIIIBHQ', 0, 1, 0xFFF, 3, 1, 1, 5) + s('other') + s('sum') +
+                 s('element') + s('caption') + s('description') + struct.pack('<QQIH', 1, 2, 3, 2)),
+    'props-bad': msg(14, struct.pack('<IIIIBHQ', 0, 1, 0x8, 0, 2, 9, 0) + s(None) + s(None) +
+                     s(None) + s(None) + s(None) + struct.pack('<QQIH', 0, 0, 0, 7)),
 }
 os.makedirs(os.path.join(here, 'corpus', 'proto'), exist_ok=True)
 for name, m in proto.items():
