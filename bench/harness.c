@@ -191,7 +191,7 @@ static void cleanup(void)
 		waitpid(daemon_pid, NULL, 0);
 	}
 	shm_unlink(shm);
-	snprintf(p, sizeof(p), "%s.wait", shm);
+	snprintf(p, sizeof(p), "%s.lock", shm); /* the writer's lock object, left by a clean stop */
 	shm_unlink(p);
 	snprintf(p, sizeof(p), "rm -rf %s", tmp);
 	if (system(p) != 0)

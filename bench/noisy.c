@@ -55,6 +55,7 @@
 
 #include "benchutil.h"
 #include "jobstat.h"
+#include "shm-check.h"
 
 #ifndef JST_BUILD_DIR
 #error "the Makefile defines JST_BUILD_DIR, where jobstatd is"
@@ -838,5 +839,15 @@ int main(int argc, char **argv)
 	kill(d, SIGTERM);
 	waitpid(d, &d_status, 0);
 	rmdir(rundir);
+	{
+		/* The daemon stops cleanly and leaves its segment to adopt: ours to remove. */
+		char shm[JST_SHM_NAME_MAX], lock[JST_SHM_NAME_MAX + 8];
+
+		if (jst_shm_name(ns, shm, sizeof(shm)) == 0) {
+			shm_unlink(shm);
+			snprintf(lock, sizeof(lock), "%s.lock", shm);
+			shm_unlink(lock);
+		}
+	}
 	return 0;
 }
