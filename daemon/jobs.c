@@ -284,6 +284,8 @@ uint64_t jst__schedule_removal(struct jst_server *s, jst_handle h, const struct 
 	uint64_t due = jst__mono() + (at_w > now_w ? at_w - now_w : 0);
 
 	if (jp && (!jp->remove_due || due < jp->remove_due)) {
+		if (jp->remove_due) /* one T_REMOVE a job: the later one would only weigh */
+			jst__timer_cancel(s, T_REMOVE, h.slot, 0);
 		jp->remove_due = due;
 		jst__timer_add(s, due, T_REMOVE, h.slot, h.gen, 0);
 	}
@@ -707,8 +709,10 @@ static void orphan_session(struct jst_server *s, struct session *x)
 		jp->orphaned = true;
 		if (job_force_state(s, h, JST_JOB_TERMINATED) == 0) {
 			n++;
-			if (jst_pub_status(s->pub, h, &st) == 0)
+			if (jst_pub_status(s->pub, h, &st) == 0) {
 				jst__schedule_removal(s, h, &st);
+				jp->remove_asked = true;
+			}
 		}
 		jp->orphaned = false;
 	}

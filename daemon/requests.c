@@ -524,10 +524,22 @@ static void on_props(struct jst_server *s, struct conn *c, const struct jst_msg_
 				       jst_pub_full_pool(s->pub));
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
-	/* A finished job that now asks to be deleted: schedule it as a finish would. */
+	/*
+	 * A finished job's removal that DeleteOnCompletion scheduled follows the
+	 * new settings: moved to the new TimeBeforeRemoval, or dropped with
+	 * DeleteOnCompletion; one its owner or the orphan timeout asked for stays.
+	 */
 	if ((p->set & (JST_PROP_DELETE_ON_COMPLETION | JST_PROP_TIME_BEFORE_REMOVAL)) &&
-	    (st.flags & JST_STATUS_DELETE_ON_COMPLETION) && jst_job_state_is_final(st.job_state))
-		jst__schedule_removal(s, m.handle, &st);
+	    jst_job_state_is_final(st.job_state)) {
+		struct jobpriv *jp = jst__jp_of(s, m.handle);
+
+		if (jp && jp->remove_due && !jp->remove_asked) {
+			jst__timer_cancel(s, T_REMOVE, m.handle.slot, 0);
+			jp->remove_due = 0;
+		}
+		if (st.flags & JST_STATUS_DELETE_ON_COMPLETION)
+			jst__schedule_removal(s, m.handle, &st);
+	}
 	jst_enc_reply_ok(&s->w, h->type, h->id);
 	jst__conn_send(s, c);
 }
@@ -556,7 +568,11 @@ static void on_remove(struct jst_server *s, struct conn *c, const struct jst_msg
 				  st.job_state, jst_job_state_name(st.job_state));
 	if (!(m.flags & JST_REMOVE_NOW) &&
 	    st.time_of_last_state_change + st.time_before_removal_ns > when) {
+		struct jobpriv *jp = jst__jp_of(s, m.handle);
+
 		when = jst__schedule_removal(s, m.handle, &st);
+		if (jp)
+			jp->remove_asked = true;
 	} else {
 		rc = jst__job_remove(s, m.handle);
 		if (rc < 0)

@@ -47,6 +47,7 @@ struct conn {
 	bool resent;             /* the request being handled is a resend (JST_MSG_RESENT) */
 	bool dead;               /* closed; freed at the end of the loop iteration */
 	bool reading;            /* EPOLLIN armed (off while replies are queued or backed off) */
+	bool writing;            /* EPOLLOUT armed (on while replies are queued) */
 	bool queued;             /* on its uid's ready queue: has unread messages (server.c) */
 	bool failed;             /* the message being handled was answered with an error */
 	bool refused;            /* ... with JST_EQUOTA or JST_ELIMIT: back off */
@@ -99,6 +100,8 @@ struct jobpriv {
 	uint32_t by_uid;
 	int32_t by_pid;
 	uint64_t remove_due;     /* CLOCK_MONOTONIC of a scheduled removal; 0 = none */
+	bool remove_asked;       /* scheduled by a remove or an orphan's end, not only by
+				    DeleteOnCompletion: a PROPS does not unschedule it */
 	struct session *sess;
 	uid_t owner;             /* whose quota the job and its errors count against */
 	uint16_t n_errors;       /* retained errors counted against the owner's quota */

@@ -65,11 +65,25 @@ static bool conn_wants_in(const struct conn *c)
 static void conn_arm(struct jst_server *s, struct conn *c)
 {
 	struct epoll_event ev = {.data.ptr = c};
-	bool want_in = conn_wants_in(c);
+	bool want_in = conn_wants_in(c), want_out = c->out_n != 0;
 
-	ev.events = (want_in ? EPOLLIN : 0) | (c->out_n ? EPOLLOUT : 0);
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	ev.events = (want_in ? EPOLLIN : 0) | (want_out ? EPOLLOUT : 0);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
 		c->reading = want_in;
+		c->writing = want_out;
+	}
+}
+
+/*
+ * Arm @c for what it needs now, if that differs from what is armed: both
+ * directions count, or a connection left with EPOLLOUT on an empty, writable
+ * socket (its replies drained while it was backed off) wakes epoll_pwait()
+ * at once, every turn, until its back-off ends. One syscall only on a change.
+ */
+static void conn_sync(struct jst_server *s, struct conn *c)
+{
+	if (conn_wants_in(c) != c->reading || (c->out_n != 0) != c->writing)
+		conn_arm(s, c);
 }
 
 /* ---- the ready queues: uids, not connections, are served in turn ---- */
@@ -143,8 +157,7 @@ static void conn_backoff(struct jst_server *s, struct conn *c)
 		c->backoff_ns = BACKOFF_MAX_NS;
 	c->backed_off = true;
 	ready_remove(c);
-	if (c->reading)
-		conn_arm(s, c);
+	conn_sync(s, c);
 	jst__timer_add(s, jst__mono() + c->backoff_ns, T_BACKOFF, 0, 0, c->id);
 }
 
@@ -181,8 +194,7 @@ static void conn_flush(struct jst_server *s, struct conn *c)
 		c->out_n--;
 		free(o);
 	}
-	if (conn_wants_in(c) != c->reading)
-		conn_arm(s, c);
+	conn_sync(s, c);
 }
 
 /*
@@ -230,8 +242,7 @@ void jst__conn_send(struct jst_server *s, struct conn *c)
 		c->out_head = o;
 	c->out_tail = o;
 	c->out_n++;
-	if (c->reading)
-		conn_arm(s, c);
+	conn_sync(s, c);
 }
 
 /* The cumulative refusal counters, for the fleet's monitoring (exporter/). */

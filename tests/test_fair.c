@@ -16,6 +16,9 @@
 #include <time.h>
 #include <signal.h>
 #include <poll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -832,4 +835,160 @@ Test(fair, a_client_reconnecting_in_a_loop_is_slowed)
 		cr_skip_test("needs root to play other uids");
 	refusals_are_slowed("--quota-connections", reconnecting_back_to_back, "refused connects");
 	jst_disconnect(test_connect(&d, false, 0, NULL, NULL)); /* others still get in */
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t cpu_ns(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		_exit(80);
+	if (fscanf(f, "%llu", &ns) != 1)
+		_exit(81);
+	fclose(f);
+	return ns;
+}
+
+static int raw_sock(bool producer)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	static struct jst_wbuf w;
+	uint8_t buf[512];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	memcpy(a.sun_path, d.sock, strlen(d.sock) + 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		_exit(70);
+	jst_enc_hello(&w, 1, &(struct jst_msg_hello){.flags = producer ? JST_HELLO_PRODUCER : 0});
+	jst_wire_finish(&w);
+	if (send(fd, w.buf, w.len, 0) != (ssize_t)w.len || recv(fd, buf, sizeof(buf), 0) <= 0)
+		_exit(71);
+	return fd;
+}
+
+static struct jst_wbuf wa, wr; /* A: STATS (accepted); R: a CREATE over the job quota */
+
+static int inq(int fd)
+{
+	int n = 0;
+
+	ioctl(fd, SIOCINQ, &n);
+	return n;
+}
+
+static int spin_child(void *arg)
+{
+	uint64_t *out = arg;
+	uint8_t buf[4096];
+	int c1, fd, fa, nr, sent_a = 0, sent_r = 0, last;
+	uint64_t t_last, t0;
+
+	fd = raw_sock(true);
+	jst_enc_create(&wr, 2, &(struct jst_msg_create){.instance_id = "hog:one"});
+	jst_wire_finish(&wr);
+	if (send(fd, wr.buf, wr.len, 0) != (ssize_t)wr.len || recv(fd, buf, sizeof(buf), 0) <= 0)
+		_exit(72); /* the one job the quota allows */
+	jst_enc_create(&wr, 3, &(struct jst_msg_create){.instance_id = NULL});
+	jst_wire_finish(&wr);
+	jst_wire_begin(&wa, JST_MSG_STATS, 4);
+	jst_wire_finish(&wa);
+
+	/* Calibrate: how many STATS answers the daemon's send buffer holds before it queues. */
+	c1 = raw_sock(false);
+	t0 = mono_ms();
+	for (int i = 0; i < 2000 && mono_ms() - t0 < 1000;)
+		if (send(c1, wa.buf, wa.len, MSG_DONTWAIT) == (ssize_t)wa.len)
+			i++;
+		else
+			usleep(1000);
+	usleep(300000);
+	ssize_t la = recv(c1, buf, sizeof(buf), MSG_PEEK);
+	if (la <= 0)
+		_exit(73);
+	fa = inq(c1) / (int)la;
+	close(c1);
+	out[1] = (uint64_t)fa;
+
+	/* Fill all but ~40 answers' room with accepted STATS, then refused CREATEs only. */
+	t_last = mono_ms();
+	last = inq(fd);
+	nr = 0;
+	for (;;) {
+		int q;
+
+		if (sent_a < fa - 40) {
+			if (send(fd, wa.buf, wa.len, MSG_DONTWAIT) == (ssize_t)wa.len)
+				sent_a++;
+			continue;
+		}
+		if (sent_r < 400 && send(fd, wr.buf, wr.len, MSG_DONTWAIT) == (ssize_t)wr.len)
+			sent_r++;
+		usleep(2000);
+		q = inq(fd);
+		if (q != last) {
+			last = q;
+			t_last = mono_ms();
+			nr++;
+			continue;
+		}
+		if (nr > 12 && mono_ms() - t_last > 290)
+			break; /* a refusal's answer was not sent: queued, with its 250 ms back-off */
+		if (mono_ms() - t_last > 5000)
+			_exit(74);
+	}
+	/* Read every answer now, inside that back-off: the daemon flushes its queue. */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	usleep(10000);
+	t0 = cpu_ns(d.pid);
+	usleep(150000);
+	out[0] = cpu_ns(d.pid) - t0;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Found by review: a refusal whose answer had to be queued (the client was not
+ * reading) left EPOLLOUT armed when the client then drained its answers while
+ * backed off, and epoll_pwait() returned at once every turn until the back-off
+ * ended: 125-151 ms of CPU in 150 ms. The bound is wide (30 ms): a CPU time,
+ * not a latency.
+ */
+Test(fair, a_backed_off_connection_whose_answer_was_queued_does_not_spin_the_daemon)
+{
+	uint64_t *out = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+	pid_t pid;
+
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--quota-jobs";
+	d.args[3] = "1";
+	test_daemon_start(&d);
+	pid = fork();
+	if (pid == 0) {
+		gid_t g = 65534;
+
+		if (setgroups(1, &g) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(90);
+		_exit(spin_child(out));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %#x", status);
+	cr_expect_lt(out[0], 30000000ull,
+		     "jobstatd used %llu ms of CPU in 150 ms with nothing to do (calibrated %llu answers)",
+		     (unsigned long long)(out[0] / 1000000), (unsigned long long)out[1]);
 }

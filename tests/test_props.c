@@ -679,3 +679,99 @@ Test(props, elapsed_time_is_computed_when_read)
 	jst_detach(r);
 	jst_disconnect(c);
 }
+
+static jst_handle finished_job(jst_conn *c, const char *id)
+{
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = id,
+			.initial_state = JST_JOB_RUNNING}, &h, NULL), 0, "%s", jst_conn_error(c));
+	cr_assert_eq(jst_job_set_state(c, h, JST_JOB_COMPLETED), 0, "%s", jst_conn_error(c));
+	return h;
+}
+
+/*
+ * Every PROPS that moves a finished job's removal earlier adds a T_REMOVE
+ * timer (jobs.c jst__schedule_removal()); the old one stays in the heap
+ * until its (far) due time. One producer grows the daemon's heap without bound.
+ * (Found by review: 19,996 timers after 20,000 PROPS.)
+ */
+Test(props, props_on_a_finished_job_do_not_pile_up_timers)
+{
+	struct jst_daemon_stats ds;
+	jst_conn *c;
+	jst_handle h;
+	uint32_t before;
+
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	h = finished_job(c, "acme:red2-timers");
+	cr_assert_eq(jst_daemon_stats(c, &ds), 0);
+	before = ds.timers;
+	for (int i = 0; i < 20000; i++) {
+		struct jst_job_props p = {.set = JST_PROP_DELETE_ON_COMPLETION |
+						 JST_PROP_TIME_BEFORE_REMOVAL,
+					  .delete_on_completion = true,
+					  .time_before_removal_ns = 1000000000000000ll - 1000 * i};
+		cr_assert_eq(jst_job_set_props(c, h, &p, sizeof(p)), 0, "%s", jst_conn_error(c));
+	}
+	cr_assert_eq(jst_daemon_stats(c, &ds), 0);
+	cr_expect_lt(ds.timers, before + 10, "timers: %u before, %u after 20000 PROPS", before,
+		     ds.timers);
+	jst_disconnect(c);
+}
+
+/*
+ * DeleteOnCompletion cleared by PROPS: the removal scheduled because of it is
+ * cancelled (found by review; the job went away although no longer asked to).
+ */
+Test(props, clearing_delete_on_completion_cancels_the_scheduled_removal)
+{
+	jst_conn *c;
+	jst_reader *r;
+	jst_handle h;
+	struct jst_status st;
+
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	r = test_attach(&d);
+	h = finished_job(c, "acme:red2-doc");
+	cr_assert_eq(jst_job_set_props(c, h, &(struct jst_job_props){
+		.set = JST_PROP_DELETE_ON_COMPLETION | JST_PROP_TIME_BEFORE_REMOVAL,
+		.delete_on_completion = true, .time_before_removal_ns = 300000000}, sizeof(struct jst_job_props)), 0);
+	cr_assert_eq(jst_job_set_props(c, h, &(struct jst_job_props){
+		.set = JST_PROP_DELETE_ON_COMPLETION, .delete_on_completion = false},
+		sizeof(struct jst_job_props)), 0);
+	usleep(800000);
+	cr_expect_eq(jst_status(r, h, &st), 0, "job removed although DeleteOnCompletion is false");
+	jst_detach(r);
+	jst_disconnect(c);
+}
+
+
+/* An explicit remove (jst_job_remove after TimeBeforeRemoval) stays when DeleteOnCompletion goes. */
+Test(props, clearing_delete_on_completion_keeps_an_explicit_removal)
+{
+	jst_conn *c;
+	jst_reader *r;
+	jst_handle h;
+	struct jst_status st;
+	int rc = 0;
+
+	test_daemon_start(&d);
+	c = test_connect(&d, true, 0, NULL, NULL);
+	r = test_attach(&d);
+	h = finished_job(c, "acme:review-remove");
+	cr_assert_eq(jst_job_set_props(c, h, &(struct jst_job_props){
+		.set = JST_PROP_TIME_BEFORE_REMOVAL, .time_before_removal_ns = 300000000},
+		sizeof(struct jst_job_props)), 0);
+	cr_assert_eq(jst_job_remove(c, h, 0, NULL), 0, "%s", jst_conn_error(c));
+	cr_assert_eq(jst_job_set_props(c, h, &(struct jst_job_props){
+		.set = JST_PROP_DELETE_ON_COMPLETION, .delete_on_completion = false},
+		sizeof(struct jst_job_props)), 0);
+	for (int i = 0; i < 300 && (rc = jst_status(r, h, &st)) == 0; i++)
+		usleep(10000);
+	cr_assert_neq(rc, 0, "the removal the owner asked for was cancelled");
+	jst_detach(r);
+	jst_disconnect(c);
+}
