@@ -277,6 +277,20 @@ static void op_error(void *arg, uint64_t i)
 	KEEP(&err_out);
 }
 
+/* The same error in place: its status, a view of it, the check that the view held. */
+static struct jst_error_view err_view;
+
+static void op_error_view(void *arg, uint64_t i)
+{
+	struct jst_status st;
+
+	(void)arg;
+	(void)i;
+	if (jst_status(rd, handles[11], &st) == 0 && jst_error_view(rd, &st, 0, &err_view) == 0)
+		jst_error_view_check(&err_view);
+	KEEP(&err_view);
+}
+
 static void op_memcpy_error(void *arg, uint64_t i)
 {
 	(void)arg;
@@ -477,6 +491,8 @@ int main(int argc, char **argv)
 		op_private_lookup_hot, NULL, 10000, 0, 0);
 	compare("error read, 1 KiB CIM_Error | memcpy 1.5 KiB", op_error, NULL, op_memcpy_error,
 		NULL, 2000, 250, 0);
+	compare("error in place (view), 1 KiB | memcpy 1.5 KiB", op_error_view, NULL,
+		op_memcpy_error, NULL, 2000, 0, 2);
 	compare("full scan of 10,000, jst_next | private array", op_scan, NULL, op_private_scan,
 		NULL, 4, 100000, 2);
 	compare("full scan of 10,000, jst_scan | private array", op_scan_batch, NULL,

@@ -60,6 +60,19 @@ int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *ou
 		   size_t hdr_size, char *data, size_t data_max);
 
 /*
+ * jst__error_read_st() - jst_error_read() for a status the caller already
+ * read (jst_get_error() judged by it): the error @index of that version,
+ * without reading the status a second time.
+ * @st: a status from jst_status() or read_status(), unchanged by the caller.
+ *
+ * Return: 0; JST_ENOERROR (the status has no error @index); JST_EAGAIN (the
+ * detail or the error block was reused since @st was read: read the status
+ * again); JST_ECORRUPT.
+ */
+int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigned index,
+		       struct jst_error *o);
+
+/*
  * jst__attach_mapping() - a reader over a mapping the caller owns and keeps
  * (jobstatd's own, for serving reads over its socket). @base must have passed
  * jst_shm_check(); jst_detach() frees the reader but leaves the mapping.

@@ -625,38 +625,190 @@ static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
 	return 0;
 }
 
+/*
+ * The reference of error @index in detail version @ref of status @st: the
+ * four words it needs loaded in place (no copy of the detail's header),
+ * then the detail's stamp checked, as read_detail() does for a copy.
+ */
+static int detail_error_ref(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
+			    unsigned index, jst_shm_ref *ret_ref)
+{
+	uint32_t idx = jst_shm_ref_index(ref) & ~(uint32_t)JST_SHM_REF_LARGE;
+	const struct jst_shm_pool *p =
+		&r->pools[jst_shm_ref_index(ref) & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE
+								     : JST_POOL_DETAIL_SMALL];
+	const struct jst_shm_detail *d;
+	jst_shm_ref eref;
+	bool ok;
+
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	d = jst_shm_block(r->base, p, idx);
+	/* Plain loads of a block that may be reused under us: the stamp check decides. */
+	ok = d->slot == st->handle.slot && d->job_gen == st->handle.gen &&
+	     index < d->n_errors && d->n_errors <= JST_SHM_ERRORS_KEPT;
+	eref = ok ? d->error_refs[index] : 0;
+	/* Loads before the stamp re-check; pairs with block_begin()'s cmm_smp_wmb(). */
+	cmm_smp_rmb();
+	if (uatomic_read(&d->stamp) != jst_shm_ref_stamp(ref))
+		return JST_EAGAIN;
+	if (!ok)
+		return JST_ECORRUPT; /* the status and its detail disagree */
+	*ret_ref = eref;
+	return 0;
+}
+
+int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigned index,
+		       struct jst_error *o)
+{
+	struct jst_shm_error e;
+	jst_shm_ref eref;
+	int rc;
+
+	if (st->internal_detail == 0 || index >= st->n_errors)
+		return JST_ENOERROR;
+	/* Only the detail's reference to this error is needed. */
+	rc = detail_error_ref(r, st->internal_detail, st, index, &eref);
+	if (rc < 0)
+		return rc;
+	rc = read_error_block(r, eref, &e, o->text, sizeof(o->text));
+	if (rc < 0)
+		return rc;
+	if (e.slot != st->handle.slot || e.job_gen != st->handle.gen)
+		return JST_ECORRUPT;
+	return error_from_block(&e, o);
+}
+
 int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error *o)
 {
 	if (!r || !o)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
 		struct jst_status st;
-		struct jst_shm_detail d;
-		struct jst_shm_error e;
 		int rc = read_status(r, h.slot, h.gen, &st);
 
 		if (rc < 0)
 			return rc;
-		if (st.internal_detail == 0 || index >= st.n_errors)
-			return JST_ENOERROR;
-		/* Only the detail's error references and counts are needed. */
-		rc = read_detail(r, st.internal_detail, &st, &d, DETAIL_ERRORS_HDR, NULL, 0);
-		if (rc == JST_EAGAIN)
-			continue;
-		if (rc < 0)
+		rc = jst__error_read_st(r, &st, index, o);
+		if (rc != JST_EAGAIN)
 			return rc;
-		if (index >= d.n_errors)
-			return JST_ECORRUPT; /* the status and its detail disagree */
-		rc = read_error_block(r, d.error_refs[index], &e, o->text, sizeof(o->text));
-		if (rc == JST_EAGAIN)
-			continue;
-		if (rc < 0)
-			return rc;
-		if (e.slot != h.slot || e.job_gen != h.gen)
-			return JST_ECORRUPT;
-		return error_from_block(&e, o);
+		/* the detail or the error was reused since the status: take the new status */
 	}
 	return JST_EAGAIN;
+}
+
+/* ---- errors in place -------------------------------------------------------------------- */
+
+/* The view's nine named strings are the segment's string table's first nine, in its order. */
+_Static_assert(offsetof(struct jst_error_view, file) -
+		       offsetof(struct jst_error_view, other_error_type) ==
+		       JST_ESTR_FILE * sizeof(struct jst_strview),
+	       "the view's strings follow JST_ESTR_*");
+
+/* Resolve string @s of an error block of @used data bytes at @data; false if out of range. */
+static inline bool strview(struct jst_shm_str s, const char *data, uint32_t used,
+			   struct jst_strview *out)
+{
+	if (s.len == JST_SHM_STR_NULL) {
+		*out = (struct jst_strview){NULL, 0};
+		return true;
+	}
+	/* The same bounds as str_resolve(), but the NUL is not loaded: a view has a length. */
+	if (s.off > used || s.len >= used - s.off)
+		return false;
+	*out = (struct jst_strview){data + s.off, s.len};
+	return true;
+}
+
+/*
+ * Fill @v from error version @ref of job @st. Every field is loaded once
+ * from the block and range-checked against the block itself, so however
+ * the block is rewritten under us, a view's strings stay inside it.
+ */
+static int view_error_block(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
+			    struct jst_error_view *v)
+{
+	const struct jst_shm_pool *p = &r->pools[JST_POOL_ERROR];
+	uint32_t idx = jst_shm_ref_index(ref), used;
+	const struct jst_shm_error *blk;
+	struct jst_strview *named = &v->other_error_type;
+	unsigned na, nr;
+	bool ok;
+
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	blk = jst_shm_block(r->base, p, idx);
+	/* Plain loads, as in read_error_block(): the stamp check below decides. */
+	used = blk->used;
+	na = blk->n_message_arguments;
+	nr = blk->n_recommended_actions;
+	ok = blk->slot == st->handle.slot && blk->job_gen == st->handle.gen &&
+	     na <= JST_SHM_ERROR_ARGS_MAX && nr <= JST_SHM_ERROR_ARGS_MAX &&
+	     used <= p->block_size - sizeof(*blk);
+	v->time = blk->time;
+	v->sequence = blk->sequence;
+	v->job_state = blk->job_state;
+	v->error_type = blk->error_type;
+	v->n_message_arguments = (uint16_t)na;
+	v->perceived_severity = blk->perceived_severity;
+	v->probable_cause = blk->probable_cause;
+	v->n_recommended_actions = (uint16_t)nr;
+	v->error_source_format = blk->error_source_format;
+	v->context = blk->context;
+	v->cim_status_code = blk->cim_status_code;
+	v->hresult = blk->hresult;
+	for (unsigned k = 0; ok && k < JST_ESTR_MESSAGE_ARGUMENTS; k++)
+		ok = strview(blk->str[k], blk->data, used, &named[k]);
+	/* Only the entries the counts name: the rest are the caller's to ignore, as with argv. */
+	for (unsigned k = 0; ok && k < na; k++)
+		ok = strview(blk->str[JST_ESTR_MESSAGE_ARGUMENTS + k], blk->data, used,
+			     &v->message_arguments[k]);
+	for (unsigned k = 0; ok && k < nr; k++)
+		ok = strview(blk->str[JST_ESTR_RECOMMENDED_ACTIONS + k], blk->data, used,
+			     &v->recommended_actions[k]);
+	v->priv_block = blk;
+	v->priv_stamp = jst_shm_ref_stamp(ref);
+	v->priv_reserved = 0;
+	/*
+	 * Order the loads above before the stamp check. Pairs with the
+	 * cmm_smp_wmb() in the writer's block_begin(), as in jst_read_block():
+	 * a view returned 0 was one version when it was taken, so its checks
+	 * held for the bytes they checked.
+	 */
+	cmm_smp_rmb();
+	if (uatomic_read(&blk->stamp) != v->priv_stamp)
+		return JST_EAGAIN;
+	return ok ? 0 : JST_ECORRUPT; /* a stable block with impossible fields */
+}
+
+int jst_error_view(jst_reader *r, const struct jst_status *st, unsigned index,
+		   struct jst_error_view *ret_view)
+{
+	jst_shm_ref eref;
+	int rc;
+
+	if (!r || !st || !ret_view)
+		return JST_EINVAL;
+	if (st->internal_detail == 0 || index >= st->n_errors)
+		return JST_ENOERROR;
+	rc = detail_error_ref(r, st->internal_detail, st, index, &eref);
+	if (rc < 0)
+		return rc;
+	return view_error_block(r, eref, st, ret_view);
+}
+
+int jst_error_view_check(const struct jst_error_view *v)
+{
+	if (!v || !v->priv_block)
+		return JST_EINVAL;
+	/*
+	 * Order every load the caller made through the view before this stamp
+	 * load. Pairs with the cmm_smp_wmb() in the writer's block_begin()
+	 * between its odd stamp and the block's new bytes: if the caller read
+	 * any byte of a later incarnation, the stamp is no longer the view's.
+	 */
+	cmm_smp_rmb();
+	return uatomic_read((const uint32_t *)v->priv_block) == v->priv_stamp ? 0 : JST_EAGAIN;
 }
 
 /* ---- iteration and changes ------------------------------------------------------------ */

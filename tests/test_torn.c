@@ -25,8 +25,8 @@
 #define NJOBS 64
 
 struct tally {
-	uint64_t reads, torn, again, strings, errors, stale;
-	int first_rc, first_op; /* the first failure: its return code and which read (1-3) */
+	uint64_t reads, torn, again, strings, errors, stale, views;
+	int first_rc, first_op; /* the first failure: its return code and which read (1-4) */
 };
 
 #define TORN(t, op, rc)                                                                        \
@@ -112,6 +112,54 @@ static bool check_error(const struct jst_error *e)
 	       e->cim_status_code == (uint32_t)k && e->probable_cause == k % 131;
 }
 
+/* A view's string, copied out by its length (a view's bytes need not end in a NUL). */
+static const char *view_str(struct jst_strview v, char *buf, size_t n)
+{
+	size_t k = v.len < n - 1 ? v.len : n - 1;
+
+	if (!v.p)
+		return NULL;
+	memcpy(buf, v.p, k);
+	buf[k] = 0;
+	return buf;
+}
+
+/*
+ * Error 0 of status @st read in place, used as a monitor would (parsing the
+ * message before reading on, which widens the window for the writer to reuse
+ * the block), and judged only if jst_error_view_check() says the view held.
+ * Return: 1 a consistent error; 0 the view did not hold (retry); a negative
+ * code, or -1000 for an inconsistent error the check let through.
+ */
+static int read_error_view(jst_reader *r, const struct jst_status *st)
+{
+	struct jst_error_view v;
+	struct jst_error e;
+	char buf[3][64];
+	unsigned long long k;
+	int rc = jst_error_view(r, st, 0, &v);
+
+	if (rc == JST_EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	memset(&e, 0, offsetof(struct jst_error, text));
+	e.message = view_str(v.message, buf[0], sizeof(buf[0]));
+	/* Parsed: a monitor's use of the view, between the view and its check. */
+	if (!e.message || sscanf(e.message, "msg-%llu", &k) != 1)
+		k = 0;
+	(void)k;
+	e.message_id = view_str(v.message_id, buf[1], sizeof(buf[1]));
+	e.n_message_arguments = v.n_message_arguments;
+	if (v.n_message_arguments >= 1)
+		e.message_arguments[0] = view_str(v.message_arguments[0], buf[2], sizeof(buf[2]));
+	e.cim_status_code = v.cim_status_code;
+	e.probable_cause = v.probable_cause;
+	if (jst_error_view_check(&v) != 0)
+		return 0;
+	return check_error(&e) ? 1 : -1000;
+}
+
 /* A reader process: validate every read until killed, report through @fd on SIGTERM. */
 static volatile sig_atomic_t reader_stop;
 
@@ -165,6 +213,15 @@ static void reader_main(const char *ns, const char (*ids)[32], int fd)
 				TORN(t, 3, rc);
 			else
 				t.errors++;
+		}
+		if (n % 4 == 3) {
+			rc = read_error_view(r, &st);
+			if (rc == 0)
+				t.again++;
+			else if (rc < 0)
+				TORN(t, 4, rc);
+			else
+				t.views++;
 		}
 	}
 	if (write(fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
@@ -289,7 +346,7 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 	struct test_seg seg;
 	struct reader rds[3];
 	struct jst_pub_stats ps;
-	uint64_t updates, reads = 0, strings = 0, errors = 0;
+	uint64_t updates, reads = 0, strings = 0, errors = 0, views = 0;
 
 	setup_jobs(&seg, &cfg, ids, hs, "torn");
 	for (unsigned i = 0; i < 3; i++)
@@ -304,8 +361,9 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 		reads += t.reads;
 		strings += t.strings;
 		errors += t.errors;
-		cr_log_info("reader %u: %" PRIu64 " reads, %" PRIu64 " retried to EAGAIN", i,
-			    t.reads, t.again);
+		views += t.views;
+		cr_log_info("reader %u: %" PRIu64 " reads, %" PRIu64 " views, %" PRIu64
+			    " retried to EAGAIN", i, t.reads, t.views, t.again);
 	}
 	jst_pub_stats(seg.pub, &ps);
 	cr_log_info("writer: %" PRIu64 " updates, %" PRIu64 " early reuses", updates,
@@ -315,6 +373,7 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 	cr_assert_gt(reads, 10000);
 	cr_assert_gt(strings, 1000);
 	cr_assert_gt(errors, 1000);
+	cr_assert_gt(views, 1000);
 	test_seg_destroy(&seg);
 }
 
