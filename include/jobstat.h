@@ -469,12 +469,17 @@ JST_EXPORT int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_hand
 			   size_t max, size_t *ret_n);
 
 /**
- * jst_changed() - jst_changes() and jst_status() in one pass: the current
- * status of every job changed after *@cursor, in change order, read with the
- * memory accesses of many jobs in flight at once (a monitor's poll through the
- * change log costs a fraction of reading each job separately).
- * @ret: room for @max statuses. A job removed since its change has an entry
- *	 with handle.gen 0 (and everything else 0) at its handle.slot.
+ * jst_changed() - jst_changes() and jst_status() in one pass: for every
+ * change after *@cursor, in change order, the status that change published,
+ * read in order from the segment's status ring (format 1.5); for a change
+ * the ring no longer holds (the writer lapped it: a poll further behind than
+ * the ring, 65,536 changes by default) or a segment without a ring, the
+ * job's status now, read with the memory accesses of many jobs in flight at
+ * once. Either way each job's last entry is at least as new as its last
+ * change up to the log's head.
+ * @ret: room for @max statuses. A removal (or, read through the job, a job
+ *	 removed since its change) has an entry with handle.gen 0 at its
+ *	 handle.slot, and everything else 0 but change_seq.
  * @ret_n: how many were stored.
  * Return: as jst_changes(), with JST_EAGAIN or JST_ECORRUPT from a status read
  * (*@cursor then unchanged).

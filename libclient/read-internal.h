@@ -29,9 +29,11 @@ struct jst_reader {
 	const struct jst_shm_job *jobs;
 	const uint64_t *index[2];
 	const uint64_t *log;
+	const struct jst_shm_status *ring; /* 1.5: the status ring; NULL: none (read references) */
 	uint32_t capacity;
 	uint32_t index_mask;
 	uint32_t log_mask;
+	uint32_t ring_mask;
 	struct jst_shm_pool pools[JST_POOL_COUNT];
 	const char *status_blocks;  /* the status pool's first block, for the hot path */
 	uint32_t status_count;

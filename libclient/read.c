@@ -80,6 +80,11 @@ static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
 	r->index[0] = (const uint64_t *)(r->base + r->hdr->index_offset[0]);
 	r->index[1] = (const uint64_t *)(r->base + r->hdr->index_offset[1]);
 	r->log = (const uint64_t *)(r->base + r->hdr->log_offset);
+	/* Only a 1.5 header's ring fields mean anything (jst_shm_has_ring()). */
+	if (jst_shm_has_ring(r->hdr)) {
+		r->ring = (const struct jst_shm_status *)(r->base + r->hdr->ring_offset);
+		r->ring_mask = r->hdr->ring_size - 1;
+	}
 	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
 	r->status_blocks = r->base + r->pools[JST_POOL_STATUS].offset;
 	r->status_count = r->pools[JST_POOL_STATUS].count;
@@ -91,7 +96,9 @@ static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
 		.capacity = r->capacity,
 		.status_count = r->status_count,
 	};
-	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size) {
+	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size ||
+	    (r->ring && (r->hdr->ring_size - 1 != r->ring_mask ||
+			 (const char *)r->ring != r->base + r->hdr->ring_offset))) {
 		/* the header changed since the check */
 		free(r);
 		return JST_ECORRUPT;
@@ -174,6 +181,19 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	rc = jst_shm_check(base, (uint64_t)st.st_size);
 	if (rc == 0)
 		rc = reader_new(base, (uint64_t)st.st_size, ret_reader);
+	if (rc == 0 && (*ret_reader)->ring) {
+		/*
+		 * The status ring is streamed through by every poll, a new page
+		 * every 32 changes: map it now, while attach may make syscalls,
+		 * instead of taking a page fault in jst_changed() every few
+		 * polls. A hint: a kernel without MADV_POPULATE_READ (< 5.14)
+		 * leaves it to the faults.
+		 */
+		const struct jst_reader *nr = *ret_reader;
+
+		madvise((void *)nr->ring, (size_t)(nr->ring_mask + 1u) * JST_SHM_STATUS_SIZE,
+			MADV_POPULATE_READ);
+	}
 	if (rc < 0) {
 		munmap(base, (size_t)st.st_size);
 		return jst__why(rc, "/dev/shm%s: %s", shm_name, jst_strerror(rc));
@@ -945,6 +965,34 @@ overrun:
 	return JST_EOVERRUN;
 }
 
+/*
+ * Copy the status change @seq published from its ring entry into @out, if
+ * the entry still holds it: a seqlock read whose version is the change
+ * sequence itself. Return: true with one whole version in @out; false when
+ * the writer lapped the entry or is rewriting it (read the reference).
+ */
+static inline bool ring_read(const jst_reader *r, uint64_t seq, struct jst_status *out)
+{
+	const struct jst_shm_status *e = &r->ring[seq & r->ring_mask];
+
+	if (uatomic_read(&e->change_seq) != seq)
+		return false;
+	/*
+	 * Order the version load before the copy. Pairs with the cmm_smp_wmb()
+	 * in the writer's ring_put() before it stores seq: the bytes copied
+	 * below are at least those it published with seq.
+	 */
+	cmm_smp_rmb();
+	memcpy(out, e, sizeof(*out));
+	/*
+	 * Order the copy before the version's re-load. Pairs with the
+	 * cmm_smp_wmb() in ring_put() after it stores BUSY and before it
+	 * rewrites the entry: a copy with any later byte sees seq no more.
+	 */
+	cmm_smp_rmb();
+	return uatomic_read(&e->change_seq) == seq && out->change_seq == seq;
+}
+
 /* Log entries taken per round of jst_changed(): enough misses in flight to hide latency. */
 #define CHANGED_CHUNK 64
 
@@ -961,32 +1009,65 @@ int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t 
 	if (log_head(r, c, &head) < 0)
 		goto overrun;
 	while (c < head && n < max) {
-		uint32_t slots[CHANGED_CHUNK];
-		size_t k = 0;
+		uint32_t slots[CHANGED_CHUNK], miss[CHANGED_CHUNK];
+		size_t k = 0, m = 0, want = head - c;
 
-		/* Pass 1: the entries, and a prefetch of each slot's status reference. */
+		/*
+		 * Pass 0: prefetch the chunk's log and ring entries (hints only).
+		 * The writer has just stored them on another CPU: one at a time,
+		 * each would wait for its own transfer; this keeps them in flight
+		 * together, as the reference path below does for its misses.
+		 */
+		if (want > max - n)
+			want = max - n;
+		if (want > CHANGED_CHUNK)
+			want = CHANGED_CHUNK;
+		for (size_t i = 1; i <= want; i++) {
+			__builtin_prefetch(&r->log[(c + i) & r->log_mask]);
+			if (r->ring) {
+				const char *e = (const char *)&r->ring[(c + i) & r->ring_mask];
+
+				__builtin_prefetch(e);
+				__builtin_prefetch(e + 64);
+			}
+		}
+
+		/*
+		 * Pass 1: the entries and, from the status ring (1.5), the status
+		 * each change published, read in order. A change the ring no
+		 * longer holds (lapped, or no ring) is read through its job's
+		 * reference below; prefetch that reference.
+		 */
 		while (c + k < head && n + k < max && k < CHANGED_CHUNK) {
 			rc = log_entry(r, c + k + 1, &slots[k]);
 			if (rc == JST_EOVERRUN)
 				goto overrun;
 			if (rc < 0)
 				return rc;
+			if (r->ring && ring_read(r, c + k + 1, &ret[n + k]) &&
+			    ret[n + k].handle.slot == slots[k]) {
+				k++;
+				continue;
+			}
 			__builtin_prefetch(&r->refs[slots[k]]);
-			k++;
+			miss[m++] = (uint32_t)k++;
 		}
-		/* Pass 2: each reference, and a prefetch of the block it names (a hint only). */
-		for (size_t i = 0; i < k; i++) {
-			uint32_t idx = jst_shm_ref_index(load_status_ref(r, slots[i]));
+		/* Pass 2: each missed reference, and a prefetch of its block (a hint only). */
+		for (size_t i = 0; i < m; i++) {
+			uint32_t idx = jst_shm_ref_index(load_status_ref(r, slots[miss[i]]));
 
 			if (idx && idx < r->status_count)
 				__builtin_prefetch(r->status_blocks + (size_t)idx * JST_SHM_STATUS_SIZE);
 		}
-		/* Pass 3: the validated copies, whatever job the slot holds now. */
-		for (size_t i = 0; i < k; i++) {
-			rc = read_status(r, slots[i], UINT32_MAX, &ret[n + i]);
+		/* Pass 3: their validated copies, whatever job the slot holds now. */
+		for (size_t i = 0; i < m; i++) {
+			struct jst_status *o = &ret[n + miss[i]];
+
+			rc = read_status(r, slots[miss[i]], UINT32_MAX, o);
 			if (rc == JST_ESTALE) {
-				memset(&ret[n + i], 0, sizeof(ret[n + i]));
-				ret[n + i].handle.slot = slots[i]; /* removed: gen 0 says so */
+				memset(o, 0, sizeof(*o));
+				o->handle.slot = slots[miss[i]]; /* removed: gen 0 says so */
+				o->change_seq = c + miss[i] + 1;
 			} else if (rc < 0) {
 				return rc;
 			}
