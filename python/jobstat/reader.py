@@ -272,9 +272,11 @@ class Reader:
 
 
 class ChangeLog:
-    """A cursor in a Reader's change log. Iterating yields the current Status of every job
-    changed after the cursor, in change order, until caught up (jst_changed), advancing
-    the cursor; a job removed since its change yields a Status whose .removed is True.
+    """A cursor in a Reader's change log. Iterating yields, for every change after the
+    cursor, in change order, the Status that change published (the segment's status
+    ring, format 1.5) or, for a change the ring no longer holds, the job's Status now,
+    until caught up (jst_changed), advancing the cursor; a removal (or a job removed
+    since its change, read through the job) yields a Status whose .removed is True.
     When changes were lost, iteration raises OverrunError and the cursor moves to now:
     rescan with Reader.scan()."""
 

@@ -105,8 +105,10 @@ def test_change_log_yields_each_change_in_order_and_catches_up(producer, reader)
     producer.set_progress(a, 20)
     producer.remove(b, now=True)
     got = list(log)
+    # Format 1.5's status ring: each change as it was published, the removal last.
     assert [(st.handle.slot, st.removed) for st in got] == [
-        (b.handle.slot, True), (a.handle.slot, False), (b.handle.slot, True)]
+        (b.handle.slot, False), (a.handle.slot, False), (b.handle.slot, True)]
+    assert got[0].percent_complete == 10
     assert got[1].percent_complete == 20
     assert log.cursor > start and log.cursor == reader.change_seq
     assert list(log) == []  # caught up
