@@ -321,6 +321,27 @@ JST_EXPORT int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *re
 JST_EXPORT int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status);
 
 /**
+ * jst_status_many() - jst_status() of many jobs, their memory accesses in flight together.
+ * @handles: @n handles, any order, repeats allowed.
+ * @ret_status: room for @n statuses; entry i is jst_status() of @handles[i].
+ * @ret_codes: NULL, or room for @n codes: entry i is what jst_status() of
+ *	       @handles[i] returns (0, JST_ESTALE, ...); @ret_status[i] is
+ *	       unspecified where it is not 0.
+ *
+ * For monitors that read many jobs at once: where @n reads one after the
+ * other each wait for their job's reference and then its block (two
+ * dependent cache misses), this fetches 64 jobs' references together, then
+ * their blocks, so the misses overlap. Each status is one whole version, as
+ * jst_status() gives; no two need be of the same moment.
+ *
+ * Return: 0 when every job was read; else the first failure's code (the
+ * codes of jst_status()), every other job still read; JST_EINVAL for NULL
+ * arguments with @n > 0.
+ */
+JST_EXPORT int jst_status_many(jst_reader *r, const jst_handle *handles, size_t n,
+			       struct jst_status *ret_status, int *ret_codes);
+
+/**
  * jst_job() - read every property of a job, status and strings, consistently.
  * @ret_job: filled on success; unspecified on failure (it is the copy's buffer).
  * Return: as jst_status(); JST_ECORRUPT when the segment's bytes are inconsistent.

@@ -311,6 +311,51 @@ int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
 	return read_status(r, h.slot, h.gen, ret_status);
 }
 
+/* Jobs per round of jst_status_many(): as many misses in flight as the core keeps. */
+#define MANY_CHUNK 64
+
+int jst_status_many(jst_reader *r, const jst_handle *handles, size_t n,
+		    struct jst_status *ret_status, int *ret_codes)
+{
+	int first = 0;
+
+	if (!r || (n && (!handles || !ret_status)))
+		return JST_EINVAL;
+	for (size_t c = 0; c < n; c += MANY_CHUNK) {
+		size_t k = n - c < MANY_CHUNK ? n - c : MANY_CHUNK;
+
+		/* Pass 1: every job's reference, fetched together (a hint; bounds first). */
+		for (size_t i = 0; i < k; i++)
+			if (handles[c + i].slot < r->capacity)
+				__builtin_prefetch(&r->refs[handles[c + i].slot]);
+		/* Pass 2: the references, and each block they name (a hint only). */
+		for (size_t i = 0; i < k; i++) {
+			uint32_t slot = handles[c + i].slot, idx;
+
+			if (slot >= r->capacity)
+				continue;
+			idx = jst_shm_ref_index(load_status_ref(r, slot));
+			if (idx && idx < r->status_count) {
+				const char *b = r->status_blocks + (size_t)idx * JST_SHM_STATUS_SIZE;
+
+				__builtin_prefetch(b);
+				__builtin_prefetch(b + 64);
+			}
+		}
+		/* Pass 3: the validated copies, each from its reference as jst_status() does. */
+		for (size_t i = 0; i < k; i++) {
+			int rc = read_status(r, handles[c + i].slot, handles[c + i].gen,
+					     &ret_status[c + i]);
+
+			if (ret_codes)
+				ret_codes[c + i] = rc;
+			if (rc < 0 && first == 0)
+				first = rc;
+		}
+	}
+	return first;
+}
+
 int jst_fast_init(jst_reader *r, unsigned abi, unsigned format_major, size_t size,
 		  struct jst_fast *ret_fast)
 {

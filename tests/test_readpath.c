@@ -202,6 +202,51 @@ Test(readpath, inline_reads_are_whole_versions_while_blocks_are_reused, .timeout
 	test_seg_destroy(&seg);
 }
 
+/* ---- many jobs at once ---- */
+
+Test(readpath, status_many_gives_each_jobs_status_and_code)
+{
+	enum { M = 200 }; /* more than one round of 64 */
+	struct test_seg seg;
+	jst_handle hs[NJOBS], many[M];
+	struct jst_status got[M], one;
+	int codes[M];
+	jst_reader *r;
+
+	make_jobs(&seg, NULL, hs);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	for (unsigned i = 0; i < M; i++)
+		many[i] = hs[(i * 7) % NJOBS]; /* any order, repeats */
+	cr_assert_eq(jst_status_many(r, many, M, got, codes), 0);
+	for (unsigned i = 0; i < M; i++) {
+		cr_assert_eq(codes[i], 0);
+		cr_assert_eq(jst_status(r, many[i], &one), 0);
+		cr_assert_eq(memcmp(&got[i], &one, sizeof(one)), 0, "entry %u is jst_status()", i);
+	}
+	/* A removed job, a stale generation and a slot out of range: each its own code. */
+	cr_assert_eq(jst_pub_remove(seg.pub, hs[5]), 0);
+	many[3] = hs[5];
+	many[70] = (jst_handle){hs[6].slot, hs[6].gen + 2};
+	many[150] = (jst_handle){UINT32_MAX - 1, 0};
+	cr_assert_eq(jst_status_many(r, many, M, got, codes), JST_ESTALE, "the first failure");
+	cr_assert_eq(codes[3], JST_ESTALE);
+	cr_assert_eq(codes[70], JST_ESTALE);
+	cr_assert_eq(codes[150], JST_EINVAL);
+	for (unsigned i = 0; i < M; i++) {
+		int want = jst_status(r, many[i], &one);
+
+		cr_assert_eq(codes[i], want, "entry %u: the code jst_status() gives", i);
+		if (want == 0)
+			cr_assert_eq(memcmp(&got[i], &one, sizeof(one)), 0, "entry %u still read", i);
+	}
+	cr_assert_eq(jst_status_many(r, many, M, got, NULL), JST_ESTALE, "codes are optional");
+	cr_assert_eq(jst_status_many(r, NULL, 0, NULL, NULL), 0, "nothing to read");
+	cr_assert_eq(jst_status_many(r, NULL, 1, got, codes), JST_EINVAL);
+	cr_assert_eq(jst_status_many(NULL, many, 1, got, codes), JST_EINVAL);
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
 /* ---- error reads ---- */
 
 static char strs[JST_ESTR_COUNT][64];

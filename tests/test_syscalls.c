@@ -67,6 +67,8 @@ static void read_everything(jst_reader *r, struct result *res)
 {
 	uint64_t cursor = jst_change_seq(r);
 	struct jst_fast fast;
+	static jst_handle all[NJOBS];
+	static struct jst_status many[NJOBS];
 
 	if (jst_fast_attach(r, &fast) != 0)
 		res->failures++;
@@ -84,6 +86,7 @@ static void read_everything(jst_reader *r, struct result *res)
 				continue;
 			}
 			res->lookups++;
+			all[i] = h;
 			if (jst_status(r, h, &st) == 0 && test_status_check(&st) != UINT64_MAX)
 				res->statuses++;
 			else
@@ -134,6 +137,9 @@ static void read_everything(jst_reader *r, struct result *res)
 				}
 			}
 		}
+		/* Many jobs in one call, their misses overlapped. */
+		if (jst_status_many(r, all, NJOBS, many, NULL) != 0)
+			res->failures++;
 		while (jst_next(r, &pos, &st) == 0)
 			res->iterated++;
 		{

@@ -161,6 +161,30 @@ class Reader:
             raise error(rc, where="status")
         return _status_from_bytes(s.st_mem)
 
+    def status_many(self, handles):
+        """The Status of each job in handles (jst_status_many: their memory accesses
+        overlapped), in order; None for a job that is gone. No syscall."""
+        hs = [_handle(h) for h in handles]
+        n = len(hs)
+        if n == 0:
+            return []
+        c_h = ffi.new("jst_handle[]", hs)
+        c_st = ffi.new("struct jst_status[]", n)
+        c_rc = ffi.new("int[]", n)
+        rc = lib.jst_status_many(self._ptr, c_h, n, c_st, c_rc)
+        if rc < 0 and rc != Errno.ESTALE:
+            raise error(rc, where="status_many")
+        mem = ffi.buffer(c_st)
+        out = []
+        for i in range(n):
+            if c_rc[i] == Errno.ESTALE:
+                out.append(None)
+            elif c_rc[i] < 0:
+                raise error(c_rc[i], where="status_many")
+            else:
+                out.append(_status_from_bytes(mem, i * _STATUS_SIZE))
+        return out
+
     def job(self, h):
         """Every property of the job (a Job), read consistently."""
         j = _scratch().job

@@ -33,6 +33,20 @@ def test_status_and_job_show_what_the_producer_wrote(daemon, producer, reader):
     assert job.notify is None
 
 
+def test_status_many_reads_each_job_and_none_for_a_gone_one(producer, reader):
+    jobs = [producer.create("many-%d" % i) for i in range(100)]
+    for i, j in enumerate(jobs):
+        producer.set_progress(j, i)
+    producer.remove(jobs[7], now=True)
+    got = reader.status_many(jobs + [jobs[3]])
+    assert len(got) == 101
+    assert got[7] is None
+    assert [st.percent_complete for k, st in enumerate(got[:100]) if k != 7] == [
+        i for i in range(100) if i != 7]
+    assert got[100] == reader.status(jobs[3])
+    assert reader.status_many([]) == []
+
+
 def test_status_and_job_are_read_only(producer, reader):
     j = producer.create("x")
     st = reader.status(j)
