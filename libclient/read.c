@@ -691,13 +691,15 @@ static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
 }
 
 /*
- * The reference of error @index in detail version @ref of status @st: the
+ * The reference of error @index of status @st, from its detail version: the
  * four words it needs loaded in place (no copy of the detail's header),
  * then the detail's stamp checked, as read_detail() does for a copy.
+ * Return: 0; JST_ENOERROR (@st has no error @index); JST_EAGAIN; JST_ECORRUPT.
  */
-static int detail_error_ref(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
-			    unsigned index, jst_shm_ref *ret_ref)
+static int detail_error_ref(const jst_reader *r, const struct jst_status *st, unsigned index,
+			    jst_shm_ref *ret_ref)
 {
+	jst_shm_ref ref = st->internal_detail;
 	uint32_t idx = jst_shm_ref_index(ref) & ~(uint32_t)JST_SHM_REF_LARGE;
 	const struct jst_shm_pool *p =
 		&r->pools[jst_shm_ref_index(ref) & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE
@@ -706,6 +708,8 @@ static int detail_error_ref(const jst_reader *r, jst_shm_ref ref, const struct j
 	jst_shm_ref eref;
 	bool ok;
 
+	if (ref == 0 || index >= st->n_errors)
+		return JST_ENOERROR;
 	if (idx == 0 || idx >= p->count)
 		return JST_ECORRUPT;
 	d = jst_shm_block(r->base, p, idx);
@@ -730,10 +734,8 @@ int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigne
 	jst_shm_ref eref;
 	int rc;
 
-	if (st->internal_detail == 0 || index >= st->n_errors)
-		return JST_ENOERROR;
 	/* Only the detail's reference to this error is needed. */
-	rc = detail_error_ref(r, st->internal_detail, st, index, &eref);
+	rc = detail_error_ref(r, st, index, &eref);
 	if (rc < 0)
 		return rc;
 	rc = read_error_block(r, eref, &e, o->text, sizeof(o->text));
@@ -854,12 +856,8 @@ int jst_error_view(jst_reader *r, const struct jst_status *st, unsigned index,
 
 	if (!r || !st || !ret_view)
 		return JST_EINVAL;
-	if (st->internal_detail == 0 || index >= st->n_errors)
-		return JST_ENOERROR;
-	rc = detail_error_ref(r, st->internal_detail, st, index, &eref);
-	if (rc < 0)
-		return rc;
-	return view_error_block(r, eref, st, ret_view);
+	rc = detail_error_ref(r, st, index, &eref);
+	return rc < 0 ? rc : view_error_block(r, eref, st, ret_view);
 }
 
 int jst_error_view_check(const struct jst_error_view *v)

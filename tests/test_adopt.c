@@ -266,6 +266,24 @@ Test(adopt, a_segment_of_another_format_is_refused_then_replaced)
 	jst_pub_close(pub, true);
 }
 
+/* A segment with one job (its handle returned), closed as a clean stop leaves it. */
+static jst_handle closed_segment(const char *what, char *ns, char *shm,
+				 struct jst_pub_config *cfg)
+{
+	struct jst_status st;
+	struct jst_pub *pub;
+	jst_handle jh;
+
+	snprintf(ns, 64, "test-adopt-%s-%ld", what, (long)getpid());
+	cr_assert_eq(jst_shm_name(ns, shm, JST_SHM_NAME_MAX), 0);
+	cfg->shm_name = shm;
+	cr_assert_eq(jst_pub_create(cfg, &pub), 0);
+	test_status_fill(&st, 5);
+	cr_assert_eq(jst_pub_job_create(pub, "org:kept", &st, NULL, &jh), 0);
+	jst_pub_close(pub, false);
+	return jh;
+}
+
 /* Map the header of segment @shm writable, as a test's stand-in for another daemon. */
 static struct jst_shm_header *map_header(const char *shm)
 {
@@ -296,13 +314,7 @@ Test(adopt, a_1_4_segment_is_adopted_without_a_ring_and_its_changes_still_read)
 	uint64_t cursor;
 	size_t n;
 
-	snprintf(ns, sizeof(ns), "test-adopt-14-%ld", (long)getpid());
-	cr_assert_eq(jst_shm_name(ns, shm, sizeof(shm)), 0);
-	cfg.shm_name = shm;
-	cr_assert_eq(jst_pub_create(&cfg, &pub), 0);
-	test_status_fill(&st, 5);
-	cr_assert_eq(jst_pub_job_create(pub, "org:kept", &st, NULL, &jh), 0);
-	jst_pub_close(pub, false);
+	jh = closed_segment("14", ns, shm, &cfg);
 	h = map_header(shm);
 	cr_assert_gt(h->ring_size, 0, "a 1.5 segment has a ring");
 	h->version_minor = 4; /* as a 1.4 daemon left it, with bytes in its reserved words */
@@ -336,11 +348,7 @@ Test(adopt, a_status_ring_out_of_place_is_refused_and_named)
 	uint64_t ring_offset;
 	uint32_t ring_size;
 
-	snprintf(ns, sizeof(ns), "test-adopt-ring-%ld", (long)getpid());
-	cr_assert_eq(jst_shm_name(ns, shm, sizeof(shm)), 0);
-	cfg.shm_name = shm;
-	cr_assert_eq(jst_pub_create(&cfg, &pub), 0);
-	jst_pub_close(pub, false);
+	closed_segment("ring", ns, shm, &cfg);
 	h = map_header(shm);
 	ring_offset = h->ring_offset;
 	ring_size = h->ring_size;

@@ -273,6 +273,9 @@ static struct jst_error full_error(unsigned nargs, unsigned nactions)
 	return e;
 }
 
+/* MessageArguments and RecommendedActions counts: none, one each, some, all, mixed. */
+static const unsigned counts[][2] = {{0, 0}, {1, 0}, {0, 1}, {3, 16}, {16, 16}, {16, 2}};
+
 static void assert_same_str(const char *got, const char *want, const char *what, unsigned k)
 {
 	cr_assert(got && want && strcmp(got, want) == 0, "%s[%u]: got \"%s\", want \"%s\"", what,
@@ -281,7 +284,6 @@ static void assert_same_str(const char *got, const char *want, const char *what,
 
 Test(readpath, error_read_copies_every_entry_it_counts_and_nulls_the_rest)
 {
-	static const unsigned counts[][2] = {{0, 0}, {1, 0}, {0, 1}, {3, 16}, {16, 16}, {16, 2}};
 	struct test_seg seg;
 	jst_handle hs[NJOBS];
 	static struct jst_error got;
@@ -350,7 +352,6 @@ static void assert_view_str(struct jst_strview v, const char *want, const char *
 
 Test(readpath, error_view_gives_in_place_what_error_read_copies)
 {
-	static const unsigned counts[][2] = {{0, 0}, {1, 0}, {0, 1}, {3, 16}, {16, 16}, {16, 2}};
 	struct test_seg seg;
 	jst_handle hs[NJOBS];
 	static struct jst_error got;
