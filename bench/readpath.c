@@ -28,6 +28,7 @@
 #include "jobstat-shm.h"
 #include "jobstat.h"
 #include "publish.h"
+#include "read-internal.h"
 #include "shm-check.h"
 
 static int quick;
@@ -277,6 +278,20 @@ static void op_error(void *arg, uint64_t i)
 	KEEP(&err_out);
 }
 
+/* The same error in place: its status, a view of it, the check that the view held. */
+static struct jst_error_view err_view;
+
+static void op_error_view(void *arg, uint64_t i)
+{
+	struct jst_status st;
+
+	(void)arg;
+	(void)i;
+	if (jst_status(rd, handles[11], &st) == 0 && jst_error_view(rd, &st, 0, &err_view) == 0)
+		jst_error_view_check(&err_view);
+	KEEP(&err_view);
+}
+
 static void op_memcpy_error(void *arg, uint64_t i)
 {
 	(void)arg;
@@ -307,6 +322,130 @@ static void setup_error(void)
 	if (jst_pub_publish(pub, handles[11], &(struct jst_pub_change){.error = &e}) < 0)
 		exit(1);
 	memset(private_error, 'p', sizeof(private_error));
+}
+
+/* ---- (5) a change-log poll over 1,000,000 jobs: the status ring against the references ---- */
+
+/*
+ * The writer in this process, so the changes it publishes are in this core's
+ * caches when they are polled: this isolates what the ring's access pattern
+ * saves from the cost of moving freshly written lines between CPUs (which the
+ * harness's poll, jobstatd on the other CPU, pays). Two readers of one
+ * segment; one with its ring pointer cleared, as a 1.4 segment's reader is.
+ */
+#define POLL_JOBS_FULL 1000000u
+#define POLL_JOBS_QUICK 100000u
+
+static struct jst_pub *poll_pub;
+static jst_handle *poll_h;
+static uint32_t poll_jobs;
+static uint64_t poll_round;
+static struct jst_status poll_buf[256];
+
+static void poll_changes(void)
+{
+	struct jst_status st;
+
+	for (uint32_t k = 0; k < poll_jobs / 100; k++) {
+		uint32_t job = (uint32_t)((k * 100u + poll_round) % poll_jobs);
+
+		fill_status(&st, poll_round + k);
+		if (jst_pub_publish(poll_pub, poll_h[job], &(struct jst_pub_change){.status = &st}) < 0)
+			exit(1);
+	}
+	poll_round++;
+}
+
+static double time_poll(jst_reader *r, uint64_t *cursor)
+{
+	uint64_t t0 = now_ns();
+	size_t n;
+
+	do {
+		if (jst_changed(r, cursor, poll_buf, 256, &n) < 0)
+			exit(1);
+	} while (n == 256);
+	KEEP(poll_buf);
+	return (double)(now_ns() - t0);
+}
+
+static double time_full_scan(jst_reader *r)
+{
+	uint64_t t0 = now_ns();
+	uint32_t pos = 0;
+	size_t n;
+
+	while (jst_scan(r, &pos, poll_buf, 256, &n) == 0 && n)
+		;
+	KEEP(poll_buf);
+	return (double)(now_ns() - t0);
+}
+
+static void poll_ring_vs_refs(void)
+{
+	struct jst_pub_config cfg = {.log_size = 65536};
+	char shm[JST_SHM_NAME_MAX], id[48];
+	int samples = quick ? 7 : 21;
+	double *v[3];
+	jst_reader *ring, *refs;
+	uint64_t cur_ring, cur_refs;
+	struct jst_status st;
+
+	poll_jobs = quick ? POLL_JOBS_QUICK : POLL_JOBS_FULL;
+	cfg.capacity = poll_jobs;
+	snprintf(shm, sizeof(shm), "/jobstat.bench-poll-%ld", (long)getpid());
+	cfg.shm_name = shm;
+	poll_h = calloc(poll_jobs, sizeof(*poll_h));
+	if (!poll_h || jst_pub_create(&cfg, &poll_pub) < 0)
+		exit(1);
+	for (uint32_t i = 0; i < poll_jobs; i++) {
+		snprintf(id, sizeof(id), "bench:poll-%u", i);
+		fill_status(&st, i);
+		if (jst_pub_job_create(poll_pub, id, &st, NULL, &poll_h[i]) < 0)
+			exit(1);
+	}
+	if (jst_attach_shm(shm, &ring) < 0 || jst_attach_shm(shm, &refs) < 0 || !ring->ring)
+		exit(1);
+	refs->ring = NULL; /* this reader follows the references, as with a 1.4 segment */
+	for (int k = 0; k < 3; k++)
+		v[k] = calloc((size_t)samples, sizeof(double));
+	time_full_scan(ring); /* first touch of every page, on both readers */
+	time_full_scan(refs);
+	for (int s = -1; s < samples; s++) {
+		double a, b, c;
+
+		cur_ring = cur_refs = jst_change_seq(ring);
+		poll_changes();
+		a = time_poll(ring, &cur_ring);
+		cur_refs = jst_change_seq(refs); /* the other reader skips these changes */
+		poll_changes();
+		b = time_poll(refs, &cur_refs);
+		c = time_full_scan(ring);
+		if (s >= 0) {
+			v[0][s] = a;
+			v[1][s] = b;
+			v[2][s] = c;
+		}
+	}
+	{
+		struct dist a = summarize(v[0], samples), b = summarize(v[1], samples),
+			    c = summarize(v[2], samples);
+
+		printf("\npoll of %u jobs, %u changed, writer in this process (us, median of %d):\n",
+		       poll_jobs, poll_jobs / 100, samples);
+		printf("  change log with the status ring   %9.1f   full scan / log %6.1fx\n",
+		       a.median / 1e3, c.median / a.median);
+		printf("  change log through references     %9.1f   full scan / log %6.1fx\n",
+		       b.median / 1e3, c.median / b.median);
+		printf("  full scan (jst_scan)              %9.1f   ring vs references: %.2fx faster\n",
+		       c.median / 1e3, b.median / a.median);
+	}
+	for (int k = 0; k < 3; k++)
+		free(v[k]);
+	jst_detach(ring);
+	jst_detach(refs);
+	jst_pub_close(poll_pub, true);
+	free(poll_h);
 }
 
 /* ---- (4) full scan of 10,000 jobs vs a private array ------------------------------------- */
@@ -403,6 +542,61 @@ static double publish_rate(double seconds)
 	return (double)n / ((double)(t - t0) / 1e9);
 }
 
+/*
+ * What the status ring (format 1.5) costs the writer: 128 more bytes stored
+ * per change. Two in-process publishers of 1,000 jobs, one with a ring and
+ * one without, alternating rounds of the same updates.
+ */
+static void writer_ring_cost(void)
+{
+	struct jst_pub *p[2];
+	jst_handle h[2][WRITER_JOBS];
+	double rate[2][7];
+	char shm[JST_SHM_NAME_MAX], id[48];
+	struct jst_status st;
+	int rounds = quick ? 3 : 7;
+
+	fill_status(&st, 1);
+	for (int k = 0; k < 2; k++) {
+		struct jst_pub_config cfg = {.capacity = WRITER_JOBS,
+					     .ring_size = k ? JST_PUB_NO_RING : 0};
+
+		snprintf(shm, sizeof(shm), "/jobstat.bench-ring%d-%ld", k, (long)getpid());
+		cfg.shm_name = shm;
+		if (jst_pub_create(&cfg, &p[k]) < 0)
+			exit(1);
+		for (uint32_t i = 0; i < WRITER_JOBS; i++) {
+			snprintf(id, sizeof(id), "bench:w-%u", i);
+			if (jst_pub_job_create(p[k], id, &st, NULL, &h[k][i]) < 0)
+				exit(1);
+		}
+	}
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < 2; k++) {
+			uint64_t n = 0, t0 = now_ns(), t;
+
+			do {
+				for (int j = 0; j < 10000; j++, n++) {
+					st.percent_complete = (uint16_t)(n % 101);
+					jst_pub_publish(p[k], h[k][n % WRITER_JOBS],
+							&(struct jst_pub_change){.status = &st});
+				}
+				t = now_ns();
+			} while (t - t0 < 300 * 1000 * 1000);
+			rate[k][r] = (double)n / ((double)(t - t0) / 1e9);
+		}
+	}
+	{
+		double a = summarize(rate[0], rounds).median, b = summarize(rate[1], rounds).median;
+
+		printf("\nwriter, 1,000 jobs round-robin, median of %d rounds (updates/s):\n", rounds);
+		printf("  with the status ring %12.0f   without %12.0f   ring / none %.2fx\n", a, b,
+		       a / b);
+	}
+	jst_pub_close(p[0], true);
+	jst_pub_close(p[1], true);
+}
+
 enum poll_mode { POLL_NONE, POLL_SPIN, POLL_FLAT, POLL_PACED, POLL_MODES };
 
 static const char *const poll_names[POLL_MODES] = {
@@ -477,6 +671,8 @@ int main(int argc, char **argv)
 		op_private_lookup_hot, NULL, 10000, 0, 0);
 	compare("error read, 1 KiB CIM_Error | memcpy 1.5 KiB", op_error, NULL, op_memcpy_error,
 		NULL, 2000, 250, 0);
+	compare("error in place (view), 1 KiB | memcpy 1.5 KiB", op_error_view, NULL,
+		op_memcpy_error, NULL, 2000, 0, 2);
 	compare("full scan of 10,000, jst_next | private array", op_scan, NULL, op_private_scan,
 		NULL, 4, 100000, 2);
 	compare("full scan of 10,000, jst_scan | private array", op_scan_batch, NULL,
@@ -516,5 +712,7 @@ int main(int argc, char **argv)
 	jst_detach(rd_scan);
 	jst_pub_close(pub, true);
 	jst_pub_close(scan_pub, true);
+	poll_ring_vs_refs();
+	writer_ring_cost();
 	return 0;
 }

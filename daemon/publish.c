@@ -84,7 +84,8 @@ struct jst_pub {
 	struct jst_shm_job *jobs;
 	uint64_t *index[2];
 	uint64_t *log;
-	uint32_t capacity, index_mask, log_mask;
+	struct jst_shm_status *ring; /* 1.5: the status ring, or NULL (an older segment) */
+	uint32_t capacity, index_mask, log_mask, ring_mask;
 	uint64_t grace_ns;
 	uint64_t generation;
 	uint64_t seq;            /* the last change published */
@@ -335,6 +336,51 @@ static void publish_ref(uint64_t *where, jst_shm_ref ref)
 }
 
 /* ---- change log ---------------------------------------------------------------------------- */
+
+/*
+ * Put the status change @seq published into its ring entry (format 1.5):
+ * @st is the version's bytes, or NULL for a removal (zeroes but for the
+ * slot). Before log_append(): the entry is whole before the head covers
+ * it. The writer never waits: a reader still copying the entry sees its
+ * version change and reads the job's reference instead.
+ */
+static void ring_put(struct jst_pub *p, uint64_t seq, uint32_t slot, const struct jst_shm_status *st)
+{
+	struct jst_shm_status *e;
+
+	if (!p->ring)
+		return;
+	e = &p->ring[seq & p->ring_mask];
+	uatomic_set(&e->change_seq, JST_SHM_RING_BUSY); /* "being rewritten" */
+	/*
+	 * Order BUSY before the entry's new bytes. Pairs with the cmm_smp_rmb()
+	 * in the reader's ring_read() between its copy and its re-load of
+	 * change_seq: a reader that copied any new byte sees BUSY or a later
+	 * seq, never the seq it expects (a version is used once: seqs only grow).
+	 */
+	cmm_smp_wmb();
+	if (st) {
+		memcpy(e, st, offsetof(struct jst_shm_status, change_seq));
+		memcpy((char *)e + offsetof(struct jst_shm_status, detail_ref),
+		       (const char *)st + offsetof(struct jst_shm_status, detail_ref),
+		       sizeof(*e) - offsetof(struct jst_shm_status, detail_ref));
+	} else {
+		memset(e, 0, offsetof(struct jst_shm_status, change_seq));
+		memset((char *)e + offsetof(struct jst_shm_status, detail_ref), 0,
+		       sizeof(*e) - offsetof(struct jst_shm_status, detail_ref));
+		e->slot = slot; /* job_gen 0: removed, as jst_changed() reports it */
+	}
+	/*
+	 * Order the entry's bytes before its version. Pairs with the
+	 * cmm_smp_rmb() after the reader's first load of change_seq in
+	 * ring_read(): a reader that loads seq there copies these bytes. The
+	 * head (change_seq in the header) is stored after this, behind
+	 * log_append()'s cmm_smp_wmb(), so a reader that saw the head sees the
+	 * entry's version at seq or later.
+	 */
+	cmm_smp_wmb();
+	uatomic_set(&e->change_seq, seq);
+}
 
 /*
  * Append change @seq of @slot and move change_seq to it. Waiters are woken
@@ -1007,6 +1053,21 @@ static int set_geometry(struct jst_shm_header *h, const struct jst_pub_config *c
 	PLACE(h->index_offset[0], (uint64_t)h->index_size * sizeof(uint64_t));
 	PLACE(h->index_offset[1], (uint64_t)h->index_size * sizeof(uint64_t));
 	PLACE(h->log_offset, (uint64_t)h->log_size * sizeof(uint64_t));
+	/*
+	 * 1.5: the status ring, at most the log's length: by default four
+	 * changes per job and at least 1,024, at most 65,536 (8 MiB). A monitor
+	 * further behind than the ring reads those changes through references.
+	 */
+	if (cfg->ring_size != JST_PUB_NO_RING) {
+		uint64_t want = cfg->ring_size ? cfg->ring_size : 4ull * cap;
+
+		if (!cfg->ring_size)
+			want = want < 1024 ? 1024 : want > 65536 ? 65536 : want;
+		h->ring_size = pow2_at_least(want);
+		if (h->ring_size > h->log_size)
+			h->ring_size = h->log_size;
+		PLACE(h->ring_offset, (uint64_t)h->ring_size * JST_SHM_STATUS_SIZE);
+	}
 	for (unsigned i = 0; i < JST_POOL_COUNT; i++) {
 		h->pools[i].block_size = sizes[i];
 		h->pools[i].count = counts[i];
@@ -1071,6 +1132,11 @@ static int setup_private(struct jst_pub *p, const struct jst_shm_header *h)
 	p->index[0] = (uint64_t *)(p->base + h->index_offset[0]);
 	p->index[1] = (uint64_t *)(p->base + h->index_offset[1]);
 	p->log = (uint64_t *)(p->base + h->log_offset);
+	/* A segment from before 1.5 (adopted) has none: its geometry is fixed, readers fall back. */
+	if (jst_shm_has_ring(h)) {
+		p->ring = (struct jst_shm_status *)(p->base + h->ring_offset);
+		p->ring_mask = h->ring_size - 1;
+	}
 	/* calloc: large tables come from mmap, backed only as slots are touched. */
 	p->pj = calloc(p->capacity, sizeof(*p->pj));
 	p->pindex = calloc((size_t)h->index_size, sizeof(*p->pindex));
@@ -1133,6 +1199,7 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	rc = set_geometry(&geo, cfg);
 	if (rc < 0)
 		return why(cfg->why, cfg->why_len, rc, "segment geometry out of range");
+	geo.version_minor = JST_SHM_VERSION_MINOR; /* setup_private() reads the 1.5 ring by it */
 	p = pub_new(cfg);
 	if (!p)
 		return JST_ENOMEM;
@@ -1190,6 +1257,8 @@ int jst_pub_create(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 		rc = commit(p, geo.index_offset[0], (uint64_t)geo.index_size * 8);
 	if (rc == 0)
 		rc = commit(p, geo.log_offset, (uint64_t)geo.log_size * 8);
+	if (rc == 0)
+		rc = commit(p, geo.ring_offset, (uint64_t)geo.ring_size * JST_SHM_STATUS_SIZE);
 	if (rc < 0)
 		goto fail_unlink;
 	/*
@@ -1509,6 +1578,14 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	}
 	/* The checks a client makes, on our private copy of the header. */
 	rc = jst_shm_check(&h, (uint64_t)st.st_size);
+	if (rc == JST_ECORRUPT && jst_shm_ring_check(&h) < 0) {
+		why(p->why, p->why_len, rc, SHM_DIR "%s: its status ring (%" PRIu32 " entries at "
+		    "offset %" PRIu64 ") is not a power of two of entries no longer than the change "
+		    "log (%" PRIu32 ") on a page inside the segment: not a segment jobstatd wrote "
+		    "(--replace starts a new one)", p->shm_name, h.ring_size, h.ring_offset,
+		    h.log_size);
+		goto fail;
+	}
 	if (rc < 0) {
 		why(p->why, p->why_len, rc, SHM_DIR "%s: %s", p->shm_name, jst_strerror(rc));
 		goto fail;
@@ -1552,8 +1629,20 @@ int jst_pub_adopt(const struct jst_pub_config *cfg, struct jst_pub **ret_pub)
 	 * lowered: a later minor's segment was refused above if its bytes
 	 * would be misread, and keeps its number otherwise.
 	 */
-	if (h.version_minor < JST_SHM_VERSION_MINOR)
+	if (h.version_minor < JST_SHM_VERSION_MINOR) {
+		/*
+		 * Before 1.5 the ring words were reserved and nobody checked them:
+		 * they are not a ring this daemon writes (setup_private() gave it
+		 * none), and 1.5 readers must not take them for one. Written with
+		 * state INIT, before READY's release below.
+		 */
+		if (h.version_minor < 5) {
+			p->hdr->ring_offset = 0;
+			p->hdr->ring_size = 0;
+			p->hdr->ring_reserved0 = 0;
+		}
 		p->hdr->version_minor = JST_SHM_VERSION_MINOR;
+	}
 	p->hdr->heartbeat_ns = now_ns(CLOCK_MONOTONIC);
 	cmm_smp_wmb(); /* the identity before READY; pairs with attach's state check */
 	uatomic_set(&p->hdr->state, JST_SHM_STATE_READY);
@@ -1666,6 +1755,7 @@ static int status_emit(struct jst_pub *p, uint32_t slot, struct jst_shm_status *
 		block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(pj->status_ref));
 	pj->status_ref = jst_shm_ref_make(stamp, idx);
 	pj->status = *st;
+	ring_put(p, seq, slot, st);
 	log_append(p, seq, slot);
 	p->stats.publishes++;
 	return 0;
@@ -1953,6 +2043,7 @@ int jst_pub_remove(struct jst_pub *p, jst_handle h)
 	}
 	block_retire(p, JST_POOL_STATUS, jst_shm_ref_index(pj->status_ref));
 	slot_release(p, h.slot);
+	ring_put(p, p->seq + 1, h.slot, NULL);
 	log_append(p, p->seq + 1, h.slot);
 	uatomic_set(&p->hdr->njobs, p->index_live); /* informational; no ordering */
 	return 0;

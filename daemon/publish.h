@@ -27,6 +27,8 @@
  * struct jst_pub_config - how to create or adopt a segment. Zero means
  * "default" for every number.
  */
+#define JST_PUB_NO_RING UINT32_MAX /* jst_pub_config.ring_size: a segment without a ring */
+
 struct jst_pub_config {
 	const char *shm_name;    /* "/jobstat.NS" (jst_shm_name()) */
 	uint32_t capacity;       /* jobs; default JST_PUB_DEFAULT_CAPACITY */
@@ -38,6 +40,9 @@ struct jst_pub_config {
 	uint32_t errors;         /* error blocks; default capacity / 4 + 4096 */
 	uint32_t log_size;       /* change log entries (rounded up to a power of two);
 				    default >= max(capacity, 65536) */
+	uint32_t ring_size;      /* 1.5: status ring entries (rounded up to a power of two,
+				    at most log_size); default 4 * capacity within
+				    [1024, 65536]; JST_PUB_NO_RING: none */
 	uint64_t grace_ns;       /* reuse delay of retired versions; default 50 ms */
 	uint32_t mode;           /* file mode of the segment; default 0644; never writable
 				    by group or others (JST_EUNSAFE) */

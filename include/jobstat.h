@@ -360,6 +360,27 @@ JST_EXPORT int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *re
 JST_EXPORT int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status);
 
 /**
+ * jst_status_many() - jst_status() of many jobs, their memory accesses in flight together.
+ * @handles: @n handles, any order, repeats allowed.
+ * @ret_status: room for @n statuses; entry i is jst_status() of @handles[i].
+ * @ret_codes: NULL, or room for @n codes: entry i is what jst_status() of
+ *	       @handles[i] returns (0, JST_ESTALE, ...); @ret_status[i] is
+ *	       unspecified where it is not 0.
+ *
+ * For monitors that read many jobs at once: where @n reads one after the
+ * other each wait for their job's reference and then its block (two
+ * dependent cache misses), this fetches 64 jobs' references together, then
+ * their blocks, so the misses overlap. Each status is one whole version, as
+ * jst_status() gives; no two need be of the same moment.
+ *
+ * Return: 0 when every job was read; else the first failure's code (the
+ * codes of jst_status()), every other job still read; JST_EINVAL for NULL
+ * arguments with @n > 0.
+ */
+JST_EXPORT int jst_status_many(jst_reader *r, const jst_handle *handles, size_t n,
+			       struct jst_status *ret_status, int *ret_codes);
+
+/**
  * jst_job() - read every property of a job, status and strings, consistently.
  * @ret_job: filled on success; unspecified on failure (it is the copy's buffer).
  * Return: as jst_status(); JST_ECORRUPT when the segment's bytes are inconsistent.
@@ -400,6 +421,87 @@ JST_EXPORT int jst_status_derive(const struct jst_status *st, struct jst_derived
  */
 JST_EXPORT int jst_error_read(jst_reader *r, jst_handle h, unsigned index,
 			      struct jst_error *ret_error);
+
+/*
+ * A string of a struct jst_error_view: @len bytes at @p, inside the segment
+ * (@p NULL for a NULL value). Not known to be NUL-terminated, and not to be
+ * trusted until jst_error_view_check() says the view held: read it with its
+ * length (memcpy(), fwrite(), "%.*s"), never with strlen().
+ */
+struct jst_strview {
+	const char *p;
+	uint32_t len;
+};
+
+/*
+ * One retained CIM_Error read in place, without copying its text: the fields
+ * of struct jst_error, its strings as struct jst_strview pointing into the
+ * segment. The writer may reuse the error's block at any time (after its
+ * grace period), so whatever the caller reads through the view counts only
+ * once jst_error_view_check() returns 0 after the last read, as a seqlock
+ * read does. The priv_ fields are jst_error_view_check()'s.
+ */
+struct jst_error_view {
+	uint64_t time;
+	uint32_t sequence;
+	uint16_t job_state;
+	uint16_t error_type;
+	uint16_t n_message_arguments;
+	uint16_t perceived_severity;
+	uint16_t probable_cause;
+	uint16_t n_recommended_actions;
+	uint16_t error_source_format;
+	uint16_t context;
+	uint32_t cim_status_code;
+	uint32_t hresult;
+	/* In the order of the segment's string table (jobstat-shm.h: JST_ESTR_*). */
+	struct jst_strview other_error_type;
+	struct jst_strview owning_entity;
+	struct jst_strview message_id;
+	struct jst_strview message;
+	struct jst_strview probable_cause_description;
+	struct jst_strview error_source;
+	struct jst_strview other_error_source_format;
+	struct jst_strview cim_status_code_description;
+	struct jst_strview file;
+	struct jst_strview message_arguments[JST_ERROR_ARGS_MAX];
+	struct jst_strview recommended_actions[JST_ERROR_ARGS_MAX];
+	const void *priv_block;
+	uint32_t priv_stamp;
+	uint32_t priv_reserved;
+};
+
+/**
+ * jst_error_view() - view one of a job's retained errors in place, no copy.
+ * @st: the job's status as jst_status() gave it (GetError's rule is judged
+ *      by it: jst_error_rule()); the view is of that version's errors.
+ * @index: 0 = the oldest retained, st->n_errors - 1 = the latest.
+ * @ret_view: filled on success; unspecified on failure.
+ *
+ * The view costs no copy of the error's text: GetError in place. Read the
+ * view, then call jst_error_view_check(); only if it returns 0 is what was
+ * read one version of the error. Errors synthesized for a job that reported
+ * none (JST_RULE_SYNTHESIZED) are not stored: jst_get_error() gives those.
+ *
+ * Return: 0; JST_ENOERROR (@st has no error @index); JST_EAGAIN (the job
+ * changed since @st was read: read its status again); JST_EINVAL;
+ * JST_ECORRUPT when the segment's bytes are inconsistent.
+ */
+JST_EXPORT int jst_error_view(jst_reader *r, const struct jst_status *st, unsigned index,
+			      struct jst_error_view *ret_view);
+
+/**
+ * jst_error_view_check() - did a view hold while it was read?
+ * @view: a view jst_error_view() filled.
+ *
+ * Call it after the last read through @view: it orders those reads before
+ * its check of the error block's version, as a seqlock reader's retry does.
+ *
+ * Return: 0 when everything read through @view since jst_error_view() is
+ * that error; JST_EAGAIN when the block was reused meanwhile (throw away what
+ * was read and take a new view); JST_EINVAL for a NULL @view.
+ */
+JST_EXPORT int jst_error_view_check(const struct jst_error_view *view);
 
 /**
  * jst_next() - iterate over all live jobs in slot order.
@@ -452,12 +554,17 @@ JST_EXPORT int jst_changes(jst_reader *r, uint64_t *cursor, jst_handle *ret_hand
 			   size_t max, size_t *ret_n);
 
 /**
- * jst_changed() - jst_changes() and jst_status() in one pass: the current
- * status of every job changed after *@cursor, in change order, read with the
- * memory accesses of many jobs in flight at once (a monitor's poll through the
- * change log costs a fraction of reading each job separately).
- * @ret: room for @max statuses. A job removed since its change has an entry
- *	 with handle.gen 0 (and everything else 0) at its handle.slot.
+ * jst_changed() - jst_changes() and jst_status() in one pass: for every
+ * change after *@cursor, in change order, the status that change published,
+ * read in order from the segment's status ring (format 1.5); for a change
+ * the ring no longer holds (the writer lapped it: a poll further behind than
+ * the ring, 65,536 changes by default) or a segment without a ring, the
+ * job's status now, read with the memory accesses of many jobs in flight at
+ * once. Either way each job's last entry is at least as new as its last
+ * change up to the log's head.
+ * @ret: room for @max statuses. A removal (or, read through the job, a job
+ *	 removed since its change) has an entry with handle.gen 0 at its
+ *	 handle.slot, and everything else 0 but change_seq.
  * @ret_n: how many were stored.
  * Return: as jst_changes(), with JST_EAGAIN or JST_ECORRUPT from a status read
  * (*@cursor then unchanged).

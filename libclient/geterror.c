@@ -181,12 +181,13 @@ int jst_get_error(jst_reader *r, jst_handle h, unsigned flavour, struct jst_erro
 				continue;
 			return rc;
 		}
-		rc = jst_error_read(r, h, st.n_errors - 1u, ret_error);
-		if (rc == JST_ENOERROR)
-			continue; /* the job changed between the two reads */
+		/* The error of the very status we judged by: no second status read. */
+		rc = jst__error_read_st(r, &st, st.n_errors - 1u, ret_error);
+		if (rc == JST_EAGAIN || rc == JST_ENOERROR)
+			continue; /* its detail or error was reused since: read the status again */
 		if (rc < 0)
 			return rc;
-		/* The latest one of the status we judged by, not one reported since. */
+		/* The detail is st's own version, so this holds unless the segment lies. */
 		if (ret_error->sequence == st.errors_total)
 			return 0;
 	}
@@ -229,8 +230,8 @@ int jst_get_errors(jst_reader *r, jst_handle h, unsigned flavour, struct jst_err
 		for (k = 0; k < n; k++) {
 			unsigned idx = st.n_errors - n + k;
 
-			rc = jst_error_read(r, h, idx, &ret_errors[k]);
-			if (rc < 0 && rc != JST_ENOERROR)
+			rc = jst__error_read_st(r, &st, idx, &ret_errors[k]);
+			if (rc < 0 && rc != JST_ENOERROR && rc != JST_EAGAIN)
 				return rc;
 			if (rc < 0 || ret_errors[k].sequence != st.errors_total - (n - 1 - k))
 				break; /* another error came in meanwhile: read the set again */

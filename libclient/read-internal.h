@@ -29,9 +29,11 @@ struct jst_reader {
 	const struct jst_shm_job *jobs;
 	const uint64_t *index[2];
 	const uint64_t *log;
+	const struct jst_shm_status *ring; /* 1.5: the status ring; NULL: none (read references) */
 	uint32_t capacity;
 	uint32_t index_mask;
 	uint32_t log_mask;
+	uint32_t ring_mask;
 	struct jst_shm_pool pools[JST_POOL_COUNT];
 	const char *status_blocks;  /* the status pool's first block, for the hot path */
 	uint32_t status_count;
@@ -58,6 +60,19 @@ struct jst_reader {
  */
 int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *out,
 		   size_t hdr_size, char *data, size_t data_max);
+
+/*
+ * jst__error_read_st() - jst_error_read() for a status the caller already
+ * read (jst_get_error() judged by it): the error @index of that version,
+ * without reading the status a second time.
+ * @st: a status from jst_status() or read_status(), unchanged by the caller.
+ *
+ * Return: 0; JST_ENOERROR (the status has no error @index); JST_EAGAIN (the
+ * detail or the error block was reused since @st was read: read the status
+ * again); JST_ECORRUPT.
+ */
+int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigned index,
+		       struct jst_error *o);
 
 /*
  * jst__attach_mapping() - a reader over a mapping the caller owns and keeps

@@ -80,6 +80,11 @@ static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
 	r->index[0] = (const uint64_t *)(r->base + r->hdr->index_offset[0]);
 	r->index[1] = (const uint64_t *)(r->base + r->hdr->index_offset[1]);
 	r->log = (const uint64_t *)(r->base + r->hdr->log_offset);
+	/* Only a 1.5 header's ring fields mean anything (jst_shm_has_ring()). */
+	if (jst_shm_has_ring(r->hdr)) {
+		r->ring = (const struct jst_shm_status *)(r->base + r->hdr->ring_offset);
+		r->ring_mask = r->hdr->ring_size - 1;
+	}
 	memcpy(r->pools, r->hdr->pools, sizeof(r->pools));
 	r->status_blocks = r->base + r->pools[JST_POOL_STATUS].offset;
 	r->status_count = r->pools[JST_POOL_STATUS].count;
@@ -91,7 +96,9 @@ static int reader_new(const void *base, uint64_t size, jst_reader **ret_reader)
 		.capacity = r->capacity,
 		.status_count = r->status_count,
 	};
-	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size) {
+	if (jst_shm_geometry_check(r->hdr) < 0 || r->hdr->segment_size != size ||
+	    (r->ring && (r->hdr->ring_size - 1 != r->ring_mask ||
+			 (const char *)r->ring != r->base + r->hdr->ring_offset))) {
 		/* the header changed since the check */
 		free(r);
 		return JST_ECORRUPT;
@@ -174,6 +181,19 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader)
 	rc = jst_shm_check(base, (uint64_t)st.st_size);
 	if (rc == 0)
 		rc = reader_new(base, (uint64_t)st.st_size, ret_reader);
+	if (rc == 0 && (*ret_reader)->ring) {
+		/*
+		 * The status ring is streamed through by every poll, a new page
+		 * every 32 changes: map it now, while attach may make syscalls,
+		 * instead of taking a page fault in jst_changed() every few
+		 * polls. A hint: a kernel without MADV_POPULATE_READ (< 5.14)
+		 * leaves it to the faults.
+		 */
+		const struct jst_reader *nr = *ret_reader;
+
+		madvise((void *)nr->ring, (size_t)(nr->ring_mask + 1u) * JST_SHM_STATUS_SIZE,
+			MADV_POPULATE_READ);
+	}
 	if (rc < 0) {
 		munmap(base, (size_t)st.st_size);
 		return jst__why(rc, "/dev/shm%s: %s", shm_name, jst_strerror(rc));
@@ -289,6 +309,51 @@ int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status)
 	if (!r || !ret_status)
 		return JST_EINVAL;
 	return read_status(r, h.slot, h.gen, ret_status);
+}
+
+/* Jobs per round of jst_status_many(): as many misses in flight as the core keeps. */
+#define MANY_CHUNK 64
+
+int jst_status_many(jst_reader *r, const jst_handle *handles, size_t n,
+		    struct jst_status *ret_status, int *ret_codes)
+{
+	int first = 0;
+
+	if (!r || (n && (!handles || !ret_status)))
+		return JST_EINVAL;
+	for (size_t c = 0; c < n; c += MANY_CHUNK) {
+		size_t k = n - c < MANY_CHUNK ? n - c : MANY_CHUNK;
+
+		/* Pass 1: every job's reference, fetched together (a hint; bounds first). */
+		for (size_t i = 0; i < k; i++)
+			if (handles[c + i].slot < r->capacity)
+				__builtin_prefetch(&r->refs[handles[c + i].slot]);
+		/* Pass 2: the references, and each block they name (a hint only). */
+		for (size_t i = 0; i < k; i++) {
+			uint32_t slot = handles[c + i].slot, idx;
+
+			if (slot >= r->capacity)
+				continue;
+			idx = jst_shm_ref_index(load_status_ref(r, slot));
+			if (idx && idx < r->status_count) {
+				const char *b = r->status_blocks + (size_t)idx * JST_SHM_STATUS_SIZE;
+
+				__builtin_prefetch(b);
+				__builtin_prefetch(b + 64);
+			}
+		}
+		/* Pass 3: the validated copies, each from its reference as jst_status() does. */
+		for (size_t i = 0; i < k; i++) {
+			int rc = read_status(r, handles[c + i].slot, handles[c + i].gen,
+					     &ret_status[c + i]);
+
+			if (ret_codes)
+				ret_codes[c + i] = rc;
+			if (rc < 0 && first == 0)
+				first = rc;
+		}
+	}
+	return first;
 }
 
 int jst_fast_init(jst_reader *r, unsigned abi, unsigned format_major, size_t size,
@@ -701,38 +766,188 @@ static int error_from_block(const struct jst_shm_error *e, struct jst_error *o)
 	return 0;
 }
 
+/*
+ * The reference of error @index of status @st, from its detail version: the
+ * four words it needs loaded in place (no copy of the detail's header),
+ * then the detail's stamp checked, as read_detail() does for a copy.
+ * Return: 0; JST_ENOERROR (@st has no error @index); JST_EAGAIN; JST_ECORRUPT.
+ */
+static int detail_error_ref(const jst_reader *r, const struct jst_status *st, unsigned index,
+			    jst_shm_ref *ret_ref)
+{
+	jst_shm_ref ref = st->internal_detail;
+	uint32_t idx = jst_shm_ref_index(ref) & ~(uint32_t)JST_SHM_REF_LARGE;
+	const struct jst_shm_pool *p =
+		&r->pools[jst_shm_ref_index(ref) & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE
+								     : JST_POOL_DETAIL_SMALL];
+	const struct jst_shm_detail *d;
+	jst_shm_ref eref;
+	bool ok;
+
+	if (ref == 0 || index >= st->n_errors)
+		return JST_ENOERROR;
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	d = jst_shm_block(r->base, p, idx);
+	/* Plain loads of a block that may be reused under us: the stamp check decides. */
+	ok = d->slot == st->handle.slot && d->job_gen == st->handle.gen &&
+	     index < d->n_errors && d->n_errors <= JST_SHM_ERRORS_KEPT;
+	eref = ok ? d->error_refs[index] : 0;
+	/* Loads before the stamp re-check; pairs with block_begin()'s cmm_smp_wmb(). */
+	cmm_smp_rmb();
+	if (uatomic_read(&d->stamp) != jst_shm_ref_stamp(ref))
+		return JST_EAGAIN;
+	if (!ok)
+		return JST_ECORRUPT; /* the status and its detail disagree */
+	*ret_ref = eref;
+	return 0;
+}
+
+int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigned index,
+		       struct jst_error *o)
+{
+	struct jst_shm_error e;
+	jst_shm_ref eref;
+	int rc;
+
+	/* Only the detail's reference to this error is needed. */
+	rc = detail_error_ref(r, st, index, &eref);
+	if (rc < 0)
+		return rc;
+	rc = read_error_block(r, eref, &e, o->text, sizeof(o->text));
+	if (rc < 0)
+		return rc;
+	if (e.slot != st->handle.slot || e.job_gen != st->handle.gen)
+		return JST_ECORRUPT;
+	return error_from_block(&e, o);
+}
+
 int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error *o)
 {
 	if (!r || !o)
 		return JST_EINVAL;
 	for (unsigned i = 0; i < JST_READ_RETRIES; i++) {
 		struct jst_status st;
-		struct jst_shm_detail d;
-		struct jst_shm_error e;
 		int rc = read_status(r, h.slot, h.gen, &st);
 
 		if (rc < 0)
 			return rc;
-		if (st.internal_detail == 0 || index >= st.n_errors)
-			return JST_ENOERROR;
-		/* Only the detail's error references and counts are needed. */
-		rc = read_detail(r, st.internal_detail, &st, &d, DETAIL_ERRORS_HDR, NULL, 0);
-		if (rc == JST_EAGAIN)
-			continue;
-		if (rc < 0)
+		rc = jst__error_read_st(r, &st, index, o);
+		if (rc != JST_EAGAIN)
 			return rc;
-		if (index >= d.n_errors)
-			return JST_ECORRUPT; /* the status and its detail disagree */
-		rc = read_error_block(r, d.error_refs[index], &e, o->text, sizeof(o->text));
-		if (rc == JST_EAGAIN)
-			continue;
-		if (rc < 0)
-			return rc;
-		if (e.slot != h.slot || e.job_gen != h.gen)
-			return JST_ECORRUPT;
-		return error_from_block(&e, o);
+		/* the detail or the error was reused since the status: take the new status */
 	}
 	return JST_EAGAIN;
+}
+
+/* ---- errors in place -------------------------------------------------------------------- */
+
+/* The view's nine named strings are the segment's string table's first nine, in its order. */
+_Static_assert(offsetof(struct jst_error_view, file) -
+		       offsetof(struct jst_error_view, other_error_type) ==
+		       JST_ESTR_FILE * sizeof(struct jst_strview),
+	       "the view's strings follow JST_ESTR_*");
+
+/* Resolve string @s of an error block of @used data bytes at @data; false if out of range. */
+static inline bool strview(struct jst_shm_str s, const char *data, uint32_t used,
+			   struct jst_strview *out)
+{
+	if (s.len == JST_SHM_STR_NULL) {
+		*out = (struct jst_strview){NULL, 0};
+		return true;
+	}
+	/* The same bounds as str_resolve(), but the NUL is not loaded: a view has a length. */
+	if (s.off > used || s.len >= used - s.off)
+		return false;
+	*out = (struct jst_strview){data + s.off, s.len};
+	return true;
+}
+
+/*
+ * Fill @v from error version @ref of job @st. Every field is loaded once
+ * from the block and range-checked against the block itself, so however
+ * the block is rewritten under us, a view's strings stay inside it.
+ */
+static int view_error_block(const jst_reader *r, jst_shm_ref ref, const struct jst_status *st,
+			    struct jst_error_view *v)
+{
+	const struct jst_shm_pool *p = &r->pools[JST_POOL_ERROR];
+	uint32_t idx = jst_shm_ref_index(ref), used;
+	const struct jst_shm_error *blk;
+	struct jst_strview *named = &v->other_error_type;
+	unsigned na, nr;
+	bool ok;
+
+	if (idx == 0 || idx >= p->count)
+		return JST_ECORRUPT;
+	blk = jst_shm_block(r->base, p, idx);
+	/* Plain loads, as in read_error_block(): the stamp check below decides. */
+	used = blk->used;
+	na = blk->n_message_arguments;
+	nr = blk->n_recommended_actions;
+	ok = blk->slot == st->handle.slot && blk->job_gen == st->handle.gen &&
+	     na <= JST_SHM_ERROR_ARGS_MAX && nr <= JST_SHM_ERROR_ARGS_MAX &&
+	     used <= p->block_size - sizeof(*blk);
+	v->time = blk->time;
+	v->sequence = blk->sequence;
+	v->job_state = blk->job_state;
+	v->error_type = blk->error_type;
+	v->n_message_arguments = (uint16_t)na;
+	v->perceived_severity = blk->perceived_severity;
+	v->probable_cause = blk->probable_cause;
+	v->n_recommended_actions = (uint16_t)nr;
+	v->error_source_format = blk->error_source_format;
+	v->context = blk->context;
+	v->cim_status_code = blk->cim_status_code;
+	v->hresult = blk->hresult;
+	for (unsigned k = 0; ok && k < JST_ESTR_MESSAGE_ARGUMENTS; k++)
+		ok = strview(blk->str[k], blk->data, used, &named[k]);
+	/* Only the entries the counts name: the rest are the caller's to ignore, as with argv. */
+	for (unsigned k = 0; ok && k < na; k++)
+		ok = strview(blk->str[JST_ESTR_MESSAGE_ARGUMENTS + k], blk->data, used,
+			     &v->message_arguments[k]);
+	for (unsigned k = 0; ok && k < nr; k++)
+		ok = strview(blk->str[JST_ESTR_RECOMMENDED_ACTIONS + k], blk->data, used,
+			     &v->recommended_actions[k]);
+	v->priv_block = blk;
+	v->priv_stamp = jst_shm_ref_stamp(ref);
+	v->priv_reserved = 0;
+	/*
+	 * Order the loads above before the stamp check. Pairs with the
+	 * cmm_smp_wmb() in the writer's block_begin(), as in jst_read_block():
+	 * a view returned 0 was one version when it was taken, so its checks
+	 * held for the bytes they checked.
+	 */
+	cmm_smp_rmb();
+	if (uatomic_read(&blk->stamp) != v->priv_stamp)
+		return JST_EAGAIN;
+	return ok ? 0 : JST_ECORRUPT; /* a stable block with impossible fields */
+}
+
+int jst_error_view(jst_reader *r, const struct jst_status *st, unsigned index,
+		   struct jst_error_view *ret_view)
+{
+	jst_shm_ref eref;
+	int rc;
+
+	if (!r || !st || !ret_view)
+		return JST_EINVAL;
+	rc = detail_error_ref(r, st, index, &eref);
+	return rc < 0 ? rc : view_error_block(r, eref, st, ret_view);
+}
+
+int jst_error_view_check(const struct jst_error_view *v)
+{
+	if (!v || !v->priv_block)
+		return JST_EINVAL;
+	/*
+	 * Order every load the caller made through the view before this stamp
+	 * load. Pairs with the cmm_smp_wmb() in the writer's block_begin()
+	 * between its odd stamp and the block's new bytes: if the caller read
+	 * any byte of a later incarnation, the stamp is no longer the view's.
+	 */
+	cmm_smp_rmb();
+	return uatomic_read((const uint32_t *)v->priv_block) == v->priv_stamp ? 0 : JST_EAGAIN;
 }
 
 /* ---- iteration and changes ------------------------------------------------------------ */
@@ -869,6 +1084,34 @@ overrun:
 	return JST_EOVERRUN;
 }
 
+/*
+ * Copy the status change @seq published from its ring entry into @out, if
+ * the entry still holds it: a seqlock read whose version is the change
+ * sequence itself. Return: true with one whole version in @out; false when
+ * the writer lapped the entry or is rewriting it (read the reference).
+ */
+static inline bool ring_read(const jst_reader *r, uint64_t seq, struct jst_status *out)
+{
+	const struct jst_shm_status *e = &r->ring[seq & r->ring_mask];
+
+	if (uatomic_read(&e->change_seq) != seq)
+		return false;
+	/*
+	 * Order the version load before the copy. Pairs with the cmm_smp_wmb()
+	 * in the writer's ring_put() before it stores seq: the bytes copied
+	 * below are at least those it published with seq.
+	 */
+	cmm_smp_rmb();
+	memcpy(out, e, sizeof(*out));
+	/*
+	 * Order the copy before the version's re-load. Pairs with the
+	 * cmm_smp_wmb() in ring_put() after it stores BUSY and before it
+	 * rewrites the entry: a copy with any later byte sees seq no more.
+	 */
+	cmm_smp_rmb();
+	return uatomic_read(&e->change_seq) == seq && out->change_seq == seq;
+}
+
 /* Log entries taken per round of jst_changed(): enough misses in flight to hide latency. */
 #define CHANGED_CHUNK 64
 
@@ -885,32 +1128,65 @@ int jst_changed(jst_reader *r, uint64_t *cursor, struct jst_status *ret, size_t 
 	if (log_head(r, c, &head) < 0)
 		goto overrun;
 	while (c < head && n < max) {
-		uint32_t slots[CHANGED_CHUNK];
-		size_t k = 0;
+		uint32_t slots[CHANGED_CHUNK], miss[CHANGED_CHUNK];
+		size_t k = 0, m = 0, want = head - c;
 
-		/* Pass 1: the entries, and a prefetch of each slot's status reference. */
+		/*
+		 * Pass 0: prefetch the chunk's log and ring entries (hints only).
+		 * The writer has just stored them on another CPU: one at a time,
+		 * each would wait for its own transfer; this keeps them in flight
+		 * together, as the reference path below does for its misses.
+		 */
+		if (want > max - n)
+			want = max - n;
+		if (want > CHANGED_CHUNK)
+			want = CHANGED_CHUNK;
+		for (size_t i = 1; i <= want; i++) {
+			__builtin_prefetch(&r->log[(c + i) & r->log_mask]);
+			if (r->ring) {
+				const char *e = (const char *)&r->ring[(c + i) & r->ring_mask];
+
+				__builtin_prefetch(e);
+				__builtin_prefetch(e + 64);
+			}
+		}
+
+		/*
+		 * Pass 1: the entries and, from the status ring (1.5), the status
+		 * each change published, read in order. A change the ring no
+		 * longer holds (lapped, or no ring) is read through its job's
+		 * reference below; prefetch that reference.
+		 */
 		while (c + k < head && n + k < max && k < CHANGED_CHUNK) {
 			rc = log_entry(r, c + k + 1, &slots[k]);
 			if (rc == JST_EOVERRUN)
 				goto overrun;
 			if (rc < 0)
 				return rc;
+			if (r->ring && ring_read(r, c + k + 1, &ret[n + k]) &&
+			    ret[n + k].handle.slot == slots[k]) {
+				k++;
+				continue;
+			}
 			__builtin_prefetch(&r->refs[slots[k]]);
-			k++;
+			miss[m++] = (uint32_t)k++;
 		}
-		/* Pass 2: each reference, and a prefetch of the block it names (a hint only). */
-		for (size_t i = 0; i < k; i++) {
-			uint32_t idx = jst_shm_ref_index(load_status_ref(r, slots[i]));
+		/* Pass 2: each missed reference, and a prefetch of its block (a hint only). */
+		for (size_t i = 0; i < m; i++) {
+			uint32_t idx = jst_shm_ref_index(load_status_ref(r, slots[miss[i]]));
 
 			if (idx && idx < r->status_count)
 				__builtin_prefetch(r->status_blocks + (size_t)idx * JST_SHM_STATUS_SIZE);
 		}
-		/* Pass 3: the validated copies, whatever job the slot holds now. */
-		for (size_t i = 0; i < k; i++) {
-			rc = read_status(r, slots[i], UINT32_MAX, &ret[n + i]);
+		/* Pass 3: their validated copies, whatever job the slot holds now. */
+		for (size_t i = 0; i < m; i++) {
+			struct jst_status *o = &ret[n + miss[i]];
+
+			rc = read_status(r, slots[miss[i]], UINT32_MAX, o);
 			if (rc == JST_ESTALE) {
-				memset(&ret[n + i], 0, sizeof(ret[n + i]));
-				ret[n + i].handle.slot = slots[i]; /* removed: gen 0 says so */
+				memset(o, 0, sizeof(*o));
+				o->handle.slot = slots[miss[i]]; /* removed: gen 0 says so */
+				o->change_seq = c + miss[i] + 1;
 			} else if (rc < 0) {
 				return rc;
 			}

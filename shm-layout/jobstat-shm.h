@@ -220,7 +220,17 @@ struct jst_shm_header {
 	/* 1.2: the cumulative counters; zeroes in a segment made by an older daemon. */
 	struct jst_shm_counters counters __attribute__((aligned(64)));
 
-	uint8_t reserved[JST_SHM_HEADER_SIZE - 448 - 2432];
+	/*
+	 * 1.5: the status ring, geometry fixed at creation like the rest. Read
+	 * only when version_minor >= 5; both 0: no ring (a segment made before
+	 * 1.5, adopted or not). See struct jst_shm_status's change_seq and
+	 * PROTOCOL.md, "The status ring".
+	 */
+	uint64_t ring_offset;    /* struct jst_shm_status ring[ring_size]; 0 = no ring */
+	uint32_t ring_size;      /* entries, a power of two <= log_size; 0 = no ring */
+	uint32_t ring_reserved0; /* 0 */
+
+	uint8_t reserved[JST_SHM_HEADER_SIZE - 448 - 2432 - 16];
 };
 
 /*
@@ -461,6 +471,18 @@ static inline uint64_t jst_shm_log_make(uint64_t seq, uint32_t slot)
 }
 
 /*
+ * The status ring (1.5): entry seq % ring_size holds the status version that
+ * change seq published (for a removal: zeroes but for slot and change_seq),
+ * so a monitor following the log reads the changed statuses in order,
+ * sequentially, instead of chasing each job's reference. An entry's
+ * change_seq is its version: JST_SHM_RING_BUSY while the writer rewrites it,
+ * then seq. A reader that expects seq and loads anything else, before or
+ * after its copy, was lapped (or raced the rewrite) and reads the job's
+ * reference instead. Writer: jst_pub's ring_put(); reader: jst_changed().
+ */
+#define JST_SHM_RING_BUSY UINT64_C(0)
+
+/*
  * jst_shm_hash - the InstanceID hash both sides use for the index.
  * A 64-bit multiply-xorshift over 8-byte words; fast for the short keys of
  * OrgID:LocalID and well mixed in the high bits (the index tag) and the low
@@ -522,7 +544,9 @@ _Static_assert(offsetof(struct jst_shm_header, change_futex) == 328, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, index_gen) == 384, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, slot_hwm) == 392, "frozen");
 _Static_assert(offsetof(struct jst_shm_header, counters) == 448, "frozen (1.2)");
-_Static_assert(offsetof(struct jst_shm_header, reserved) == 448 + 2432, "frozen (1.2)");
+_Static_assert(offsetof(struct jst_shm_header, ring_offset) == 448 + 2432, "frozen (1.5)");
+_Static_assert(offsetof(struct jst_shm_header, ring_size) == 448 + 2432 + 8, "frozen (1.5)");
+_Static_assert(offsetof(struct jst_shm_header, reserved) == 448 + 2432 + 16, "frozen (1.5)");
 _Static_assert(sizeof(struct jst_shm_ctr_type) == 64, "frozen (1.2)");
 _Static_assert(sizeof(struct jst_shm_counters) == 2432, "frozen (1.2)");
 _Static_assert(offsetof(struct jst_shm_counters, errors) == 16, "frozen (1.2)");

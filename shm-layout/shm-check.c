@@ -39,6 +39,17 @@ struct region {
 	uint64_t off, len;
 };
 
+int jst_shm_ring_check(const struct jst_shm_header *h)
+{
+	if (h->version_minor < 5 || (h->ring_offset == 0 && h->ring_size == 0))
+		return 0; /* no ring: readers follow the references */
+	if (h->ring_size == 0 || (h->ring_size & (h->ring_size - 1)) ||
+	    h->ring_size > h->log_size)
+		return JST_ECORRUPT;
+	return region_ok(h->ring_offset, (uint64_t)h->ring_size * JST_SHM_STATUS_SIZE,
+			 h->segment_size) ? 0 : JST_ECORRUPT;
+}
+
 int jst_shm_geometry_check(const struct jst_shm_header *h)
 {
 	static const uint32_t block_size[JST_POOL_COUNT] = {
@@ -47,7 +58,7 @@ int jst_shm_geometry_check(const struct jst_shm_header *h)
 		[JST_POOL_DETAIL_LARGE] = JST_SHM_DETAIL_LARGE,
 		[JST_POOL_ERROR] = JST_SHM_ERROR_BLOCK,
 	};
-	struct region r[5 + JST_POOL_COUNT];
+	struct region r[6 + JST_POOL_COUNT];
 	uint64_t size = h->segment_size;
 	unsigned n = 0;
 
@@ -65,6 +76,11 @@ int jst_shm_geometry_check(const struct jst_shm_header *h)
 	r[n++] = (struct region){h->index_offset[0], (uint64_t)h->index_size * sizeof(uint64_t)};
 	r[n++] = (struct region){h->index_offset[1], (uint64_t)h->index_size * sizeof(uint64_t)};
 	r[n++] = (struct region){h->log_offset, (uint64_t)h->log_size * sizeof(uint64_t)};
+	if (jst_shm_ring_check(h) < 0)
+		return JST_ECORRUPT;
+	if (jst_shm_has_ring(h))
+		r[n++] = (struct region){h->ring_offset,
+					 (uint64_t)h->ring_size * JST_SHM_STATUS_SIZE};
 	for (unsigned p = 0; p < JST_POOL_COUNT; p++) {
 		const struct jst_shm_pool *pool = &h->pools[p];
 

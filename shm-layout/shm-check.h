@@ -46,6 +46,25 @@ int jst_shm_check(const void *base, uint64_t file_size);
 int jst_shm_geometry_check(const struct jst_shm_header *h);
 
 /*
+ * jst_shm_has_ring() - does a checked header describe a status ring? Only
+ * a 1.5 (or later minor) header's ring fields mean anything; an older
+ * segment's reserved bytes are ignored, whatever they hold.
+ */
+static inline bool jst_shm_has_ring(const struct jst_shm_header *h)
+{
+	return h->version_minor >= 5 && h->ring_size != 0;
+}
+
+/*
+ * jst_shm_ring_check() - the status ring's own fields (1.5): none (both 0),
+ * or a power of two of entries no larger than the change log, inside the
+ * segment, on a page. jst_shm_geometry_check() calls it and also proves the
+ * ring overlaps no other region; jobstatd calls it alone to say what was
+ * wrong. Return: 0 or JST_ECORRUPT.
+ */
+int jst_shm_ring_check(const struct jst_shm_header *h);
+
+/*
  * jst_utf8_valid() - strict UTF-8: no overlongs, no surrogates, nothing above
  * U+10FFFF. The one validator for producer strings and adopted segments.
  */

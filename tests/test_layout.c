@@ -230,6 +230,77 @@ Test(layout, inconsistent_geometry_is_corrupt)
 		cr_assert_eq(attach_mutated(cases[i]), JST_ECORRUPT, "case %zu", i);
 }
 
+/* ---- the status ring's fields (format 1.5) ---- */
+
+static void ring_not_pow2(struct jst_shm_header *h)
+{
+	h->ring_size = 3;
+}
+
+static void ring_longer_than_log(struct jst_shm_header *h)
+{
+	h->ring_size = h->log_size * 2;
+}
+
+static void ring_past_end(struct jst_shm_header *h)
+{
+	h->ring_offset = h->segment_size - JST_SHM_ALIGN;
+}
+
+static void ring_over_the_log(struct jst_shm_header *h)
+{
+	h->ring_offset = h->log_offset;
+}
+
+static void ring_in_header(struct jst_shm_header *h)
+{
+	h->ring_offset = 0;
+}
+
+static void ring_misaligned(struct jst_shm_header *h)
+{
+	h->ring_offset += 64;
+}
+
+static void ring_size_without_offset(struct jst_shm_header *h)
+{
+	h->ring_offset = 0;
+	h->ring_size = 16;
+}
+
+Test(layout, a_status_ring_outside_its_place_is_corrupt)
+{
+	void (*cases[])(struct jst_shm_header *) = {
+		ring_not_pow2,  ring_longer_than_log, ring_past_end,
+		ring_over_the_log, ring_in_header, ring_misaligned, ring_size_without_offset,
+	};
+
+	cr_assert_eq(good.version_minor, 5);
+	cr_assert_gt(good.ring_size, 0, "a new segment has a ring");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(attach_mutated(cases[i]), JST_ECORRUPT, "case %zu", i);
+}
+
+static void minor4_ring_garbage(struct jst_shm_header *h)
+{
+	h->version_minor = 4;
+	h->ring_offset = 12345;
+	h->ring_size = 3;
+}
+
+static void no_ring(struct jst_shm_header *h)
+{
+	h->ring_offset = 0;
+	h->ring_size = 0;
+}
+
+/* A 1.4 segment's reserved bytes are not a ring, whatever they hold; 0 and 0 is no ring. */
+Test(layout, ring_fields_mean_nothing_before_1_5)
+{
+	cr_assert_eq(attach_mutated(minor4_ring_garbage), 0);
+	cr_assert_eq(attach_mutated(no_ring), 0);
+}
+
 Test(layout, frozen_sizes)
 {
 	/* The static asserts in jobstat-shm.h hold these at compile time; here they are visible. */

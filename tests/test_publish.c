@@ -384,53 +384,97 @@ Test(publish, change_log_reports_changes_and_overrun)
 	test_seg_destroy(&s2);
 }
 
-/* jst_changed(): the statuses themselves, in change order, across its internal chunks. */
-Test(publish, changed_gives_each_changed_jobs_status)
+/*
+ * jst_changed(): one entry per change, in change order, across its internal
+ * chunks. With the status ring (format 1.5) each entry is the status its
+ * change published; a change the ring no longer holds (or every change, in
+ * a segment without a ring) is read through the job: its status now.
+ */
+enum ring_case { RING_ALL, RING_NONE, RING_LAPPED };
+
+static void changed_case(enum ring_case mode)
 {
-	enum { N = 100 };
+	/* A lapped ring of 64 still holds creations of jobs that changed again since. */
+	enum { N = 100, LAPPED_RING = 64 };
+	struct jst_pub_config cfg = {
+		.capacity = 1024, .log_size = 1024,
+		.ring_size = mode == RING_NONE ? JST_PUB_NO_RING
+			     : mode == RING_LAPPED ? LAPPED_RING : 1024,
+	};
 	struct jst_status st, *out = calloc(4 * N, sizeof(*out));
+	struct test_seg s;
 	jst_handle h[N];
-	uint64_t cursor = jst_change_seq(rd);
+	jst_reader *r;
+	uint64_t cursor;
 	size_t n;
 
+	test_seg_create(&s, "changed", &cfg);
+	cr_assert_eq(jst_attach(s.ns, &r), 0);
+	cursor = jst_change_seq(r);
 	for (unsigned i = 0; i < N; i++) {
 		char id[32];
 
 		snprintf(id, sizeof(id), "org:changed-%u", i);
-		h[i] = create(id, 1000 + i);
+		test_status_fill(&st, 1000 + i);
+		cr_assert_eq(jst_pub_job_create(s.pub, id, &st, NULL, &h[i]), 0);
 	}
 	/* Every third job changes again, then one is removed. */
 	for (unsigned i = 0; i < N; i += 3) {
 		test_status_fill(&st, 5000 + i);
-		cr_assert_eq(jst_pub_publish(seg.pub, h[i], &(struct jst_pub_change){.status = &st}), 0);
+		cr_assert_eq(jst_pub_publish(s.pub, h[i], &(struct jst_pub_change){.status = &st}), 0);
 	}
-	cr_assert_eq(jst_pub_remove(seg.pub, h[1]), 0);
-	cr_assert_eq(jst_changed(rd, &cursor, out, 4 * N, &n), 0);
+	cr_assert_eq(jst_pub_remove(s.pub, h[1]), 0);
+	cr_assert_eq(jst_changed(r, &cursor, out, 4 * N, &n), 0);
 	cr_assert_eq(n, N + (N + 2) / 3 + 1, "one entry per change");
-	for (unsigned i = 0; i < N; i++) {
-		/* The creation's entry shows the job as it is now (current version). */
-		uint64_t want = i % 3 == 0 ? 5000 + i : 1000 + i;
+	for (unsigned e = 0; e < n; e++) {
+		bool in_ring = mode == RING_ALL || (mode == RING_LAPPED && e >= n - LAPPED_RING);
+		/* The job of change e, and what that change published. */
+		unsigned i = e < N ? e : e < n - 1 ? 3 * (e - N) : 1;
+		uint64_t published = e < N ? 1000 + i : 5000 + i;
+		uint64_t now = i % 3 == 0 ? 5000 + i : 1000 + i;
+		bool removed = e == n - 1 || (!in_ring && i == 1);
 
-		if (i == 1) {
-			cr_assert_eq(out[i].handle.slot, h[1].slot);
-			cr_assert_eq(out[i].handle.gen, 0, "removed: gen 0");
+		cr_assert_eq(out[e].handle.slot, h[i].slot, "change %u", e);
+		if (in_ring || removed)
+			cr_assert_eq(out[e].change_seq, cursor - n + e + 1, "change %u: its seq %lu, want %lu", e, (unsigned long)out[e].change_seq, (unsigned long)(cursor - n + e + 1));
+		else
+			cr_assert_geq(out[e].change_seq, cursor - n + e + 1, "change %u: later", e);
+		if (removed) {
+			cr_assert_eq(out[e].handle.gen, 0, "change %u: removed, gen 0", e);
 			continue;
 		}
-		cr_assert_eq(out[i].handle.slot, h[i].slot);
-		cr_assert_eq(out[i].handle.gen, h[i].gen);
-		cr_assert_eq(test_status_check(&out[i]), want, "job %u", i);
+		cr_assert_eq(out[e].handle.gen, h[i].gen, "change %u", e);
+		cr_assert_eq(test_status_check(&out[e]), in_ring ? published : now,
+			     "change %u of job %u: %s", e, i,
+			     in_ring ? "the ring holds the version it published" : "the job now");
 	}
-	cr_assert_eq(out[n - 1].handle.gen, 0, "the removal is the last change");
-	cr_assert_eq(jst_changed(rd, &cursor, out, 4 * N, &n), 0);
+	cr_assert_eq(jst_changed(r, &cursor, out, 4 * N, &n), 0);
 	cr_assert_eq(n, 0, "caught up");
 	/* A bounded call stops where asked, and the next goes on from there. */
 	for (unsigned i = 0; i < 40; i++)
-		cr_assert_eq(jst_pub_publish(seg.pub, h[2], &(struct jst_pub_change){.status = &st}), 0);
-	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
+		cr_assert_eq(jst_pub_publish(s.pub, h[2], &(struct jst_pub_change){.status = &st}), 0);
+	cr_assert_eq(jst_changed(r, &cursor, out, 33, &n), 0);
 	cr_assert_eq(n, 33);
-	cr_assert_eq(jst_changed(rd, &cursor, out, 33, &n), 0);
+	cr_assert_eq(jst_changed(r, &cursor, out, 33, &n), 0);
 	cr_assert_eq(n, 7);
 	free(out);
+	jst_detach(r);
+	test_seg_destroy(&s);
+}
+
+Test(publish, changed_gives_each_change_the_status_it_published_from_the_ring)
+{
+	changed_case(RING_ALL);
+}
+
+Test(publish, changed_without_a_ring_reads_each_changed_job_now)
+{
+	changed_case(RING_NONE);
+}
+
+Test(publish, changed_further_behind_than_the_ring_reads_those_jobs_now)
+{
+	changed_case(RING_LAPPED);
 }
 
 /*

@@ -3,12 +3,16 @@
  * test_readpath.c - proves what the fast read path (issue 17) relies on: the
  * inline status read gives what jst_status() gives and only whole versions,
  * refuses a format it was not built for, an error read copies every entry
- * it counts and no stale pointer, and the vectorised CIM-XML escaping (SSE2
+ * it counts and no stale pointer, an error view gives the same in place and
+ * its check reports a block reused after the view, and the vectorised CIM-XML escaping (SSE2
  * and its portable SWAR fallback) escapes exactly what a byte-at-a-time
  * escaper does, wherever the byte falls in a 16-byte block.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -206,6 +210,51 @@ Test(readpath, inline_reads_are_whole_versions_while_blocks_are_reused, .timeout
 	test_seg_destroy(&seg);
 }
 
+/* ---- many jobs at once ---- */
+
+Test(readpath, status_many_gives_each_jobs_status_and_code)
+{
+	enum { M = 200 }; /* more than one round of 64 */
+	struct test_seg seg;
+	jst_handle hs[NJOBS], many[M];
+	struct jst_status got[M], one;
+	int codes[M];
+	jst_reader *r;
+
+	make_jobs(&seg, NULL, hs);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	for (unsigned i = 0; i < M; i++)
+		many[i] = hs[(i * 7) % NJOBS]; /* any order, repeats */
+	cr_assert_eq(jst_status_many(r, many, M, got, codes), 0);
+	for (unsigned i = 0; i < M; i++) {
+		cr_assert_eq(codes[i], 0);
+		cr_assert_eq(jst_status(r, many[i], &one), 0);
+		cr_assert_eq(memcmp(&got[i], &one, sizeof(one)), 0, "entry %u is jst_status()", i);
+	}
+	/* A removed job, a stale generation and a slot out of range: each its own code. */
+	cr_assert_eq(jst_pub_remove(seg.pub, hs[5]), 0);
+	many[3] = hs[5];
+	many[70] = (jst_handle){hs[6].slot, hs[6].gen + 2};
+	many[150] = (jst_handle){UINT32_MAX - 1, 0};
+	cr_assert_eq(jst_status_many(r, many, M, got, codes), JST_ESTALE, "the first failure");
+	cr_assert_eq(codes[3], JST_ESTALE);
+	cr_assert_eq(codes[70], JST_ESTALE);
+	cr_assert_eq(codes[150], JST_EINVAL);
+	for (unsigned i = 0; i < M; i++) {
+		int want = jst_status(r, many[i], &one);
+
+		cr_assert_eq(codes[i], want, "entry %u: the code jst_status() gives", i);
+		if (want == 0)
+			cr_assert_eq(memcmp(&got[i], &one, sizeof(one)), 0, "entry %u still read", i);
+	}
+	cr_assert_eq(jst_status_many(r, many, M, got, NULL), JST_ESTALE, "codes are optional");
+	cr_assert_eq(jst_status_many(r, NULL, 0, NULL, NULL), 0, "nothing to read");
+	cr_assert_eq(jst_status_many(r, NULL, 1, got, codes), JST_EINVAL);
+	cr_assert_eq(jst_status_many(NULL, many, 1, got, codes), JST_EINVAL);
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
 /* ---- error reads ---- */
 
 static char strs[JST_ESTR_COUNT][64];
@@ -232,6 +281,9 @@ static struct jst_error full_error(unsigned nargs, unsigned nactions)
 	return e;
 }
 
+/* MessageArguments and RecommendedActions counts: none, one each, some, all, mixed. */
+static const unsigned counts[][2] = {{0, 0}, {1, 0}, {0, 1}, {3, 16}, {16, 16}, {16, 2}};
+
 static void assert_same_str(const char *got, const char *want, const char *what, unsigned k)
 {
 	cr_assert(got && want && strcmp(got, want) == 0, "%s[%u]: got \"%s\", want \"%s\"", what,
@@ -240,7 +292,6 @@ static void assert_same_str(const char *got, const char *want, const char *what,
 
 Test(readpath, error_read_copies_every_entry_it_counts_and_nulls_the_rest)
 {
-	static const unsigned counts[][2] = {{0, 0}, {1, 0}, {0, 1}, {3, 16}, {16, 16}, {16, 2}};
 	struct test_seg seg;
 	jst_handle hs[NJOBS];
 	static struct jst_error got;
@@ -291,6 +342,177 @@ Test(readpath, error_read_copies_every_entry_it_counts_and_nulls_the_rest)
 		cr_assert_eq(got.context, 3);
 		cr_assert_eq(got.sequence, 1);
 	}
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
+/* A view's string equals @want (both NULL, or the same bytes and length). */
+static void assert_view_str(struct jst_strview v, const char *want, const char *what, unsigned k)
+{
+	if (!want) {
+		cr_assert_null(v.p, "%s[%u]: a NULL value viewed as %u bytes", what, k, v.len);
+		return;
+	}
+	cr_assert(v.p && v.len == strlen(want) && memcmp(v.p, want, v.len) == 0,
+		  "%s[%u]: viewed \"%.*s\", want \"%s\"", what, k, v.p ? (int)v.len : 6,
+		  v.p ? v.p : "(null)", want);
+}
+
+Test(readpath, error_view_gives_in_place_what_error_read_copies)
+{
+	struct test_seg seg;
+	jst_handle hs[NJOBS];
+	static struct jst_error got;
+	jst_reader *r;
+
+	make_jobs(&seg, NULL, hs);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	for (unsigned t = 0; t < sizeof(counts) / sizeof(counts[0]); t++) {
+		struct jst_error e = full_error(counts[t][0], counts[t][1]);
+		struct jst_error_view v;
+		struct jst_status st;
+		const struct jst_strview *named = &v.other_error_type;
+		const char *want[] = {e.other_error_type, e.owning_entity, e.message_id, e.message,
+				      e.probable_cause_description, e.error_source,
+				      e.other_error_source_format, e.cim_status_code_description,
+				      e.file};
+
+		if (t == 1)
+			e.file = want[8] = NULL; /* a NULL string is viewed as NULL */
+		cr_assert_eq(jst_pub_publish(seg.pub, hs[t], &(struct jst_pub_change){.error = &e}),
+			     0);
+		cr_assert_eq(jst_status(r, hs[t], &st), 0);
+		cr_assert_eq(jst_error_view(r, &st, 1, &v), JST_ENOERROR, "only one error");
+		cr_assert_eq(jst_error_view(r, &st, 0, &v), 0);
+		cr_assert_eq(jst_error_read(r, hs[t], 0, &got), 0);
+		for (unsigned k = 0; k < 9; k++)
+			assert_view_str(named[k], want[k], "string", k);
+		cr_assert_eq(v.n_message_arguments, counts[t][0]);
+		cr_assert_eq(v.n_recommended_actions, counts[t][1]);
+		for (unsigned k = 0; k < counts[t][0]; k++)
+			assert_view_str(v.message_arguments[k], e.message_arguments[k],
+					"message_arguments", k);
+		for (unsigned k = 0; k < counts[t][1]; k++)
+			assert_view_str(v.recommended_actions[k], e.recommended_actions[k],
+					"recommended_actions", k);
+		cr_assert(v.time == got.time && v.sequence == got.sequence &&
+			  v.job_state == got.job_state && v.error_type == got.error_type &&
+			  v.perceived_severity == got.perceived_severity &&
+			  v.probable_cause == got.probable_cause &&
+			  v.error_source_format == got.error_source_format &&
+			  v.context == got.context && v.cim_status_code == got.cim_status_code &&
+			  v.hresult == got.hresult, "the view's numbers are the copy's");
+		cr_assert_eq(v.sequence, 1);
+		cr_assert_eq(jst_error_view_check(&v), 0, "nothing changed: the view held");
+	}
+	cr_assert_eq(jst_error_view(NULL, &(struct jst_status){0}, 0, &(struct jst_error_view){0}),
+		     JST_EINVAL);
+	cr_assert_eq(jst_error_view_check(NULL), JST_EINVAL);
+	cr_assert_eq(jst_error_view_check(&(struct jst_error_view){0}), JST_EINVAL,
+		     "a view jst_error_view() never filled");
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
+/*
+ * The view's seqlock: once the writer reuses the viewed error's block, the
+ * check after use says so, and a view from the old status is refused; the
+ * new status views the new error.
+ */
+Test(readpath, error_view_check_fails_once_the_block_is_reused)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS, .errors = JST_ERRORS_KEPT + 4,
+				     .grace_ns = 1};
+	struct test_seg seg;
+	jst_handle hs[NJOBS];
+	struct jst_error_view v, v2;
+	struct jst_status old, st;
+	jst_reader *r;
+	char msg[64];
+	unsigned n;
+
+	make_jobs(&seg, &cfg, hs);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	{
+		struct jst_error e = {.message_id = "ID0", .message = "the first"};
+
+		cr_assert_eq(jst_pub_publish(seg.pub, hs[0],
+					     &(struct jst_pub_change){.error = &e}), 0);
+	}
+	cr_assert_eq(jst_status(r, hs[0], &old), 0);
+	cr_assert_eq(jst_error_view(r, &old, 0, &v), 0);
+	assert_view_str(v.message, "the first", "message", 0);
+	cr_assert_eq(jst_error_view_check(&v), 0);
+	/* Enough errors that every block of the pool, the viewed one too, is reused. */
+	for (n = 1; n <= 2 * (JST_ERRORS_KEPT + 4); n++) {
+		struct jst_error e = {.message_id = "ID1", .message = msg};
+
+		snprintf(msg, sizeof(msg), "error %u", n);
+		cr_assert_eq(jst_pub_publish(seg.pub, hs[0],
+					     &(struct jst_pub_change){.error = &e}), 0);
+		nanosleep(&(struct timespec){0, 1000}, NULL); /* past the 1 ns grace period */
+	}
+	cr_assert_eq(jst_error_view_check(&v), JST_EAGAIN,
+		     "the viewed block was rewritten: whatever was read through it is void");
+	cr_assert_eq(jst_error_view(r, &old, 0, &v2), JST_EAGAIN,
+		     "a view from a status whose detail and errors are gone");
+	cr_assert_eq(jst_status(r, hs[0], &st), 0);
+	cr_assert_eq(jst_error_view(r, &st, st.n_errors - 1u, &v2), 0);
+	snprintf(msg, sizeof(msg), "error %u", n - 1);
+	assert_view_str(v2.message, msg, "message", 0);
+	cr_assert_eq(jst_error_view_check(&v2), 0);
+	jst_detach(r);
+	test_seg_destroy(&seg);
+}
+
+/*
+ * The segment is hostile: an error block whose string lies past its text is
+ * refused, never handed out as a view reaching beyond the block.
+ */
+Test(readpath, error_view_refuses_a_string_past_the_blocks_text)
+{
+	struct test_seg seg;
+	jst_handle hs[NJOBS];
+	struct jst_error e = {.message_id = "ID0", .message = "a message"};
+	struct jst_error_view v;
+	struct jst_status st;
+	struct jst_shm_header *h;
+	struct jst_shm_detail *d;
+	struct jst_shm_error *eb;
+	struct stat sb;
+	uint32_t di;
+	jst_reader *r;
+	char *base;
+	int fd;
+
+	make_jobs(&seg, NULL, hs);
+	cr_assert_eq(jst_pub_publish(seg.pub, hs[0], &(struct jst_pub_change){.error = &e}), 0);
+	cr_assert_eq(jst_attach(seg.ns, &r), 0);
+	cr_assert_eq(jst_status(r, hs[0], &st), 0);
+	fd = shm_open(seg.shm, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &sb), 0);
+	base = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(base, MAP_FAILED);
+	close(fd);
+	h = (struct jst_shm_header *)base;
+	di = jst_shm_ref_index(st.internal_detail);
+	d = jst_shm_block(base, &h->pools[di & JST_SHM_REF_LARGE ? JST_POOL_DETAIL_LARGE
+								 : JST_POOL_DETAIL_SMALL],
+			  di & ~(uint32_t)JST_SHM_REF_LARGE);
+	eb = jst_shm_block(base, &h->pools[JST_POOL_ERROR], jst_shm_ref_index(d->error_refs[0]));
+	eb->str[JST_ESTR_MESSAGE].off = eb->used; /* starts at the end of the text */
+	cr_assert_eq(jst_error_view(r, &st, 0, &v), JST_ECORRUPT);
+	eb->str[JST_ESTR_MESSAGE].off = 0;
+	eb->str[JST_ESTR_MESSAGE].len = eb->used; /* one byte too long: no room for its NUL */
+	cr_assert_eq(jst_error_view(r, &st, 0, &v), JST_ECORRUPT);
+	eb->n_message_arguments = JST_ERROR_ARGS_MAX + 1;
+	eb->str[JST_ESTR_MESSAGE].len = 1;
+	cr_assert_eq(jst_error_view(r, &st, 0, &v), JST_ECORRUPT, "more arguments than entries");
+	eb->n_message_arguments = 0;
+	d->n_errors = JST_ERRORS_KEPT + 1;
+	cr_assert_eq(jst_error_view(r, &st, 0, &v), JST_ECORRUPT, "more errors than a detail holds");
+	munmap(base, (size_t)sb.st_size);
 	jst_detach(r);
 	test_seg_destroy(&seg);
 }

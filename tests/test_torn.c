@@ -25,8 +25,8 @@
 #define NJOBS 64
 
 struct tally {
-	uint64_t reads, torn, again, strings, errors, stale;
-	int first_rc, first_op; /* the first failure: its return code and which read (1-3) */
+	uint64_t reads, torn, again, strings, errors, stale, views, changed;
+	int first_rc, first_op; /* the first failure: its return code and which read (1-5) */
 };
 
 #define TORN(t, op, rc)                                                                        \
@@ -112,6 +112,84 @@ static bool check_error(const struct jst_error *e)
 	       e->cim_status_code == (uint32_t)k && e->probable_cause == k % 131;
 }
 
+/* A view's string, copied out by its length (a view's bytes need not end in a NUL). */
+static const char *view_str(struct jst_strview v, char *buf, size_t n)
+{
+	size_t k = v.len < n - 1 ? v.len : n - 1;
+
+	if (!v.p)
+		return NULL;
+	memcpy(buf, v.p, k);
+	buf[k] = 0;
+	return buf;
+}
+
+/*
+ * Error 0 of status @st read in place, used as a monitor would (parsing the
+ * message before reading on, which widens the window for the writer to reuse
+ * the block), and judged only if jst_error_view_check() says the view held.
+ * Return: 1 a consistent error; 0 the view did not hold (retry); a negative
+ * code, or -1000 for an inconsistent error the check let through.
+ */
+static int read_error_view(jst_reader *r, const struct jst_status *st)
+{
+	struct jst_error_view v;
+	struct jst_error e;
+	char buf[3][64];
+	unsigned long long k;
+	int rc = jst_error_view(r, st, 0, &v);
+
+	if (rc == JST_EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	memset(&e, 0, offsetof(struct jst_error, text));
+	e.message = view_str(v.message, buf[0], sizeof(buf[0]));
+	/* Parsed: a monitor's use of the view, between the view and its check. */
+	if (!e.message || sscanf(e.message, "msg-%llu", &k) != 1)
+		k = 0;
+	(void)k;
+	e.message_id = view_str(v.message_id, buf[1], sizeof(buf[1]));
+	e.n_message_arguments = v.n_message_arguments;
+	if (v.n_message_arguments >= 1)
+		e.message_arguments[0] = view_str(v.message_arguments[0], buf[2], sizeof(buf[2]));
+	e.cim_status_code = v.cim_status_code;
+	e.probable_cause = v.probable_cause;
+	if (jst_error_view_check(&v) != 0)
+		return 0;
+	return check_error(&e) ? 1 : -1000;
+}
+
+/*
+ * The change log with the statuses (jst_changed()), which reads the status
+ * ring (format 1.5) and falls back to references where the writer lapped
+ * it: every entry is whole, of the slot its log entry names, at or after its
+ * change. Return: the entries checked; -1 and *@rc for a bad one.
+ */
+static int64_t read_changed(jst_reader *r, uint64_t *cursor, int *rc)
+{
+	static struct jst_status got[256];
+	jst_handle hs[256];
+	uint64_t c0 = *cursor, c1 = c0;
+	size_t n, m;
+
+	*rc = jst_changed(r, cursor, got, 256, &n);
+	if (*rc == JST_EOVERRUN || *rc == JST_EAGAIN)
+		return 0; /* further behind than the log: a monitor rescans */
+	if (*rc < 0)
+		return -1;
+	/* The same stretch of the log, for the slots (the log entries are not lapped yet). */
+	if (jst_changes(r, &c1, hs, n, &m) != 0 || m != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (got[i].handle.slot != hs[i].slot || got[i].change_seq < c0 + i + 1)
+			return -1;
+		if (got[i].handle.gen != 0 && test_status_check(&got[i]) == UINT64_MAX)
+			return -1;
+	}
+	return (int64_t)n;
+}
+
 /* A reader process: validate every read until killed, report through @fd on SIGTERM. */
 static volatile sig_atomic_t reader_stop;
 
@@ -128,6 +206,7 @@ static void reader_main(const char *ns, const char (*ids)[32], int fd)
 	struct tally t = {0};
 	jst_handle hs[NJOBS];
 	jst_reader *r;
+	uint64_t cursor;
 
 	signal(SIGTERM, on_term);
 	if (jst_attach(ns, &r) != 0)
@@ -135,6 +214,7 @@ static void reader_main(const char *ns, const char (*ids)[32], int fd)
 	for (unsigned i = 0; i < NJOBS; i++)
 		if (jst_lookup(r, ids[i], &hs[i]) != 0)
 			_exit(4);
+	cursor = jst_change_seq(r);
 	for (uint64_t n = 0; !reader_stop; n++) {
 		jst_handle h = hs[n % NJOBS];
 		struct jst_status st;
@@ -165,6 +245,25 @@ static void reader_main(const char *ns, const char (*ids)[32], int fd)
 				TORN(t, 3, rc);
 			else
 				t.errors++;
+		}
+		if (n % 16 == 1) {
+			int64_t k = read_changed(r, &cursor, &rc);
+
+			if (k < 0)
+				TORN(t, 5, rc);
+			else
+				t.changed += (uint64_t)k;
+			if (k <= 0)
+				cursor = jst_change_seq(r);
+		}
+		if (n % 4 == 3) {
+			rc = read_error_view(r, &st);
+			if (rc == 0)
+				t.again++;
+			else if (rc < 0)
+				TORN(t, 4, rc);
+			else
+				t.views++;
 		}
 	}
 	if (write(fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
@@ -283,13 +382,14 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 				     .detail_small = NJOBS + 8,
 				     .detail_large = 4,
 				     .errors = NJOBS * JST_ERRORS_KEPT + 8,
+				     .ring_size = 64, /* lapped by the writer every 64 changes */
 				     .grace_ns = 1};
 	char ids[NJOBS][32];
 	jst_handle hs[NJOBS];
 	struct test_seg seg;
 	struct reader rds[3];
 	struct jst_pub_stats ps;
-	uint64_t updates, reads = 0, strings = 0, errors = 0;
+	uint64_t updates, reads = 0, strings = 0, errors = 0, views = 0, changed = 0;
 
 	setup_jobs(&seg, &cfg, ids, hs, "torn");
 	for (unsigned i = 0; i < 3; i++)
@@ -304,8 +404,11 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 		reads += t.reads;
 		strings += t.strings;
 		errors += t.errors;
-		cr_log_info("reader %u: %" PRIu64 " reads, %" PRIu64 " retried to EAGAIN", i,
-			    t.reads, t.again);
+		views += t.views;
+		changed += t.changed;
+		cr_log_info("reader %u: %" PRIu64 " reads, %" PRIu64 " views, %" PRIu64
+			    " changes, %" PRIu64 " retried to EAGAIN", i, t.reads, t.views,
+			    t.changed, t.again);
 	}
 	jst_pub_stats(seg.pub, &ps);
 	cr_log_info("writer: %" PRIu64 " updates, %" PRIu64 " early reuses", updates,
@@ -315,6 +418,74 @@ Test(torn, no_reader_sees_a_torn_version, .timeout = 900)
 	cr_assert_gt(reads, 10000);
 	cr_assert_gt(strings, 1000);
 	cr_assert_gt(errors, 1000);
+	cr_assert_gt(views, 1000);
+	cr_assert_gt(changed, 1000);
+	test_seg_destroy(&seg);
+}
+
+/*
+ * A one-entry status ring: every change rewrites the entry a poller of the
+ * latest change reads, so each of those reads races the writer. Readers take
+ * the last change again and again (jst_changed() from head - 1); whatever the
+ * entry held when they copied it, what they get must be one whole version.
+ */
+static void ring_reader_main(const char *ns, int fd)
+{
+	struct tally t = {0};
+	jst_reader *r;
+
+	signal(SIGTERM, on_term);
+	if (jst_attach(ns, &r) != 0)
+		_exit(3);
+	while (!reader_stop) {
+		struct jst_status st;
+		uint64_t c = jst_change_seq(r) - 1, want = c + 1;
+		size_t n;
+		int rc = jst_changed(r, &c, &st, 1, &n);
+
+		if (rc == JST_EAGAIN || rc == JST_EOVERRUN || (rc == 0 && n == 0)) {
+			t.again++;
+			continue;
+		}
+		if (rc != 0 || st.change_seq < want ||
+		    (st.handle.gen != 0 && test_status_check(&st) == UINT64_MAX))
+			TORN(t, 5, rc);
+		t.changed++;
+		t.reads += st.change_seq == want; /* the version the change published */
+	}
+	if (write(fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
+		_exit(5);
+	_exit(0);
+}
+
+Test(torn, a_ring_entry_rewritten_under_its_readers_is_never_read_torn, .timeout = 900)
+{
+	struct jst_pub_config cfg = {.capacity = NJOBS, .ring_size = 1, .grace_ns = 1};
+	char ids[NJOBS][32];
+	jst_handle hs[NJOBS];
+	struct test_seg seg;
+	struct reader rds[2];
+	uint64_t changed = 0, exact = 0;
+
+	setup_jobs(&seg, &cfg, ids, hs, "torn-ring");
+	for (unsigned i = 0; i < 2; i++) {
+		rds[i].pid = test_fork_piped(&rds[i].fd);
+		if (rds[i].pid == 0)
+			ring_reader_main(seg.ns, rds[i].fd);
+	}
+	write_for(seg.pub, hs, run_seconds(3.0), 0, NULL, NULL);
+	for (unsigned i = 0; i < 2; i++) {
+		struct tally t = finish_reader(rds[i]);
+
+		cr_assert_eq(t.torn, 0, "reader %u: %" PRIu64 " torn ring reads in %" PRIu64
+			     ", the first returned %s", i, t.torn, t.changed, jst_errname(t.first_rc));
+		changed += t.changed;
+		exact += t.reads;
+		cr_log_info("ring reader %u: %" PRIu64 " changes read, %" PRIu64 " from the ring",
+			    i, t.changed, t.reads);
+	}
+	cr_assert_gt(changed, 10000);
+	cr_assert_gt(exact, 1000, "the ring was read, not only the references");
 	test_seg_destroy(&seg);
 }
 

@@ -138,6 +138,8 @@ int jst_attach_shm(const char *shm_name, jst_reader **ret_reader);
 void jst_detach(jst_reader *r);
 int jst_lookup(jst_reader *r, const char *instance_id, jst_handle *ret_handle);
 int jst_status(jst_reader *r, jst_handle h, struct jst_status *ret_status);
+int jst_status_many(jst_reader *r, const jst_handle *handles, size_t n,
+		    struct jst_status *ret_status, int *ret_codes);
 int jst_job(jst_reader *r, jst_handle h, struct jst_job *ret_job);
 int jst_error_read(jst_reader *r, jst_handle h, unsigned index, struct jst_error *ret_error);
 int jst_job_ext(jst_reader *r, jst_handle h, struct jst_job_ext *ret, size_t size);

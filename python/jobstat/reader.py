@@ -163,6 +163,30 @@ class Reader:
             raise error(rc, where="status")
         return _status_from_bytes(s.st_mem)
 
+    def status_many(self, handles):
+        """The Status of each job in handles (jst_status_many: their memory accesses
+        overlapped), in order; None for a job that is gone. No syscall."""
+        hs = [_handle(h) for h in handles]
+        n = len(hs)
+        if n == 0:
+            return []
+        c_h = ffi.new("jst_handle[]", hs)
+        c_st = ffi.new("struct jst_status[]", n)
+        c_rc = ffi.new("int[]", n)
+        rc = lib.jst_status_many(self._ptr, c_h, n, c_st, c_rc)
+        if rc < 0 and rc != Errno.ESTALE:
+            raise error(rc, where="status_many")
+        mem = ffi.buffer(c_st)
+        out = []
+        for i in range(n):
+            if c_rc[i] == Errno.ESTALE:
+                out.append(None)
+            elif c_rc[i] < 0:
+                raise error(c_rc[i], where="status_many")
+            else:
+                out.append(_status_from_bytes(mem, i * _STATUS_SIZE))
+        return out
+
     def job(self, h):
         """Every property of the job (a Job), read consistently."""
         j = _scratch().job
@@ -307,9 +331,11 @@ class Reader:
 
 
 class ChangeLog:
-    """A cursor in a Reader's change log. Iterating yields the current Status of every job
-    changed after the cursor, in change order, until caught up (jst_changed), advancing
-    the cursor; a job removed since its change yields a Status whose .removed is True.
+    """A cursor in a Reader's change log. Iterating yields, for every change after the
+    cursor, in change order, the Status that change published (the segment's status
+    ring, format 1.5) or, for a change the ring no longer holds, the job's Status now,
+    until caught up (jst_changed), advancing the cursor; a removal (or a job removed
+    since its change, read through the job) yields a Status whose .removed is True.
     When changes were lost, iteration raises OverrunError and the cursor moves to now:
     rescan with Reader.scan()."""
 

@@ -33,6 +33,20 @@ def test_status_and_job_show_what_the_producer_wrote(daemon, producer, reader):
     assert job.notify is None
 
 
+def test_status_many_reads_each_job_and_none_for_a_gone_one(producer, reader):
+    jobs = [producer.create("many-%d" % i) for i in range(100)]
+    for i, j in enumerate(jobs):
+        producer.set_progress(j, i)
+    producer.remove(jobs[7], now=True)
+    got = reader.status_many(jobs + [jobs[3]])
+    assert len(got) == 101
+    assert got[7] is None
+    assert [st.percent_complete for k, st in enumerate(got[:100]) if k != 7] == [
+        i for i in range(100) if i != 7]
+    assert got[100] == reader.status(jobs[3])
+    assert reader.status_many([]) == []
+
+
 def test_status_and_job_are_read_only(producer, reader):
     j = producer.create("x")
     st = reader.status(j)
@@ -105,8 +119,10 @@ def test_change_log_yields_each_change_in_order_and_catches_up(producer, reader)
     producer.set_progress(a, 20)
     producer.remove(b, now=True)
     got = list(log)
+    # Format 1.5's status ring: each change as it was published, the removal last.
     assert [(st.handle.slot, st.removed) for st in got] == [
-        (b.handle.slot, True), (a.handle.slot, False), (b.handle.slot, True)]
+        (b.handle.slot, False), (a.handle.slot, False), (b.handle.slot, True)]
+    assert got[0].percent_complete == 10
     assert got[1].percent_complete == 20
     assert log.cursor > start and log.cursor == reader.change_seq
     assert list(log) == []  # caught up

@@ -78,3 +78,22 @@ os.makedirs(os.path.join(here, 'corpus', 'attach'), exist_ok=True)
 for name, p in attach.items():
     with open(os.path.join(here, 'corpus', 'attach', name), 'wb') as f:
         f.write(p)
+
+# Format 1.5's status ring fields (header bytes 2880-2895: ring_offset, ring_size), for
+# attach and adoption alike: each a patch of a valid segment's header.
+RING = 2880
+ring = {
+    'ring-not-pow2': struct.pack('<IB', RING + 8, 4) + struct.pack('<I', 3),
+    'ring-longer-than-log': struct.pack('<IB', RING + 8, 4) + struct.pack('<I', 1 << 30),
+    'ring-past-end': struct.pack('<IB', RING, 8) + struct.pack('<Q', 1 << 40),
+    'ring-over-header': struct.pack('<IB', RING, 8) + struct.pack('<Q', 0),
+    'ring-misaligned': struct.pack('<IB', RING, 8) + struct.pack('<Q', 4096 + 64),
+    'ring-none': struct.pack('<IB', RING, 16) + bytes(16),
+    'ring-minor-4': struct.pack('<IB', 10, 2) + struct.pack('<H', 4) +
+                    struct.pack('<IB', RING + 8, 4) + struct.pack('<I', 3),
+}
+for target in ('attach', 'adopt'):
+    os.makedirs(os.path.join(here, 'corpus', target), exist_ok=True)
+    for name, p in ring.items():
+        with open(os.path.join(here, 'corpus', target, name), 'wb') as f:
+            f.write(p)
