@@ -979,11 +979,7 @@ Test(fair, a_backed_off_connection_whose_answer_was_queued_does_not_spin_the_dae
 	test_daemon_start(&d);
 	pid = fork();
 	if (pid == 0) {
-		gid_t g = 65534;
-
-		if (setgroups(1, &g) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-		    setresuid(65534, 65534, 65534) < 0)
-			_exit(90);
+		become(65534);
 		_exit(spin_child(out));
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
