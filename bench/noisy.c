@@ -25,7 +25,7 @@
  * the pending-request quota is met. Every call's code is counted.
  *
  * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N]
- *              [--rsc-threads N]
+ *              [--user-slices] [--rsc-threads N]
  *              [--phase flood|create|errors|conns|rsc]
  * --phase runs quiet and that phase only; --rsc-threads sets how many
  * connections the hog's requests come from (80).
@@ -34,10 +34,15 @@
  * at nice 0): what is left is mostly the daemon's own queueing.
  * --daemon-nice runs jobstatd at that nice value, as systemd/jobstatd.service's
  * Nice= does (here everything shares one cgroup, where only nice weighs).
+ * --user-slices puts each uid's processes in a CPU cgroup of its own with
+ * equal weight (cgroup v1 "cpu" or v2), as systemd does with user-UID.slice on
+ * a multi-user server: the kernel then shares the CPUs between the uids, not
+ * between the hog's ~90 threads and the victim's few.
  * As root only (it plays two other uids). Starts its own jobstatd
  * (JST_BUILD_DIR/jobstatd -g 65534, default quotas, capacity 4096).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -113,6 +118,15 @@ static struct shared *sh;
 static char sock[160], ns[64];
 static int hog_nice; /* --hog-nice: the hog's processes at this nice value */
 static int daemon_nice; /* --daemon-nice: jobstatd's */
+/*
+ * --user-slices: each uid's processes in a CPU cgroup of its own with equal
+ * weight, as systemd puts each logged-in user in user-UID.slice: the kernel
+ * then shares the CPUs between the two uids, not between their ~90 threads.
+ * jobstatd stays where it was started (the system's slice).
+ */
+static bool user_slices;
+static char slice_dir[2][96]; /* [0] the victim's, [1] the hog's */
+static bool slice_v2;
 static int rsc_threads = 80; /* --rsc-threads: the hog's requesting connections */
 
 static void count(enum who w, int rc)
@@ -135,11 +149,67 @@ static void ready_then_wait(void)
 		usleep(200);
 }
 
+/* Make the two uids' CPU cgroups (v1 "cpu" or v2): 0, or -1 saying why. */
+static int slices_make(void)
+{
+	static const char *const v1 = "/sys/fs/cgroup/cpu", *const v2 = "/sys/fs/cgroup";
+	char path[256];
+	FILE *f;
+
+	slice_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	if (!slice_v2 && access("/sys/fs/cgroup/cpu/cgroup.procs", F_OK) != 0) {
+		fprintf(stderr, "noisy: --user-slices: no cgroup cpu controller here\n");
+		return -1;
+	}
+	if (slice_v2) { /* the cpu controller for the root's children */
+		f = fopen("/sys/fs/cgroup/cgroup.subtree_control", "w");
+		if (!f || fputs("+cpu", f) < 0 || fclose(f) != 0) {
+			fprintf(stderr, "noisy: --user-slices: cannot enable cgroup v2's cpu controller\n");
+			return -1;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(slice_dir[i], sizeof(slice_dir[i]), "%s/jst-noisy-%ld-%s", slice_v2 ? v2 : v1,
+			 (long)getpid(), i ? "hog" : "victim");
+		snprintf(path, sizeof(path), "%s/%s", slice_dir[i], slice_v2 ? "cpu.weight" : "cpu.shares");
+		if (mkdir(slice_dir[i], 0755) < 0 || !(f = fopen(path, "w")) ||
+		    fputs(slice_v2 ? "100" : "1024", f) < 0 || fclose(f) != 0) {
+			fprintf(stderr, "noisy: --user-slices: cannot make %s: %s\n", slice_dir[i],
+				strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void slices_remove(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (slice_dir[i][0])
+			rmdir(slice_dir[i]); /* every process in it has exited by now */
+}
+
+/* Put this process (and the threads it will start) in @uid's cgroup. */
+static int slice_join(uid_t uid)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", slice_dir[uid == HOG]);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
 static void become(uid_t uid)
 {
 	gid_t g = SOCKGROUP;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (user_slices && slice_join(uid) < 0)
+		_exit(88);
 	if (uid == HOG && hog_nice && setpriority(PRIO_PROCESS, 0, hog_nice) < 0)
 		_exit(89);
 	if (setgroups(1, &g) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
@@ -718,12 +788,14 @@ int main(int argc, char **argv)
 			hog_nice = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--daemon-nice") && i + 1 < argc)
 			daemon_nice = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--user-slices"))
+			user_slices = true;
 		else if (!strcmp(argv[i], "--rsc-threads") && i + 1 < argc)
 			rsc_threads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--phase") && i + 1 < argc)
 			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
+			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N] [--user-slices] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
 			return 2;
 		}
 	}
@@ -753,6 +825,12 @@ int main(int argc, char **argv)
 		printf("noisy: skipped: needs root to play the hog's and the victim's uids\n");
 		return 0;
 	}
+	if (user_slices && slices_make() < 0) {
+		slices_remove();
+		return 1;
+	}
+	if (user_slices)
+		atexit(slices_remove); /* also on the early returns below (rmdir of a busy one fails) */
 	/* The hog holds hundreds of connections; the daemon inherits the limit too. */
 	setrlimit(RLIMIT_NOFILE, &rl);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -790,6 +868,9 @@ int main(int argc, char **argv)
 			printf("the hog's processes at nice %d\n", hog_nice);
 		if (daemon_nice)
 			printf("jobstatd at nice %d\n", daemon_nice);
+		if (user_slices)
+			printf("each uid in a CPU cgroup of its own, equal weight (%s, %s)\n",
+			       slice_dir[0], slice_dir[1]);
 		if (rsc_threads != 80)
 			printf("the hog's requests from %d connections\n", rsc_threads);
 		printf("(calls counted per process: the hogs' include their connects and removes)\n");
@@ -839,6 +920,7 @@ int main(int argc, char **argv)
 	kill(d, SIGTERM);
 	waitpid(d, &d_status, 0);
 	rmdir(rundir);
+	slices_remove();
 	{
 		/* The daemon stops cleanly and leaves its segment to adopt: ours to remove. */
 		char shm[JST_SHM_NAME_MAX], lock[JST_SHM_NAME_MAX + 8];
