@@ -25,7 +25,7 @@
 #include "counters.h"
 #include "shm-atomic.h"
 #include "publish.h"
-#include "read-internal.h"
+#include "attach-mapping.h"
 #include "shm-check.h"
 #include "shm-status.h"
 

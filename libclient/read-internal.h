@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "attach-mapping.h"
 #include "shm-atomic.h"
 #include "jobstat-inline.h"
 #include "jobstat-shm.h"
@@ -74,13 +75,6 @@ int jst_read_block(const jst_reader *r, jst_shm_ref ref, unsigned pool, void *ou
 int jst__error_read_st(const jst_reader *r, const struct jst_status *st, unsigned index,
 		       struct jst_error *o);
 
-/*
- * jst__attach_mapping() - a reader over a mapping the caller owns and keeps
- * (jobstatd's own, for serving reads over its socket). @base must have passed
- * jst_shm_check(); jst_detach() frees the reader but leaves the mapping.
- * Return: 0; JST_ECORRUPT; JST_ENOMEM.
- */
-int jst__attach_mapping(const void *base, uint64_t size, jst_reader **ret_reader);
 
 /*
  * jst__why() - record why this thread's attach or connect fails, for
