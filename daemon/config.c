@@ -77,31 +77,26 @@ static void usage(FILE *f)
 		JST_PUB_DEFAULT_CAPACITY, JST_SERVER_DEFAULT_MAX_CONNS, JST_SERVER_MAX_ORGS);
 }
 
+/* A group (@user false) or user named @s, or a number: its id in @id. 0; -1. */
+static int parse_id(const char *s, bool user, uint32_t *id)
+{
+	const char *err = NULL;
+	struct passwd *pw = user ? getpwnam(s) : NULL;
+	struct group *gr = user ? NULL : getgrnam(s);
+
+	if (pw || gr) {
+		*id = pw ? pw->pw_uid : gr->gr_gid;
+		return 0;
+	}
+	*id = (uint32_t)strtonum(s, 0, INT_MAX, &err);
+	return err ? -1 : 0;
+}
+
 static int parse_group(const char *s, uint32_t *gid)
 {
-	const char *err = NULL;
-	struct group *gr = getgrnam(s);
-
-	if (gr) {
-		*gid = gr->gr_gid;
-		return 0;
-	}
-	*gid = (uint32_t)strtonum(s, 0, INT_MAX, &err);
-	return err ? -1 : 0;
+	return parse_id(s, false, gid);
 }
 
-static int parse_user(const char *s, uint32_t *uid)
-{
-	const char *err = NULL;
-	struct passwd *pw = getpwnam(s);
-
-	if (pw) {
-		*uid = pw->pw_uid;
-		return 0;
-	}
-	*uid = (uint32_t)strtonum(s, 0, INT_MAX, &err);
-	return err ? -1 : 0;
-}
 
 /*
  * --reserve-org's list: "ORGID:USER" entries separated by commas (or
@@ -160,7 +155,7 @@ static int parse_orgs(const char *v, struct jst_orgs *out, char *err, size_t en)
 					 o.v[i].org);
 				return -1;
 			}
-		if (parse_user(user, &o.v[o.n].uid) < 0) {
+		if (parse_id(user, true, &o.v[o.n].uid) < 0) {
 			snprintf(err, en, "reserve-org %s: no such user \"%s\"", v, user);
 			return -1;
 		}

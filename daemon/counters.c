@@ -32,6 +32,7 @@ void jst_counters_writer_init(struct jst_counters_writer *w, struct jst_shm_coun
 #define BUMP(w, field, n)                                          \
 	do {                                                       \
 		(w)->mine.field += (n);                            \
+		/* whole word, unordered: pairs with uatomic_read() */ \
 		uatomic_set(&(w)->out->field, (w)->mine.field);    \
 	} while (0)
 
@@ -76,6 +77,7 @@ static unsigned type_row(struct jst_counters_writer *w, uint16_t job_type)
 	}
 	if (w->mine.types[other].key != JST_SHM_CTR_OTHER) {
 		w->mine.types[other].key = JST_SHM_CTR_OTHER;
+		/* The key, then the wmb below, then the row's first count (see above). */
 		uatomic_set(&w->out->types[other].key, JST_SHM_CTR_OTHER);
 		cmm_smp_wmb(); /* key before first count; pairs with jst_counters()' cmm_smp_rmb() */
 	}

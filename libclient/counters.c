@@ -66,6 +66,7 @@ int jst_counters(jst_reader *r, struct jst_counters *ret)
 	/* Gauges: each word whole, none ordered against another (jst_counters_gauges()). */
 	o.connections = uatomic_read(&c->connections);
 	o.sessions = uatomic_read(&c->sessions);
+	/* Whole words, unordered; pair with the writer's uatomic_set() in counters.c. */
 	o.gauges_ns = uatomic_read(&c->gauges_ns);
 	for (unsigned i = 0; i < JST_POOLS; i++) {
 		/* Capacity from the geometry validated at attach; block 0 is never used. */

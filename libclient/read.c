@@ -1094,6 +1094,7 @@ static inline bool ring_read(const jst_reader *r, uint64_t seq, struct jst_statu
 {
 	const struct jst_shm_status *e = &r->ring[seq & r->ring_mask];
 
+	/* The entry's version, stored last by the writer after its wmb (ring_put()). */
 	if (uatomic_read(&e->change_seq) != seq)
 		return false;
 	/*

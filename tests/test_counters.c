@@ -395,6 +395,7 @@ Test(counters, the_writer_counts_from_private_memory_not_from_the_segment)
 	/* Someone else's bytes in the segment: a count and a row's key. */
 	uatomic_set(&h->counters.jobs_created, UINT64_C(1000000));
 	uatomic_set(&h->counters.types[0].key, 77);
+	/* Stores by an outside writer: no order needed, the daemon must not load them. */
 	uatomic_set(&h->counters.types[1].key, 98 + 1);
 	jst_counters_add(w, JST_COUNTER_JOBS_CREATED, 2);
 	jst_counters_finished(w, JST_JOB_COMPLETED, 3);
