@@ -68,6 +68,8 @@ struct jst_pub_stats {
 	uint64_t index_rebuilds;
 	uint64_t wakes;          /* futex wake syscalls made for jst_wait_changes() callers */
 	uint64_t committed_bytes; /* segment bytes backed by memory (fallocated) */
+	uint64_t inline_commits; /* commits a publication waited for (none done ahead) */
+	uint64_t prepared_steps; /* jst_pub_prepare() steps that did something */
 	uint32_t in_use[JST_POOL_COUNT];   /* blocks holding live versions */
 	uint32_t touched[JST_POOL_COUNT];  /* blocks ever used: the pool's memory high-water */
 	uint64_t early_reuse[JST_POOL_COUNT]; /* blocks reused before their grace period ran out */
@@ -233,6 +235,20 @@ void jst_pub_flush(struct jst_pub *p);
  * OFD lock and stays with the open file, so it survives the fork.
  */
 void jst_pub_reown(struct jst_pub *p);
+
+/**
+ * jst_pub_prepare() - one step of idle-time work: commit and map the next
+ * 128 KiB of the 2 MiB kept ready beyond each growing region's high-water
+ * mark (each pool, the slot table and its private mirror; the second index
+ * copy once removals begin), so that publications do not wait for the
+ * kernel to allocate, zero and map pages. Call it when no message waits,
+ * again while it returns true. After a failed commit (a full /dev/shm) it
+ * does nothing for a second; the publication that needs the memory still
+ * commits it itself and reports JST_ENOSPC as before.
+ *
+ * Return: true if it did a step (there may be more), false if all is ready.
+ */
+bool jst_pub_prepare(struct jst_pub *p);
 
 /** jst_pub_heartbeat() - refresh the segment's heartbeat (CLOCK_MONOTONIC). */
 void jst_pub_heartbeat(struct jst_pub *p);

@@ -163,8 +163,8 @@ struct jst_server {
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t sock_dev;          /* the socket file we made, to notice it vanish */
 	ino_t sock_ino;
-	bool sock_lost;
-	bool activated;          /* the socket came from systemd: not ours to replace or remove */          /* it vanished and could not be made again (logged once) */
+	bool sock_lost;          /* it vanished and could not be made again (logged once) */
+	bool activated;          /* the socket came from systemd: not ours to replace or remove */
 	int lfd, epfd;
 	bool accept_paused;      /* out of descriptors: listening socket off until one frees */
 	struct parked parked[PARK_MAX];

@@ -846,6 +846,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 {
 	uint64_t next_beat = 0, next_watch = jst__mono() + WATCH_INTERVAL_NS;
 	int watch_failures = 0;
+	bool prepare = true; /* jst_pub_prepare() may have a step to do */
 
 	while (!*stop) {
 		uint64_t now = jst__mono(), until = next_beat;
@@ -907,12 +908,21 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		jst__timers_run(s, now);
 		if (s->ntimers && s->timers[0].due < until)
 			until = s->timers[0].due;
-		/* Messages left from the last turn: look for new ones, but do not wait. */
-		timeout_ms = ready_pending(s) ? 0 : (int)((until - now + 999999) / 1000000);
+		/*
+		 * Messages left from the last turn, or memory to prepare: look for
+		 * new messages, but do not wait.
+		 */
+		timeout_ms = ready_pending(s) || prepare ? 0
+							   : (int)((until - now + 999999) / 1000000);
 		/* Room for every connection: each turn knows all that are ready. */
 		n = epoll_pwait(s->epfd, s->evs, (int)s->evs_cap, timeout_ms, sigmask);
 		if (n < 0 && errno != EINTR)
 			return JST_ESYS;
+		if (n > 0)
+			prepare = true; /* this turn may use memory: see what is left ahead */
+		else if (n == 0 && prepare && !ready_pending(s))
+			/* Idle: one step of committing and mapping pages before they are needed. */
+			prepare = jst_pub_prepare(s->pub);
 		for (int i = 0; i < n; i++) {
 			struct conn *c = s->evs[i].data.ptr;
 			uint32_t ev = s->evs[i].events;

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -221,6 +222,96 @@ Test(publish, an_error_carries_16_kib_of_text)
 	memset(bigger, 'm', sizeof(bigger) - 1);
 	e.message = bigger;
 	cr_assert_eq(jst_pub_publish(seg.pub, h, &(struct jst_pub_change){.error = &e}), JST_ETOOLONG);
+}
+
+/* Resident bytes of the writer's mapping of @shm (the read-write one), from /proc/self/smaps. */
+static uint64_t writer_rss(const char *shm)
+{
+	char line[512], want[JST_SHM_NAME_MAX + 16];
+	bool ours = false;
+	uint64_t kib = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	cr_assert_not_null(f);
+	snprintf(want, sizeof(want), "/dev/shm%s\n", shm);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[5];
+		int path = 0;
+
+		/* A mapping's first line: "lo-hi perms offset dev inode   path". */
+		if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &lo, &hi, perms, &path) == 3 && path)
+			ours = !strcmp(perms, "rw-s") && !strcmp(line + path, want);
+		else if (ours && sscanf(line, "Rss: %" SCNu64 " kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib * 1024;
+}
+
+/* Create @n jobs from @from on, each with one error (a block of the error pool). */
+static void create_failed(struct test_seg *t, int from, int n)
+{
+	struct jst_status st;
+	jst_handle h;
+
+	for (int i = from; i < from + n; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "org:ahead-%d", i);
+		test_status_fill(&st, (uint64_t)i);
+		cr_assert_eq(jst_pub_job_create(t->pub, id, &st, NULL, &h), 0);
+		cr_assert_eq(jst_pub_publish(t->pub, h, &(struct jst_pub_change){
+			.error = &(struct jst_error){.message_id = "AHEAD1"}}), 0);
+	}
+}
+
+/* Run jst_pub_prepare() until it has nothing left; how many steps it took. */
+static int prepare_all(struct test_seg *t)
+{
+	int steps = 0;
+
+	while (jst_pub_prepare(t->pub))
+		cr_assert_lt(++steps, 100000, "jst_pub_prepare() never finishes");
+	return steps;
+}
+
+/*
+ * A publication that is first to need a page waited for the kernel to
+ * commit it (fallocate, 1 MiB at a time) and to fault it into the writer's
+ * mapping: on a fresh daemon that was whichever client came first. With
+ * jst_pub_prepare() run between bursts (the daemon runs it when idle), no
+ * publication commits anything itself, and the pages are mapped already.
+ */
+Test(publish, memory_prepared_ahead_leaves_publications_nothing_to_commit)
+{
+	struct test_seg cold;
+	struct jst_pub_stats ps;
+	uint64_t rss0, rss1;
+
+	/* Without preparation: 400 jobs with an error each commit as they go. */
+	test_seg_create(&cold, "pub-cold", &(struct jst_pub_config){.capacity = 4096});
+	create_failed(&cold, 0, 400);
+	jst_pub_stats(cold.pub, &ps);
+	cr_assert_gt(ps.inline_commits, 0, "the counter counts nothing");
+	test_seg_destroy(&cold);
+
+	test_seg_create(&cold, "pub-warm", &(struct jst_pub_config){.capacity = 4096});
+	rss0 = writer_rss(cold.shm);
+	cr_assert_gt(prepare_all(&cold), 0);
+	rss1 = writer_rss(cold.shm);
+	cr_assert_geq(rss1, rss0 + (2u << 20), "prepared but not mapped: rss %" PRIu64
+		      " -> %" PRIu64, rss0, rss1);
+	cr_assert_eq(prepare_all(&cold), 0, "a second round found more to do");
+	for (int burst = 0; burst < 8; burst++) { /* 50 errors: 1 MiB of the error pool */
+		create_failed(&cold, burst * 50, 50);
+		prepare_all(&cold);
+	}
+	jst_pub_stats(cold.pub, &ps);
+	cr_assert_eq(ps.inline_commits, 0, "%" PRIu64 " publications committed memory themselves",
+		     ps.inline_commits);
+	cr_assert_gt(ps.prepared_steps, 0);
+	test_seg_destroy(&cold);
 }
 
 Test(publish, iteration_sees_each_live_job_once)
