@@ -253,11 +253,14 @@ static int commit_upto(struct jst_pub *p, uint64_t region_off, uint64_t region_l
  *
  * One step for the region of @len bytes at @base whose first @used bytes are
  * in use: commit (a segment region, @committed not NULL) and map the next
- * PREP_STEP bytes of the @ahead beyond @used. Return: 1 a step was done, 0
- * the region is ready, or JST_ENOSPC/JST_ESYS from the commit.
+ * PREP_STEP bytes of the @ahead beyond @used, once that much is missing (or
+ * the region's tail): steps of a block's size would cost a system call per
+ * publication, and keep the regions after this one from their turn. Return:
+ * 1 a step was done, 0 the region is ready (or, @urgent, has half its
+ * margin left), or JST_ENOSPC/JST_ESYS from the commit.
  */
 static int prep_region(struct jst_pub *p, void *region, uint64_t len, uint64_t used,
-		       uint64_t ahead, uint64_t *committed, uint64_t *mapped)
+		       uint64_t ahead, uint64_t *committed, uint64_t *mapped, bool urgent)
 {
 	uint64_t want = used + ahead < len ? used + ahead : len, end;
 	char *base = region;
@@ -266,8 +269,10 @@ static int prep_region(struct jst_pub *p, void *region, uint64_t len, uint64_t u
 
 	if (*mapped < used)
 		*mapped = used; /* pages in use were mapped by their use */
-	if (*mapped >= want)
+	if (*mapped >= want || (want - *mapped < PREP_STEP && want < len))
 		return 0;
+	if (urgent && *mapped - used >= ahead / 2)
+		return 0; /* half the margin left: it can wait for an idle moment */
 	end = *mapped + PREP_STEP < want ? *mapped + PREP_STEP : want;
 	if (committed && end > *committed) {
 		rc = commit(p, (uint64_t)(base - p->base) + *committed, end - *committed);
@@ -293,13 +298,13 @@ struct prep {
 	uint64_t *mapped;
 };
 
-bool jst_pub_prepare(struct jst_pub *p)
+bool jst_pub_prepare(struct jst_pub *p, bool busy)
 {
 	uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
 	uint64_t idx_bytes = (uint64_t)(p->index_mask + 1) * sizeof(uint64_t);
 	uint64_t slots_ahead = PREP_AHEAD / JST_SHM_JOB_SIZE; /* jobs' worth of slot table */
 	struct prep r[3 * JST_POOL_COUNT + 8];
-	unsigned n = 0;
+	unsigned n = 0, growing;
 	int rc = 0;
 
 	if (now < p->prep_retry_ns)
@@ -325,6 +330,7 @@ bool jst_pub_prepare(struct jst_pub *p)
 	r[n++] = (struct prep){p->refs, (uint64_t)p->capacity * sizeof(*p->refs),
 			       (uint64_t)p->slot_hwm * sizeof(*p->refs),
 			       slots_ahead * sizeof(*p->refs), NULL, &p->refs_mapped};
+	growing = n;
 	/* Then what was committed at creation and is written all over: map all of it. */
 	if (p->ring)
 		r[n++] = (struct prep){p->ring, (uint64_t)(p->ring_mask + 1) * sizeof(*p->ring), 0,
@@ -339,9 +345,10 @@ bool jst_pub_prepare(struct jst_pub *p)
 				       UINT64_MAX / 2,
 				       p->index_gen & 1 ? NULL : &p->index1_committed,
 				       &p->index_mapped[(p->index_gen + 1) & 1]};
-	for (unsigned i = 0; rc == 0 && i < n; i++)
+	/* Busy: only a growing region that is using up its margin, before it runs out. */
+	for (unsigned i = 0; rc == 0 && i < (busy ? growing : n); i++)
 		rc = prep_region(p, r[i].base, r[i].len, r[i].used, r[i].ahead, r[i].committed,
-				 r[i].mapped);
+				 r[i].mapped, busy);
 	if (rc < 0) {
 		p->prep_retry_ns = now + PREP_RETRY_NS;
 		return false;

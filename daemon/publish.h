@@ -237,18 +237,21 @@ void jst_pub_flush(struct jst_pub *p);
 void jst_pub_reown(struct jst_pub *p);
 
 /**
- * jst_pub_prepare() - one step of idle-time work: commit and map the next
- * 128 KiB of the 2 MiB kept ready beyond each growing region's high-water
- * mark (each pool, the slot table and its private mirror; the second index
- * copy once removals begin), so that publications do not wait for the
- * kernel to allocate, zero and map pages. Call it when no message waits,
- * again while it returns true. After a failed commit (a full /dev/shm) it
- * does nothing for a second; the publication that needs the memory still
- * commits it itself and reports JST_ENOSPC as before.
+ * jst_pub_prepare() - one step of work ahead of need: commit and map the
+ * next 128 KiB of the 2 MiB kept ready beyond each growing region's
+ * high-water mark (each pool, the slot table and their private mirrors),
+ * then the pages committed at creation, and the second index copy once
+ * removals begin, so that publications do not wait for the kernel to
+ * allocate, zero and map pages. Call it when no message waits, again while
+ * it returns true; and with @busy after a turn that served messages, where
+ * it steps only for a growing region that has used half its margin (a flood
+ * may leave no idle moment). After a failed commit (a full /dev/shm) it does
+ * nothing for a second; the publication that needs the memory still commits
+ * it itself and reports JST_ENOSPC as before.
  *
- * Return: true if it did a step (there may be more), false if all is ready.
+ * Return: true if it did a step (there may be more), false if none was due.
  */
-bool jst_pub_prepare(struct jst_pub *p);
+bool jst_pub_prepare(struct jst_pub *p, bool busy);
 
 /** jst_pub_heartbeat() - refresh the segment's heartbeat (CLOCK_MONOTONIC). */
 void jst_pub_heartbeat(struct jst_pub *p);

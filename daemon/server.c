@@ -33,6 +33,16 @@
  */
 #define UID_BURST 16
 /*
+ * And a turn ends once it has served for this long, whatever the budgets
+ * left: a message that arrived meanwhile is not seen until the next
+ * epoll_pwait(), so it waits for at most this (and the message being
+ * served). Messages are not all equal: a flood's first errors write fresh
+ * pool memory and cost several times a status update, and 16 of them per
+ * uid made bench/noisy's victim wait 0.3-0.6 ms in the first 250 ms of its
+ * first flood.
+ */
+#define TURN_NS 50000u
+/*
  * Connections accepted in one loop turn: a uid connecting (or being refused
  * at its connection quota) in a loop makes the listening socket ready
  * without end, and every uid's messages would wait for the whole backlog.
@@ -559,11 +569,14 @@ static int conn_read_one(struct jst_server *s, struct conn *c)
 /*
  * Serve the ready queues: one message per uid in turn, each uid's turn going
  * round its connections, until every uid has had UID_BURST messages or has
- * nothing left. A connection with more stays queued for the next turn, so
- * nothing is lost or starved, and the loop does not wait in epoll meanwhile.
+ * nothing left, or TURN_NS has passed. A connection with more stays queued
+ * for the next turn, so nothing is lost or starved, and the loop does not
+ * wait in epoll meanwhile. The uids rotate between turns (below), so the
+ * uids a turn cut short come first in a later one.
  */
 static void serve_ready(struct jst_server *s)
 {
+	uint64_t t0 = jst__mono();
 	bool more = true;
 
 	for (struct ready_uid *q = s->ready; q; q = q->next)
@@ -585,6 +598,10 @@ static void serve_ready(struct jst_server *s)
 			if (c->queued && c != q->tail) { /* its uid's next connection goes next */
 				ready_remove(c);
 				ready_add(s, c);
+			}
+			if (jst__mono() - t0 >= TURN_NS) {
+				more = false;
+				break;
 			}
 		}
 	}
@@ -922,7 +939,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			prepare = true; /* this turn may use memory: see what is left ahead */
 		else if (n == 0 && prepare && !ready_pending(s))
 			/* Idle: one step of committing and mapping pages before they are needed. */
-			prepare = jst_pub_prepare(s->pub);
+			prepare = jst_pub_prepare(s->pub, false);
 		for (int i = 0; i < n; i++) {
 			struct conn *c = s->evs[i].data.ptr;
 			uint32_t ev = s->evs[i].events;
@@ -953,6 +970,9 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 		conn_free_dead(s);
 		/* One wake for every change this turn published (jst_pub_flush()). */
 		jst_pub_flush(s->pub);
+		/* A flood may leave no idle moment: a step where a pool's margin runs low. */
+		if (n > 0)
+			jst_pub_prepare(s->pub, true);
 	}
 	return 0;
 }

@@ -271,7 +271,7 @@ static int prepare_all(struct test_seg *t)
 {
 	int steps = 0;
 
-	while (jst_pub_prepare(t->pub))
+	while (jst_pub_prepare(t->pub, false))
 		cr_assert_lt(++steps, 100000, "jst_pub_prepare() never finishes");
 	return steps;
 }
