@@ -407,8 +407,10 @@ bench-exporter: all $(BUILD)/bench/exporter
 # The harness (issue 6: jobstat vs floor, socket and Redis; scaling; plot; JSON), again with
 # the segment on 2 MiB pages (--huge: root; on 4 KiB pages, saying so, otherwise), then the
 # focused read-path and producer benchmarks, the exporter's scrape, a status read from
-# Python three ways (bench/pyread.py) and the noisy neighbour. BENCH_ARGS=--quick for a run
-# under a minute (the harness stops at 100k jobs then).
+# Python three ways (bench/pyread.py) and the noisy neighbour twice: as deployed (jobstatd
+# at the unit's Nice=, each uid in a CPU cgroup of its own, as on a systemd host) and with
+# everything in one cgroup. BENCH_ARGS=--quick for a run under a minute (the harness stops
+# at 100k jobs then).
 bench: all $(BENCH_BINS) $(BUILD)/bench/harness $(BUILD)/bench/exporter
 	@sh tests/ensure-service-user.sh
 	$(BUILD)/bench/harness $(BENCH_ARGS) --json $(BUILD)/bench.json --plot $(BUILD)/poll.png
@@ -417,11 +419,13 @@ bench: all $(BENCH_BINS) $(BUILD)/bench/harness $(BUILD)/bench/exporter
 	$(BUILD)/bench/producer $(BENCH_ARGS)
 	$(BUILD)/bench/exporter $(BENCH_ARGS)
 	JOBSTAT_LIBRARY=$(CURDIR)/$(BUILD)/$(SONAME) $(PYTHON) bench/pyread.py $(BENCH_ARGS) $(BUILD)
+	$(BUILD)/bench/noisy --as-deployed $(BENCH_ARGS)
 	$(BUILD)/bench/noisy $(BENCH_ARGS)
 
 # The noisy-neighbour benchmark alone (issue 13; as root: it plays two other uids).
 bench-noisy: all $(BUILD)/bench/noisy
 	@sh tests/ensure-service-user.sh
+	$(BUILD)/bench/noisy --as-deployed $(BENCH_ARGS)
 	$(BUILD)/bench/noisy $(BENCH_ARGS)
 
 # jobstatd in the foreground on the defaults (namespace $$JOBSTAT_NAMESPACE or "default").

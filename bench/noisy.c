@@ -25,7 +25,7 @@
  * the pending-request quota is met. Every call's code is counted.
  *
  * Usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N]
- *              [--user-slices] [--rsc-threads N]
+ *              [--user-slices] [--as-deployed] [--samples PREFIX] [--rsc-threads N]
  *              [--phase flood|create|errors|conns|rsc]
  * --phase runs quiet and that phase only; --rsc-threads sets how many
  * connections the hog's requests come from (80).
@@ -38,6 +38,13 @@
  * equal weight (cgroup v1 "cpu" or v2), as systemd does with user-UID.slice on
  * a multi-user server: the kernel then shares the CPUs between the uids, not
  * between the hog's ~90 threads and the victim's few.
+ * --as-deployed is the host systemd/jobstatd.service is written for: jobstatd
+ * at the unit's Nice=-5, each uid in its own CPU cgroup (--user-slices), as
+ * logind puts each user in user-UID.slice. Where no cgroup can be made (a
+ * container), it says so and runs with the nice value alone.
+ * --samples PREFIX writes each phase's updates (when sent, round trip) to
+ * PREFIX-NN-phase.csv, NN the round * 16 + the phase's place: where in a
+ * phase the slow ones were.
  * As root only (it plays two other uids). Starts its own jobstatd
  * (JST_BUILD_DIR/jobstatd -g 65534, default quotas, capacity 4096).
  */
@@ -45,6 +52,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -125,6 +133,8 @@ static int daemon_nice; /* --daemon-nice: jobstatd's */
  * jobstatd stays where it was started (the system's slice).
  */
 static bool user_slices;
+static bool as_deployed; /* --as-deployed: the unit's Nice= and user slices */
+static const char *samples; /* --samples PREFIX: each phase's round trips to PREFIX-NN-phase.csv */
 static char slice_dir[2][96]; /* [0] the victim's, [1] the hog's */
 static bool slice_v2;
 static int rsc_threads = 80; /* --rsc-threads: the hog's requesting connections */
@@ -725,6 +735,23 @@ static struct result run_phase(const struct phase *ph, int phase_no, double seco
 			res.vis_p99 = d.p99;
 		}
 	}
+	if (samples) {
+		/* --samples: each update's send time in the phase (s) and round trip (us). */
+		char fn[PATH_MAX];
+		FILE *f;
+
+		snprintf(fn, sizeof(fn), "%s-%02d-%s.csv", samples, phase_no, ph->name);
+		f = fopen(fn, "w");
+		if (!f) {
+			fprintf(stderr, "noisy: %s: %s\n", fn, strerror(errno));
+		} else {
+			fprintf(f, "sent_s,round_trip_us\n");
+			for (int i = 0; i < res.n; i++)
+				fprintf(f, "%.6f,%.1f\n", (double)(sh->t_send[i] - sh->t_send[0]) / 1e9,
+					sh->upd_us[i]);
+			fclose(f);
+		}
+	}
 	{
 		struct dist d = summarize(sh->upd_us, res.n);
 
@@ -790,12 +817,16 @@ int main(int argc, char **argv)
 			daemon_nice = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--user-slices"))
 			user_slices = true;
+		else if (!strcmp(argv[i], "--as-deployed"))
+			as_deployed = true;
+		else if (!strcmp(argv[i], "--samples") && i + 1 < argc)
+			samples = argv[++i];
 		else if (!strcmp(argv[i], "--rsc-threads") && i + 1 < argc)
 			rsc_threads = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--phase") && i + 1 < argc)
 			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N] [--user-slices] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
+			fprintf(stderr, "usage: noisy [--quick] [--seconds S] [--rounds N] [--hog-nice N] [--daemon-nice N] [--user-slices] [--as-deployed] [--samples PREFIX] [--rsc-threads N] [--phase flood|create|errors|conns|rsc]\n");
 			return 2;
 		}
 	}
@@ -825,7 +856,15 @@ int main(int argc, char **argv)
 		printf("noisy: skipped: needs root to play the hog's and the victim's uids\n");
 		return 0;
 	}
-	if (user_slices && slices_make() < 0) {
+	if (as_deployed) {
+		daemon_nice = daemon_nice ? daemon_nice : -5; /* systemd/jobstatd.service.in */
+		user_slices = slices_make() == 0;
+		if (!user_slices) {
+			slices_remove();
+			printf("noisy: --as-deployed: no per-user CPU cgroups here; jobstatd's nice "
+			       "value only\n");
+		}
+	} else if (user_slices && slices_make() < 0) {
 		slices_remove();
 		return 1;
 	}
@@ -861,9 +900,10 @@ int main(int argc, char **argv)
 
 		jst_daemon_quotas(c, q, 4, &n);
 		jst_disconnect(c);
-		printf("noisy neighbour: victim uid %d (producer, monitor, requester) vs hog uid %d; "
+		printf("noisy neighbour%s: victim uid %d (producer, monitor, requester) vs hog uid %d; "
 		       "%d round(s) of %.0f s phases; jobstatd -c 4096, default quotas%s\n",
-		       VICTIM, HOG, rounds, seconds, quick ? " (--quick)" : "");
+		       as_deployed ? ", as deployed" : "", VICTIM, HOG, rounds, seconds,
+		       quick ? " (--quick)" : "");
 		if (hog_nice)
 			printf("the hog's processes at nice %d\n", hog_nice);
 		if (daemon_nice)
