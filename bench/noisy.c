@@ -199,6 +199,20 @@ static void slices_remove(void)
 			rmdir(slice_dir[i]); /* every process in it has exited by now */
 }
 
+static int slice_join(uid_t uid);
+
+/* Can a process join the cgroups made? (Not always in a container: cgroup v2's rules.) */
+static bool slices_usable(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(slice_join(VICTIM) == 0 && slice_join(HOG) == 0 ? 0 : 1);
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
 /* Put this process (and the threads it will start) in @uid's cgroup. */
 static int slice_join(uid_t uid)
 {
@@ -858,7 +872,7 @@ int main(int argc, char **argv)
 	}
 	if (as_deployed) {
 		daemon_nice = daemon_nice ? daemon_nice : -5; /* systemd/jobstatd.service.in */
-		user_slices = slices_make() == 0;
+		user_slices = slices_make() == 0 && slices_usable();
 		if (!user_slices) {
 			slices_remove();
 			printf("noisy: --as-deployed: no per-user CPU cgroups here; jobstatd's nice "
