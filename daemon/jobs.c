@@ -121,10 +121,23 @@ void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, u
 
 static void orphan_session(struct jst_server *s, struct session *x);
 
-void jst__timers_run(struct jst_server *s, uint64_t now)
+bool jst__timers_run(struct jst_server *s, uint64_t now, uint64_t budget_ns)
 {
+	uint64_t t0 = jst__mono();
+	unsigned ran = 0;
+
 	while (s->ntimers && s->timers[0].due <= now) {
-		struct timer t = timer_pop(s);
+		struct timer t;
+
+		/*
+		 * Like a turn of messages, a run of timers ends after its budget
+		 * (one timer at least, so that each run makes progress): 80
+		 * request timeouts set together expire together, and answering
+		 * them all at once held up every message that arrived meanwhile.
+		 */
+		if (ran++ && jst__mono() - t0 >= budget_ns)
+			return true;
+		t = timer_pop(s);
 
 		if (t.kind == T_REMOVE) {
 			jst_handle h = {t.a, t.b};
@@ -206,6 +219,7 @@ void jst__timers_run(struct jst_server *s, uint64_t now)
 			}
 		}
 	}
+	return false;
 }
 
 struct session *jst__session_find(struct jst_server *s, uint64_t id)

@@ -224,7 +224,8 @@ uint64_t jst__mono(void);
 uint64_t jst__wall(void);
 void jst__timer_add(struct jst_server *s, uint64_t due, enum timer_kind kind, uint32_t a,
 		    uint32_t b, uint64_t c);
-void jst__timers_run(struct jst_server *s, uint64_t now);
+/* Run the timers due by @now for up to @budget_ns; true if some due ones are left. */
+bool jst__timers_run(struct jst_server *s, uint64_t now, uint64_t budget_ns);
 struct session *jst__session_find(struct jst_server *s, uint64_t id);
 struct session *jst__session_new(struct jst_server *s, uint64_t id, uid_t uid);
 void jst__session_gc(struct jst_server *s, struct session *x);

@@ -658,7 +658,7 @@ int jst_server_feed(struct jst_server *s, int fd, bool hello, uid_t uid, const u
 	handle_packet(s, c, n, false);
 	jst__conn_close(s, c); /* unless the packet got it closed already */
 	conn_free_dead(s);
-	jst__timers_run(s, UINT64_MAX); /* whatever the packet scheduled, run it now */
+	jst__timers_run(s, UINT64_MAX, UINT64_MAX); /* whatever the packet scheduled, run it now */
 	return 0;
 }
 
@@ -867,6 +867,7 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 
 	while (!*stop) {
 		uint64_t now = jst__mono(), until = next_beat;
+		bool timers_left;
 		int n, timeout_ms;
 
 		if (*hup) {
@@ -922,15 +923,16 @@ int jst_server_run(struct jst_server *s, volatile sig_atomic_t *stop, volatile s
 			next_beat = now + heartbeat_ns;
 			until = next_beat;
 		}
-		jst__timers_run(s, now);
+		timers_left = jst__timers_run(s, now, TURN_NS);
 		if (s->ntimers && s->timers[0].due < until)
 			until = s->timers[0].due;
 		/*
-		 * Messages left from the last turn, or memory to prepare: look for
-		 * new messages, but do not wait.
+		 * Messages or timers left from the last turn, or memory to prepare:
+		 * look for new messages, but do not wait.
 		 */
-		timeout_ms = ready_pending(s) || prepare ? 0
-							   : (int)((until - now + 999999) / 1000000);
+		timeout_ms = ready_pending(s) || timers_left || prepare
+				     ? 0
+				     : (int)((until - now + 999999) / 1000000);
 		/* Room for every connection: each turn knows all that are ready. */
 		n = epoll_pwait(s->epfd, s->evs, (int)s->evs_cap, timeout_ms, sigmask);
 		if (n < 0 && errno != EINTR)

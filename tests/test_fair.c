@@ -1075,3 +1075,62 @@ Test(fair, an_idle_daemon_commits_memory_before_it_is_needed)
 	jst_disconnect(c);
 	close(fd);
 }
+
+/*
+ * Timers that expire together are run a budget at a time, the rest on the
+ * next loop turn (so that 80 request timeouts answered at once no longer
+ * hold up every message that arrived meanwhile). None may be lost: 64
+ * requests to a producer that never answers, timing out together, each get
+ * JST_ETIMEDOUT, and the daemon has no pending request or timer left.
+ */
+Test(fair, timeouts_expiring_together_are_each_answered)
+{
+	enum { N = 64 };
+	int go[2], fd;
+	pid_t kids[N];
+	jst_conn *c, *p;
+	jst_handle h;
+
+	test_daemon_start(&d);
+	p = test_connect(&d, true, 0, NULL, NULL); /* never dispatches: never answers */
+	for (int i = 0; i < N; i++) { /* one request may be pending per job */
+		char id[32];
+
+		snprintf(id, sizeof(id), "late:job-%d", i);
+		cr_assert_eq(jst_job_create(p, &(struct jst_job_spec){.instance_id = id}, &h, NULL),
+			     0);
+		cr_assert_eq(jst_job_set_state(p, h, JST_JOB_RUNNING), 0);
+	}
+	cr_assert_eq(pipe(go), 0);
+	for (int i = 0; i < N; i++) {
+		kids[i] = test_fork_piped(&fd);
+		if (kids[i] == 0) {
+			jst_conn *k = test_connect(&d, false, 0, NULL, NULL);
+			uint32_t code = 0;
+			char b, id[32];
+			int rc;
+
+			snprintf(id, sizeof(id), "late:job-%d", i);
+			close(go[1]);
+			if (read(go[0], &b, 1) != 0) /* EOF: all go at once */
+				_exit(2);
+			rc = jst_request_state_change(k, id, JST_REQ_SUSPEND,
+						      200 * 1000 * 1000ull, &code);
+			_exit(rc == JST_ETIMEDOUT ? 0 : 1);
+		}
+		close(fd);
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		cr_assert_eq(waitpid(kids[i], &status, 0), kids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "requester %d: status %#x (1: not JST_ETIMEDOUT)", i, status);
+	}
+	c = test_connect(&d, false, 0, NULL, NULL);
+	cr_assert_eq(stats(c).pending, 0);
+	jst_disconnect(c);
+	jst_disconnect(p);
+}
