@@ -440,7 +440,10 @@ static void accept_resume(struct jst_server *s)
 
 static void accept_some(struct jst_server *s)
 {
-	for (int i = 0; i < ACCEPT_BURST; i++) {
+	uint64_t t0 = jst__mono();
+
+	/* At most ACCEPT_BURST, and for at most TURN_NS, like a turn of messages. */
+	for (int i = 0; i < ACCEPT_BURST && (!i || jst__mono() - t0 < TURN_NS); i++) {
 		struct epoll_event ev = {.events = EPOLLIN};
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
