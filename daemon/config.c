@@ -61,10 +61,11 @@ static void usage(FILE *f)
 		"                         root, $XDG_RUNTIME_DIR/jobstat or /tmp/jobstat-UID)\n"
 		"      --user USER        started as root, serve as USER (default \"" JST_SERVICE_USER "\");\n"
 		"                         \"root\" keeps uid 0 (not recommended)\n"
-		"      --quota-jobs N, --quota-errors N, --quota-connections N, --quota-pending N\n"
+		"      --quota-jobs N, --quota-errors N, --quota-connections N, --quota-pending N,\n"
+		"      --quota-large-details N\n"
 		"                         what one uid may hold (root and the admin group: no\n"
 		"                         limit; defaults: capacity/4, error pool/4,\n"
-		"                         max-clients/4, 64; reloadable)\n"
+		"                         max-clients/4, 64, large-detail pool/4; reloadable)\n"
 		"      --hello-timeout S  close a connection without HELLO after S (default 5)\n"
 		"      --orphan-timeout S a producer gone S seconds: its unfinished jobs are\n"
 		"                         terminated (default 3600; reloadable)\n"
@@ -169,7 +170,7 @@ static int parse_orgs(const char *v, struct jst_orgs *out, char *err, size_t en)
 enum {
 	OPT_RUNTIME = 256, OPT_SYSLOG, OPT_REPLACE, OPT_CONFIG, OPT_SOCKET, OPT_SHM,
 	OPT_ADMIN, OPT_LOST, OPT_MAXCLI, OPT_ERRORS, OPT_SPARE, OPT_DSMALL, OPT_DLARGE,
-	OPT_LOG, OPT_GRACE, OPT_USER, OPT_QJOBS, OPT_QERRORS, OPT_QCONNS, OPT_QPENDING,
+	OPT_LOG, OPT_GRACE, OPT_USER, OPT_QJOBS, OPT_QERRORS, OPT_QCONNS, OPT_QPENDING, OPT_QLARGE,
 	OPT_HELLO, OPT_ORPHAN, OPT_CHECK, OPT_ORGS,
 };
 
@@ -201,6 +202,7 @@ static const struct option long_opts[] = {
 	{"quota-errors", required_argument, NULL, OPT_QERRORS},
 	{"quota-connections", required_argument, NULL, OPT_QCONNS},
 	{"quota-pending", required_argument, NULL, OPT_QPENDING},
+	{"quota-large-details", required_argument, NULL, OPT_QLARGE},
 	{"hello-timeout", required_argument, NULL, OPT_HELLO},
 	{"orphan-timeout", required_argument, NULL, OPT_ORPHAN},
 	{"reserve-org", required_argument, NULL, OPT_ORGS},
@@ -340,10 +342,13 @@ static int apply(struct jstd_settings *st, int opt, const char *v, char *err, si
 	case OPT_QJOBS:
 	case OPT_QERRORS:
 	case OPT_QCONNS:
-	case OPT_QPENDING: {
-		uint32_t *q = opt == OPT_QJOBS ? &st->srv.quota.jobs
+	case OPT_QPENDING:
+	case OPT_QLARGE: {
+		uint32_t *q = opt == OPT_QJOBS	   ? &st->srv.quota.jobs
 			      : opt == OPT_QERRORS ? &st->srv.quota.errors
-			      : opt == OPT_QCONNS ? &st->srv.quota.conns : &st->srv.quota.pending;
+			      : opt == OPT_QCONNS  ? &st->srv.quota.conns
+			      : opt == OPT_QLARGE  ? &st->srv.quota.large
+						   : &st->srv.quota.pending;
 
 		*q = (uint32_t)strtonum(v, 1, UINT32_MAX, &e);
 		if (e)

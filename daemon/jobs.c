@@ -274,6 +274,8 @@ static void job_forget(struct jst_server *s, uint32_t slot)
 
 	jst__use_add(s, jp->owner, Q_JOBS, -1);
 	jst__use_add(s, jp->owner, Q_ERRORS, -(int)jp->n_errors);
+	if (jp->large)
+		jst__use_add(s, jp->owner, Q_LARGE, -1);
 	memset(jp, 0, sizeof(*jp));
 	if (x) {
 		x->njobs--;
@@ -411,10 +413,12 @@ static void requested_error(struct jst_error *e, const struct jobpriv *jp, char 
 /*
  * Publish @st (and, when @new_strings, the strings in s->scratch) for job
  * @h. A move into Terminated or Killed that a client requested also records
- * the requester's CIM_Error, in the same version.
+ * the requester's CIM_Error, in the same version: the daemon's own record,
+ * never refused. Otherwise @refuse_large: strings that would need a new large
+ * detail are refused with JST_EQUOTA (jst__large_refused()).
  */
 int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
-		       bool new_strings, bool entering_final)
+		       bool new_strings, bool entering_final, bool refuse_large)
 {
 	struct jobpriv *jp = jst__jp_of(s, h);
 	int rc;
@@ -436,12 +440,15 @@ int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st,
 			.status = st, .strings = &s->scratch, .error = &s->err,
 			.daemon_record = true});
 		if (rc == 0) {
-			jst__job_errors_changed(s, h);
+			jst__job_usage_changed(s, h);
 			jst_counters_error(jst_pub_counters(s->pub), s->err.perceived_severity);
 		}
 	} else {
 		rc = jst_pub_publish(s->pub, h, &(struct jst_pub_change){
-			.status = st, .strings = new_strings ? &s->scratch : NULL});
+			.status = st, .strings = new_strings ? &s->scratch : NULL,
+			.refuse_large = refuse_large});
+		if (rc == 0 && new_strings)
+			jst__job_usage_changed(s, h);
 	}
 	if (rc == 0)
 		jst__pending_reached(s, h, st->job_state);
@@ -473,7 +480,7 @@ static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
 		entering_final = !jst_job_state_is_final(st.job_state);
 		jst__transfer_move(&st, JST_BG_CANCELLED, false, now, false);
 		jst__elapsed_update(&st, now);
-		return jst__job_publish(s, h, &st, false, entering_final);
+		return jst__job_publish(s, h, &st, false, entering_final, false);
 	}
 	rc = jst_job_state_check(st.job_state, to);
 	if (rc < 0)
@@ -481,7 +488,7 @@ static int job_force_state(struct jst_server *s, jst_handle h, uint16_t to)
 	entering_final = !jst_job_state_is_final(st.job_state) && jst_job_state_is_final(to);
 	jst__state_move(&st, to, false, now);
 	jst__elapsed_update(&st, now);
-	return jst__job_publish(s, h, &st, false, entering_final);
+	return jst__job_publish(s, h, &st, false, entering_final, false);
 }
 
 /* Show, or stop showing, Lost Communication on every unfinished job of @x. */
@@ -604,6 +611,10 @@ int jst__adopt_jobs(struct jst_server *s)
 		jp->do_err = st.flags & JST_STATUS_DO_ERROR;
 		jst__use_add(s, jp->owner, Q_JOBS, 1);
 		jst__use_add(s, jp->owner, Q_ERRORS, st.n_errors);
+		/* Counted from what the adopted segment holds, as the dead daemon had it. */
+		jp->large = jst_pub_detail_large(s->pub, h);
+		if (jp->large)
+			jst__use_add(s, jp->owner, Q_LARGE, 1);
 		if (h.slot >= s->hwm)
 			s->hwm = h.slot + 1;
 		if (st.producer_session) {
@@ -691,16 +702,28 @@ void jst__job_track(struct jst_server *s, jst_handle h, struct session *x, uid_t
 		s->hwm = h.slot + 1;
 }
 
-/* Job @h's retained errors may have changed: move its owner's count with them. */
-void jst__job_errors_changed(struct jst_server *s, jst_handle h)
+/*
+ * Job @h was just published with new strings or errors: its retained errors
+ * and whether its detail is large may have changed; move its owner's counts
+ * with them.
+ */
+void jst__job_usage_changed(struct jst_server *s, jst_handle h)
 {
 	struct jobpriv *jp = jst__jp_of(s, h);
 	struct jst_status st;
+	bool large;
 
-	if (!jp || jst_pub_status(s->pub, h, &st) < 0 || st.n_errors == jp->n_errors)
+	if (!jp || jst_pub_status(s->pub, h, &st) < 0)
 		return;
-	jst__use_add(s, jp->owner, Q_ERRORS, (int)st.n_errors - (int)jp->n_errors);
-	jp->n_errors = st.n_errors;
+	if (st.n_errors != jp->n_errors) {
+		jst__use_add(s, jp->owner, Q_ERRORS, (int)st.n_errors - (int)jp->n_errors);
+		jp->n_errors = st.n_errors;
+	}
+	large = jst_pub_detail_large(s->pub, h);
+	if (large != jp->large) {
+		jst__use_add(s, jp->owner, Q_LARGE, large ? 1 : -1);
+		jp->large = large;
+	}
 }
 
 /*

@@ -1999,6 +1999,26 @@ static int error_emit(struct jst_pub *p, uint32_t slot, uint32_t gen, uint32_t s
 int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct jst_status *st,
 		       const struct jst_job *job, jst_handle *ret_handle)
 {
+	return jst_pub_job_create_with(p, instance_id, st, job, 0, ret_handle);
+}
+
+/* A detail built for a publication that may not take a large block. */
+static bool refused_large(const struct jst_shm_detail *d, bool refuse)
+{
+	return refuse && d->used > JST_SHM_DETAIL_DATA_SMALL; /* detail_emit()'s choice */
+}
+
+bool jst_pub_detail_large(const struct jst_pub *p, jst_handle h)
+{
+	const struct pjob *pj = live_job(p, h);
+
+	return pj && (pj->status.detail_ref & JST_SHM_REF_LARGE);
+}
+
+int jst_pub_job_create_with(struct jst_pub *p, const char *instance_id,
+			    const struct jst_status *st, const struct jst_job *job, unsigned flags,
+			    jst_handle *ret_handle)
+{
 	struct jst_shm_detail *d = NULL;
 	struct jst_shm_status s = {0};
 	jst_shm_ref dref = 0;
@@ -2019,6 +2039,10 @@ int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct 
 	rc = detail_build(job, NULL, NULL, 0, &d);
 	if (rc < 0)
 		return rc;
+	if (refused_large(d, flags & JST_PUB_REFUSE_LARGE)) {
+		rc = JST_EQUOTA;
+		goto fail;
+	}
 	if (p->index_live + p->index_tombs + 1 > (p->index_mask + 1) / 4 * 3) {
 		/* Tombstones would fill the table: probe chains must stay short and end. */
 		rc = index_rebuild(p);
@@ -2115,6 +2139,11 @@ static int publish_change(struct jst_pub *p, jst_handle h, struct pjob *pj,
 				  n, &d);
 		if (rc < 0)
 			return rc;
+		/* Before the error's block too: a refused change writes nothing. */
+		if (refused_large(d, c->refuse_large)) {
+			free(d);
+			return JST_EQUOTA;
+		}
 		if (c->error) {
 			/* The JobState the job was in when the error was reported. */
 			rc = error_emit(p, h.slot, h.gen, s.errors_total + 1, pj->status.job_state,

@@ -128,6 +128,24 @@ void jst_pub_close(struct jst_pub *p, bool unlink);
 int jst_pub_job_create(struct jst_pub *p, const char *instance_id, const struct jst_status *st,
 		       const struct jst_job *job, jst_handle *ret_handle);
 
+/* jst_pub_job_create_with()'s @flags: strings needing a large detail block get JST_EQUOTA. */
+#define JST_PUB_REFUSE_LARGE 1u
+
+/**
+ * jst_pub_job_create_with() - jst_pub_job_create() with @flags
+ * (JST_PUB_REFUSE_LARGE). Return: as jst_pub_job_create(), and JST_EQUOTA.
+ */
+int jst_pub_job_create_with(struct jst_pub *p, const char *instance_id,
+			    const struct jst_status *st, const struct jst_job *job, unsigned flags,
+			    jst_handle *ret_handle);
+
+/**
+ * jst_pub_detail_large() - does job @h's detail take a block of the large
+ * pool (its strings, extension record and error list did not fit a small
+ * one)? False for a stale handle.
+ */
+bool jst_pub_detail_large(const struct jst_pub *p, jst_handle h);
+
 /*
  * struct jst_pub_ext - a job's properties of format 1.5's detail extension
  * record. At their defaults (all 0/NULL, job_run_times 1) the detail carries
@@ -157,13 +175,17 @@ struct jst_pub_change {
 	bool daemon_record;              /* the daemon's own record (a terminate or kill a
 					    client asked for): may take the pools' reserved
 					    blocks and, failing that, the job's oldest error's */
+	bool refuse_large;               /* a new detail that needs a large block is refused
+					    (JST_EQUOTA) before anything is written: its owner
+					    holds its quota of them */
 };
 
 /**
  * jst_pub_publish() - publish a new version of job @h with @c applied.
  * Validation happens before anything is written: a refused change leaves the
  * job as it was.
- * Return: 0; JST_EINVAL; JST_ESTALE; JST_EUTF8; JST_ETOOLONG; JST_ENOSPC.
+ * Return: 0; JST_EINVAL; JST_ESTALE; JST_EUTF8; JST_ETOOLONG; JST_ENOSPC;
+ * JST_EQUOTA (@c->refuse_large).
  */
 int jst_pub_publish(struct jst_pub *p, jst_handle h, const struct jst_pub_change *c);
 

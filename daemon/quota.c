@@ -14,11 +14,13 @@
 void jst__quota_limits(struct jst_server *s, const struct jst_quota *q)
 {
 	uint32_t errors = jst_pub_pool_count(s->pub, JST_POOL_ERROR);
+	uint32_t large = jst_pub_pool_count(s->pub, JST_POOL_DETAIL_LARGE);
 
 	s->limits.jobs = q->jobs ? q->jobs : (s->capacity / 4 ? s->capacity / 4 : 1);
 	s->limits.errors = q->errors ? q->errors : (errors / 4 ? errors / 4 : 1);
 	s->limits.conns = q->conns ? q->conns : (s->cfg.max_conns / 4 ? s->cfg.max_conns / 4 : 1);
 	s->limits.pending = q->pending ? q->pending : 64;
+	s->limits.large = q->large ? q->large : (large / 4 ? large / 4 : 1);
 }
 
 struct uid_use *jst__use(struct jst_server *s, uid_t uid)
@@ -60,6 +62,8 @@ static uint32_t *field(struct uid_use *u, enum quota_kind k)
 		return &u->errors;
 	case Q_CONNS:
 		return &u->conns;
+	case Q_LARGE:
+		return &u->large;
 	case Q_PARKED:
 		return &u->parked;
 	case Q_PENDING:
@@ -85,14 +89,18 @@ int jst__quota_check(struct jst_server *s, uid_t uid, bool admin, enum quota_kin
 {
 	static const char *const what[] = {
 		[Q_JOBS] = "jobs", [Q_ERRORS] = "retained errors", [Q_CONNS] = "connections",
-		[Q_PENDING] = "pending requests",
+		[Q_PENDING] = "pending requests", [Q_LARGE] = "jobs with a large detail",
 	};
 	static const char *const option[] = {
 		[Q_JOBS] = "quota-jobs", [Q_ERRORS] = "quota-errors",
 		[Q_CONNS] = "quota-connections", [Q_PENDING] = "quota-pending",
+		[Q_LARGE] = "quota-large-details",
 	};
-	uint32_t limit = k == Q_JOBS ? s->limits.jobs : k == Q_ERRORS ? s->limits.errors
-					: k == Q_CONNS ? s->limits.conns : s->limits.pending;
+	uint32_t limit = k == Q_JOBS	  ? s->limits.jobs
+			 : k == Q_ERRORS  ? s->limits.errors
+			 : k == Q_CONNS	  ? s->limits.conns
+			 : k == Q_LARGE	  ? s->limits.large
+					  : s->limits.pending;
 	struct uid_use *u;
 	uint32_t have;
 
@@ -106,6 +114,21 @@ int jst__quota_check(struct jst_server *s, uid_t uid, bool admin, enum quota_kin
 	snprintf(why, n, "uid %ld holds %" PRIu32 " %s, its quota (%s) is %" PRIu32,
 		 (long)uid, have, what[k], option[k], limit);
 	return JST_EQUOTA;
+}
+
+/*
+ * The large-detail pool is shared like the error pool: a job whose strings
+ * (and extension record) do not fit a small block takes a large one, and
+ * one uid with long strings could take them all. A change that would give
+ * job @h a large detail it does not have yet is refused when its owner holds
+ * its quota of them (@why says so); one that keeps a large detail large, or
+ * makes it small, is not. Return: true to refuse.
+ */
+bool jst__large_refused(struct jst_server *s, jst_handle h, bool admin, char *why, size_t n)
+{
+	struct jobpriv *jp = jst__jp_of(s, h);
+
+	return jp && !jp->large && jst__quota_check(s, jp->owner, admin, Q_LARGE, why, n) < 0;
 }
 
 void jst__use_free_all(struct jst_server *s)

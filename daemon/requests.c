@@ -172,18 +172,26 @@ static void on_create(struct jst_server *s, struct conn *c, const struct jst_msg
 			goto created;
 	}
 	{
-		char why[JST_DETAIL_MAX];
+		char why[JST_DETAIL_MAX], why_large[JST_DETAIL_MAX];
+		/* Strings long enough for a large detail count against that quota too. */
+		bool no_large = jst__quota_check(s, c->uid, c->admin, Q_LARGE, why_large,
+						 sizeof(why_large)) < 0;
 
 		if (jst__quota_check(s, c->uid, c->admin, Q_JOBS, why, sizeof(why)) < 0)
 			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
+		rc = jst_pub_job_create_with(s->pub, m.instance_id, &st, job,
+					     no_large ? JST_PUB_REFUSE_LARGE : 0, &jh);
+		if (rc == JST_EQUOTA)
+			return jst__reply_fail(s, c, h, rc, "%s: its strings need a large detail "
+					       "block: %s", m.instance_id, why_large);
 	}
-	rc = jst_pub_job_create(s->pub, m.instance_id, &st, job, &jh);
 	if (rc < 0)
 		return rc == JST_ENOSPC ? jst__reply_fail(s, c, h, rc, "%s: the segment's %s pool is full",
 							  m.instance_id, jst_pub_full_pool(s->pub))
 					: jst__reply_fail(s, c, h, rc, "%s: %s", m.instance_id,
 							  jst_strerror(rc));
 	jst__job_track(s, jh, c->sess, c->uid);
+	jst__job_usage_changed(s, jh);
 	jst_counters_add(jst_pub_counters(s->pub), JST_COUNTER_JOBS_CREATED, 1);
 created:
 	jst_enc_reply_create(&s->w, h->id, &(struct jst_msg_create_reply){jh, m.instance_id});
@@ -301,10 +309,19 @@ static int apply_update(struct jst_server *s, struct conn *c, const struct jst_u
 		if (u->set & JST_SET_ERROR_DESCRIPTION)
 			s->scratch.error_description = u->error_description;
 	}
-	rc = jst__job_publish(s, u->handle, &st, strings, entering_final);
+	{
+		char why_large[160]; /* the quota's sentence, with room for ours before it */
+		bool no_large = strings && jst__large_refused(s, u->handle, c->admin, why_large,
+							      sizeof(why_large));
+
+		rc = jst__job_publish(s, u->handle, &st, strings, entering_final, no_large);
+		if (rc == JST_EQUOTA)
+			snprintf(why, wn, "job %" PRIu32 ": its strings would need a large detail "
+				 "block: %s", u->handle.slot, why_large);
+	}
 	if (rc == JST_ENOSPC)
 		snprintf(why, wn, "the segment's %s pool is full", jst_pub_full_pool(s->pub));
-	else if (rc < 0)
+	else if (rc < 0 && rc != JST_EQUOTA)
 		snprintf(why, wn, "%s", jst_strerror(rc));
 	return rc;
 }
@@ -337,6 +354,8 @@ static void on_update(struct jst_server *s, struct conn *c, const struct jst_msg
 		codes[i] = (int16_t)apply_update(s, c, &u, w1, sizeof(w1));
 		if (codes[i] == JST_ENOSPC)
 			jst_counters_refused(jst_pub_counters(s->pub), JST_SHM_REFUSE_SEGMENT_FULL);
+		else if (codes[i] == JST_EQUOTA)
+			jst_counters_refused(jst_pub_counters(s->pub), JST_SHM_REFUSE_QUOTA);
 		if (codes[i] < 0 && !first) {
 			first = codes[i];
 			snprintf(why, sizeof(why), "record %" PRIu32 ": %s", i,
@@ -352,9 +371,10 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 		     struct jst_rbuf *r)
 {
 	struct jst_status st;
+	char why_large[JST_DETAIL_MAX];
 	jst_handle jh;
 	uint64_t rec;
-	bool fail;
+	bool fail, no_large;
 	int rc;
 
 	if (jst_dec_error(r, &jh, &fail, &s->err) < 0)
@@ -391,6 +411,8 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 				     sizeof(why)) < 0)
 			return jst__reply_fail(s, c, h, JST_EQUOTA, "%s", why);
 	}
+	/* A failure's message becomes ErrorDescription: it may make the detail large. */
+	no_large = jst__large_refused(s, jh, c->admin, why_large, sizeof(why_large));
 	if (fail) {
 		uint64_t now = jst__wall();
 
@@ -415,7 +437,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 								     : s->err.message_id;
 			rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
 				.status = &st, .strings = &s->scratch, .error = &s->err,
-				.request_record = c->token ? &rec : NULL});
+				.request_record = c->token ? &rec : NULL, .refuse_large = no_large});
 			if (rc == 0 && entering)
 				jst_counters_finished(jst_pub_counters(s->pub), st.job_state,
 						      st.job_type);
@@ -430,7 +452,7 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 			st.flags |= JST_STATUS_DO_ERROR;
 		rc = jst_pub_publish(s->pub, jh, &(struct jst_pub_change){
 			.status = st.transfer_state ? &st : NULL, .error = &s->err,
-			.request_record = c->token ? &rec : NULL});
+			.request_record = c->token ? &rec : NULL, .refuse_large = no_large});
 	}
 	if (rc == 0 && st.transfer_state) {
 		struct jobpriv *jp = jst__jp_of(s, jh);
@@ -438,12 +460,15 @@ static void on_error(struct jst_server *s, struct conn *c, const struct jst_msg_
 		if (jp)
 			jp->do_err = true; /* this episode has an error now */
 	}
+	if (rc == JST_EQUOTA)
+		return jst__reply_fail(s, c, h, rc, "the job's detail with this error would need a "
+				       "large block: %s", why_large);
 	if (rc == JST_ENOSPC)
 		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
 				       jst_pub_full_pool(s->pub));
 	if (rc < 0)
 		return jst__reply_fail(s, c, h, rc, "%s", jst_strerror(rc));
-	jst__job_errors_changed(s, jh);
+	jst__job_usage_changed(s, jh);
 	jst_counters_error(jst_pub_counters(s->pub), s->err.perceived_severity);
 	if (s->cfg.crash_after == JST_MSG_ERROR)
 		raise(SIGKILL); /* tests: applied, never acknowledged */
@@ -517,8 +542,20 @@ static void on_props(struct jst_server *s, struct conn *c, const struct jst_msg_
 		if (p->set & JST_PROP_LOCAL_OR_UTC_TIME)
 			x.local_or_utc_time = p->local_or_utc_time;
 	}
-	rc = jst_pub_publish(s->pub, m.handle, &(struct jst_pub_change){
-		.status = &st, .strings = strings ? &s->scratch : NULL, .ext = ext ? &x : NULL});
+	{
+		char why_large[JST_DETAIL_MAX];
+		bool no_large = jst__large_refused(s, m.handle, c->admin, why_large,
+						   sizeof(why_large));
+
+		rc = jst_pub_publish(s->pub, m.handle, &(struct jst_pub_change){
+			.status = &st, .strings = strings ? &s->scratch : NULL,
+			.ext = ext ? &x : NULL, .refuse_large = no_large});
+		if (rc == JST_EQUOTA)
+			return jst__reply_fail(s, c, h, rc, "these properties would need a large "
+					       "detail block: %s", why_large);
+	}
+	if (rc == 0 && (strings || ext))
+		jst__job_usage_changed(s, m.handle);
 	if (rc == JST_ENOSPC)
 		return jst__reply_fail(s, c, h, rc, "the segment's %s pool is full",
 				       jst_pub_full_pool(s->pub));

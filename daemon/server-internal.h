@@ -105,6 +105,7 @@ struct jobpriv {
 	struct session *sess;
 	uid_t owner;             /* whose quota the job and its errors count against */
 	uint16_t n_errors;       /* retained errors counted against the owner's quota */
+	bool large;              /* its detail is in the large pool: counted against the owner */
 	bool orphaned;           /* terminated by the daemon: its producer was gone too long */
 	bool do_err;             /* a transfer job: an error was reported since it last
 				    transferred (its DO error object's episode) */
@@ -133,6 +134,7 @@ struct pending {
 struct uid_use {
 	uid_t uid;
 	uint32_t jobs, errors, conns, pending;
+	uint32_t large;          /* its jobs whose detail is in the large-detail pool */
 	uint32_t parked;         /* its refused connections held for their delay (not a quota) */
 	uint64_t refused_at;     /* CLOCK_MONOTONIC of its last refusal at accept; 0 = none */
 	uint64_t refuse_delay_ns; /* how long that refusal was held */
@@ -207,7 +209,7 @@ void jst__handle_request(struct jst_server *s, struct conn *c, const struct jst_
 
 /* ---- quota.c: what each uid holds, against its quotas ---- */
 /* Q_PARKED is a holding, not a quota: it keeps the uid's refusal delay while it lasts. */
-enum quota_kind { Q_JOBS, Q_ERRORS, Q_CONNS, Q_PENDING, Q_PARKED };
+enum quota_kind { Q_JOBS, Q_ERRORS, Q_CONNS, Q_PENDING, Q_LARGE, Q_PARKED };
 void jst__quota_limits(struct jst_server *s, const struct jst_quota *q);
 struct uid_use *jst__use(struct jst_server *s, uid_t uid);
 void jst__use_add(struct jst_server *s, uid_t uid, enum quota_kind k, int delta);
@@ -217,7 +219,8 @@ void jst__use_free_all(struct jst_server *s);
 
 /* ---- jobs.c: rules, sessions, timers, adoption ---- */
 void jst__timer_cancel(struct jst_server *s, enum timer_kind kind, uint32_t a, uint64_t c);
-void jst__job_errors_changed(struct jst_server *s, jst_handle h);
+void jst__job_usage_changed(struct jst_server *s, jst_handle h);
+bool jst__large_refused(struct jst_server *s, jst_handle h, bool admin, char *why, size_t n);
 void jst__record_answer(struct jst_server *s, jst_handle h, uint64_t token, uint32_t id,
 			uint32_t answer);
 uint64_t jst__mono(void);
@@ -239,7 +242,7 @@ void jst__transfer_move(struct jst_status *st, uint16_t bg, bool keep_ops, uint6
 			bool episode_error);
 void jst__elapsed_update(struct jst_status *st, uint64_t now);
 int jst__job_publish(struct jst_server *s, jst_handle h, struct jst_status *st, bool new_strings,
-		     bool entering_final);
+		     bool entering_final, bool refuse_large);
 uint16_t jst__requested_target(uint16_t rq);
 int jst__terminate_orphan(struct jst_server *s, jst_handle h, uint16_t requested,
 			  uint32_t *ret_cim);

@@ -26,6 +26,8 @@ struct jst_quota {
 	uint32_t errors;         /* retained errors; default a quarter of the error pool */
 	uint32_t conns;          /* connections; default max_conns / 4 */
 	uint32_t pending;        /* RequestStateChanges waiting for a producer; default 64 */
+	uint32_t large;          /* jobs whose detail takes a large block (long strings);
+				    default a quarter of the large-detail pool */
 };
 
 /*

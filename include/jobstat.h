@@ -75,7 +75,7 @@ extern "C" {
 	XX(EOWNER, -39, "a jobstat file belongs to a user jobstat does not trust")              \
 	XX(EUNSAFE, -40, "writable by group or others: refused (a segment must not be)")       \
 	XX(EPEER, -41, "the control socket is served by a user jobstat does not trust")       \
-	XX(EQUOTA, -42, "a per-user quota was reached (jobs, errors, connections, requests)") \
+	XX(EQUOTA, -42, "a per-user quota was reached (jobs, errors, long strings, connections, requests)") \
 	XX(EVALUEMAP, -50, "a property is outside its DMTF ValueMap")                         \
 	XX(EOTHERPAIR, -51, "an Other* property does not match its Other value")             \
 	XX(ENOFILE, -52, "the error is not associated with a file")
@@ -1212,7 +1212,9 @@ struct jst_job_spec {
  *
  * Return: 0; JST_EINVAL; JST_EINSTANCEID; JST_EUTF8; JST_ETOOLONG; JST_EEXIST;
  * JST_ETRANSITION (an initial state that is not a valid start); JST_ENOSPC;
- * JST_EDISCONNECTED (the daemon could not be reached again in time).
+ * JST_EQUOTA (the uid's quota of jobs, or of jobs with strings too long for a
+ * small detail block); JST_EDISCONNECTED (the daemon could not be reached
+ * again in time).
  */
 JST_EXPORT int jst_job_create(jst_conn *c, const struct jst_job_spec *spec,
 			      jst_handle *ret_handle, char *ret_instance_id);
@@ -1249,7 +1251,9 @@ struct jst_update {
  *
  * Return: 0 when every update succeeded; else the first failure's code
  * (JST_ESTALE, JST_EPERM, JST_ETRANSITION, JST_EINVAL, JST_ETOOLONG,
- * JST_EUTF8, JST_ENOSPC), the others' in @ret_results; JST_EDISCONNECTED.
+ * JST_EUTF8, JST_ENOSPC, JST_EQUOTA: strings that would make the job's detail
+ * large, its owner at --quota-large-details), the others' in @ret_results;
+ * JST_EDISCONNECTED.
  */
 JST_EXPORT int jst_update(jst_conn *c, const struct jst_update *u, size_t n, int *ret_results);
 
@@ -1266,7 +1270,9 @@ JST_EXPORT int jst_job_complete(jst_conn *c, jst_handle h);
  * jst_job_report_error() - record a CIM_Error for the job (its last
  * JST_ERRORS_KEPT are kept); with @fail, the job also goes to Exception.
  * Return: 0; JST_EINVAL (no MessageID); JST_ESTALE; JST_EPERM; JST_ETRANSITION
- * (fail of a final job); JST_ETOOLONG; JST_EUTF8; JST_ENOSPC; JST_EDISCONNECTED.
+ * (fail of a final job); JST_ETOOLONG; JST_EUTF8; JST_ENOSPC; JST_EQUOTA (the
+ * owner's retained errors, or a failure message that would make the detail
+ * large); JST_EDISCONNECTED.
  */
 JST_EXPORT int jst_job_report_error(jst_conn *c, jst_handle h, const struct jst_error *e,
 				    bool fail);
@@ -1335,8 +1341,9 @@ JST_EXPORT int jst_job_props_validate(const struct jst_job_props *p, size_t size
  * a reader sees all of them or none.
  * @size: sizeof(struct jst_job_props) as the caller was compiled with.
  * Return: 0; the codes of jst_job_props_validate() (jst_conn_error() names
- * the property); JST_ESTALE; JST_EPERM; JST_ENOSPC; JST_EDISCONNECTED;
- * JST_ETIMEDOUT.
+ * the property); JST_ESTALE; JST_EPERM; JST_ENOSPC; JST_EQUOTA (values that
+ * would make the detail large, its owner at --quota-large-details);
+ * JST_EDISCONNECTED; JST_ETIMEDOUT.
  */
 JST_EXPORT int jst_job_set_props(jst_conn *c, jst_handle h, const struct jst_job_props *p,
 				 size_t size);

@@ -1134,3 +1134,129 @@ Test(fair, timeouts_expiring_together_are_each_answered)
 	jst_disconnect(c);
 	jst_disconnect(p);
 }
+
+/* Long strings: more than a small detail block holds, so the detail takes a large one. */
+static char long_name[700], long_status[500];
+
+static int create_long(jst_conn *c, const char *id, jst_handle *h)
+{
+	return jst_job_create(c, &(struct jst_job_spec){.instance_id = id, .name = long_name}, h,
+			      NULL);
+}
+
+/*
+ * The hog, at --quota-large-details 3: two jobs with a long Name and one
+ * whose JobStatus grows long, then refusals naming the quota for a 4th and
+ * for lengthening a short job's JobStatus (which keeps its old one); short
+ * jobs go on; a large job made small again, or removed, frees a place. Its
+ * exit code: 0, or the step that went wrong.
+ */
+static int large_hog(void *arg)
+{
+	jst_conn *c = connect_as_producer();
+	jst_reader *r = NULL;
+	struct jst_job job;
+	jst_handle h[2], grow, small, more;
+	char why[512];
+	int rc;
+
+	(void)arg;
+	if (create_long(c, "hog:long-0", &h[0]) || create_long(c, "hog:long-1", &h[1]))
+		return 10;
+	if (jst_job_create(c, &(struct jst_job_spec){.instance_id = "hog:grow"}, &grow, NULL) ||
+	    jst_update(c, &(struct jst_update){.handle = grow, .set = JST_SET_JOB_STATUS,
+					       .job_status = long_status}, 1, NULL))
+		return 11; /* the third: a short job grown large */
+	rc = create_long(c, "hog:long-3", &more);
+	snprintf(why, sizeof(why), "%s", jst_conn_error(c));
+	if (rc != JST_EQUOTA || !strstr(why, "quota-large-details") || !strstr(why, "is 3") ||
+	    !strstr(why, "holds 3"))
+		return 20; /* the 4th: refused, naming the quota, its limit and the use */
+	if (jst_job_create(c, &(struct jst_job_spec){.instance_id = "hog:short"}, &small, NULL))
+		return 21; /* short strings are not held back */
+	rc = jst_update(c, &(struct jst_update){.handle = small, .set = JST_SET_JOB_STATUS,
+						 .job_status = long_status}, 1, NULL);
+	if (rc != JST_EQUOTA || !strstr(jst_conn_error(c), "quota-large-details"))
+		return 22;
+	if (jst_attach(d.ns, &r) != 0 || jst_job(r, small, &job) != 0 || job.job_status)
+		return 23; /* the refused update changed nothing */
+	jst_detach(r);
+	if (jst_update(c, &(struct jst_update){.handle = h[0], .set = JST_SET_JOB_STATUS,
+					       .job_status = long_status}, 1, NULL))
+		return 24; /* a job large already may stay large */
+	if (jst_update(c, &(struct jst_update){.handle = grow, .set = JST_SET_JOB_STATUS,
+					       .job_status = "short again"}, 1, NULL) ||
+	    create_long(c, "hog:long-4", &more))
+		return 25; /* a large job made small gave its place back */
+	if (jst_job_remove(c, h[1], JST_REMOVE_NOW, NULL) || create_long(c, "hog:long-5", &more))
+		return 26; /* so did a removal */
+	if (create_long(c, "hog:long-6", &more) != JST_EQUOTA)
+		return 27;
+	return 0;
+}
+
+static int three_long(void *arg)
+{
+	jst_conn *c = connect_as_producer();
+	jst_handle h;
+
+	(void)arg;
+	for (int i = 0; i < 3; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "other:long-%d", i);
+		if (create_long(c, id, &h) != 0)
+			return 30 + i;
+	}
+	return 0;
+}
+
+/* After a restart the hog still holds 3: a 4th long job is refused. */
+static int large_hog_after_restart(void *arg)
+{
+	jst_conn *c = connect_as_producer();
+	jst_handle h;
+
+	(void)arg;
+	if (create_long(c, "hog:after", &h) != JST_EQUOTA)
+		return 40;
+	if (jst_job_create(c, &(struct jst_job_spec){.instance_id = "hog:after-short"}, &h, NULL))
+		return 41;
+	return 0;
+}
+
+/*
+ * The large-detail pool was shared without a per-uid bound: a job whose
+ * strings do not fit a small detail block takes a large one, there are
+ * capacity/4 + 1024 of them by default and one uid may hold capacity/4 jobs,
+ * so one uid with long Names could leave everyone else's long-string jobs
+ * JST_ENOSPC. Now each uid holds at most --quota-large-details of them
+ * (default a quarter of the pool); a refused change leaves the job as it
+ * was; another uid is unaffected; the count survives kill -9 and adoption.
+ */
+Test(fair, one_uid_cannot_take_the_large_detail_pool, .timeout = 60)
+{
+	char conf[128];
+	FILE *f;
+	int rc;
+
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	memset(long_status, 's', sizeof(long_status) - 1);
+	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("quota-large-details = 3\n", f);
+	fclose(f);
+	d.args[0] = "-g";
+	d.args[1] = "65534";
+	d.args[2] = "--config";
+	d.args[3] = conf;
+	test_daemon_start(&d);
+	rc = as_user(HOG, large_hog, NULL);
+	cr_assert_eq(rc, 0, "the hog's step %d went wrong (see large_hog())", rc);
+	cr_assert_eq(as_user(OTHER, three_long, NULL), 0, "another uid was held back");
+	test_daemon_signal(&d, SIGKILL);
+	test_daemon_start(&d);
+	rc = as_user(HOG, large_hog_after_restart, NULL);
+	cr_assert_eq(rc, 0, "after kill -9 and adoption: step %d (40: the count was lost)", rc);
+}
