@@ -106,21 +106,11 @@ static int create_n(void *arg)
 Test(fair, one_uid_cannot_take_every_job_slot)
 {
 	int ten = 10, three = 3, rc;
-	char conf[128];
 	FILE *f;
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
-	f = fopen(conf, "w");
-	cr_assert_not_null(f);
-	fputs("quota-jobs = 5\n", f);
-	fclose(f);
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--config";
-	d.args[3] = conf;
-	test_daemon_start(&d);
+	test_daemon_start_config(&d, "quota-jobs = 5\n");
 	rc = as_user(HOG, create_n, &ten);
 	cr_assert_eq(rc, 105, "the hog was stopped at %d (100+: at that job; 98/99: wrong error)",
 		     rc);
@@ -148,7 +138,7 @@ Test(fair, one_uid_cannot_take_every_job_slot)
 		cr_assert(seen, "the hog's use is reported");
 		jst_disconnect(c);
 	}
-	f = fopen(conf, "w");
+	f = fopen(d.conf, "w");
 	fputs("quota-jobs = 8\n", f);
 	fclose(f);
 	kill(d.pid, SIGHUP);
@@ -1236,22 +1226,11 @@ static int large_hog_after_restart(void *arg)
  */
 Test(fair, one_uid_cannot_take_the_large_detail_pool, .timeout = 60)
 {
-	char conf[128];
-	FILE *f;
 	int rc;
 
 	memset(long_name, 'n', sizeof(long_name) - 1);
 	memset(long_status, 's', sizeof(long_status) - 1);
-	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
-	f = fopen(conf, "w");
-	cr_assert_not_null(f);
-	fputs("quota-large-details = 3\n", f);
-	fclose(f);
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--config";
-	d.args[3] = conf;
-	test_daemon_start(&d);
+	test_daemon_start_config(&d, "quota-large-details = 3\n");
 	rc = as_user(HOG, large_hog, NULL);
 	cr_assert_eq(rc, 0, "the hog's step %d went wrong (see large_hog())", rc);
 	cr_assert_eq(as_user(OTHER, three_long, NULL), 0, "another uid was held back");

@@ -457,22 +457,12 @@ static int create_as(uid_t uid, const char *id)
 
 Test(hardening, an_orgid_reserved_for_a_user_cannot_be_squatted)
 {
-	char conf[300];
 	int rc;
 	FILE *f;
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root to play other uids");
-	snprintf(conf, sizeof(conf), "%s/jobstatd.conf", d.rundir);
-	f = fopen(conf, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "reserve-org = Contoso:65533\n");
-	fclose(f);
-	d.args[0] = "-g";
-	d.args[1] = "65534";
-	d.args[2] = "--config";
-	d.args[3] = conf;
-	test_daemon_start(&d);
+	test_daemon_start_config(&d, "reserve-org = Contoso:65533\n");
 	rc = create_as(HOG, "Contoso:backup-17");
 	cr_assert_eq(rc, 1, "the squatter must get JST_EPERM naming the owner (%d)", rc);
 	cr_assert_eq(create_as(HOG, "Fabrikam:backup-17"), 0, "other OrgIDs are free");
@@ -480,7 +470,7 @@ Test(hardening, an_orgid_reserved_for_a_user_cannot_be_squatted)
 	cr_assert_eq(create_as(OTHER, "Contoso:backup-17"), 0, "its owner creates it");
 	cr_assert_eq(create_as(0, "Contoso:backup-18"), 0, "root may");
 	/* Reloaded: the reservation lifted, the same create goes through. */
-	f = fopen(conf, "w");
+	f = fopen(d.conf, "w");
 	cr_assert_not_null(f);
 	fclose(f);
 	kill(d.pid, SIGHUP);

@@ -24,6 +24,7 @@ struct test_daemon {
 	char ns[64];
 	char sock[128];
 	char shm[JST_SHM_NAME_MAX];
+	char conf[128];          /* its config file, if test_daemon_start_config() wrote one */
 	const char *args[16];    /* extra arguments, kept for restarts */
 	pid_t pid;
 	int err_fd;              /* the daemon's stderr */
@@ -81,6 +82,26 @@ static inline void test_daemon_start(struct test_daemon *d)
 }
 
 /* Everything the daemon wrote to stderr so far, appended to @buf. */
+/*
+ * Write @text as the daemon's config file (d->conf) and start it with it and
+ * -g 65534: other uids' clients, in that group, reach its socket.
+ */
+static inline void test_daemon_start_config(struct test_daemon *d, const char *text)
+{
+	FILE *f;
+
+	snprintf(d->conf, sizeof(d->conf), "%s/jobstatd.conf", d->rundir);
+	f = fopen(d->conf, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	d->args[0] = "-g";
+	d->args[1] = "65534";
+	d->args[2] = "--config";
+	d->args[3] = d->conf;
+	test_daemon_start(d);
+}
+
 static inline const char *test_daemon_stderr(struct test_daemon *d, char *buf, size_t n)
 {
 	size_t have = strlen(buf);
