@@ -737,7 +737,8 @@ static int cmd_info(jst_reader *r)
 
 static int cmd_list(jst_reader *r)
 {
-	static struct jst_job job;
+	static struct jst_job_ext x;
+	struct jst_job *job = &x.job;
 	uint16_t state = state_filter ? cli_parse_state(state_filter) : 0;
 	long owner = cli_parse_owner(owner_filter);
 	bool first = true;
@@ -750,22 +751,25 @@ static int cmd_list(jst_reader *r)
 	else if (format == FMT_TEXT)
 		printf("%-44s %-16s %5s %s\n", "INSTANCEID", "STATE", "PCT", "NAME");
 	while ((rc = jst_next(r, &pos, &st)) == 0) {
-		if (!cli_wanted(&st, state, owner) || jst_job(r, st.handle, &job) < 0)
+		/* JSON: each job as `get` prints it, 1.5 properties and all. */
+		if (!cli_wanted(&st, state, owner) ||
+		    (format == FMT_TEXT ? jst_job(r, st.handle, job)
+				       : jst_job_ext(r, st.handle, &x, sizeof(x))) < 0)
 			continue; /* filtered out, or removed between the two reads */
 		if (format == FMT_TEXT) {
-			cli_put_cell(stdout, job.instance_id, 44);
+			cli_put_cell(stdout, job->instance_id, 44);
 			printf(" %-16s ", jst_job_state_name(st.job_state));
 			if (st.percent_complete <= 100)
 				printf("%4u%% ", st.percent_complete);
 			else
 				fputs("    - ", stdout);
-			cli_put_text(stdout, job.name);
+			cli_put_text(stdout, job->name);
 			putchar('\n');
 			continue;
 		}
 		if (format == FMT_JSON && !first)
 			putchar(',');
-		json_job(&job, NULL);
+		json_job(job, &x);
 		if (format == FMT_NDJSON)
 			putchar('\n');
 		first = false;

@@ -405,6 +405,42 @@ Test(cli, json_carries_the_exact_producer_string)
 	cr_assert_eq(python(check, out), 0, "%s", out);
 }
 
+/*
+ * `list --format json` printed each job without the properties of format
+ * 1.5 (ElementName, Caption, RecoveryAction...) that `get --format json`
+ * shows. Now a job in a list has the keys it has in `get`, in JSON and NDJSON.
+ */
+Test(cli, list_json_has_every_property_get_json_has)
+{
+	static const char check[] =
+		"import json, sys\n"
+		"get, lst, nd = sys.stdin.read().split('\\n@@\\n')\n"
+		"g = json.loads(get)\n"
+		"l = [j for j in json.loads(lst) if j['InstanceID'] == 'cli:props'][0]\n"
+		"n = [j for j in map(json.loads, nd.split('\\n')) if j['InstanceID'] == 'cli:props'][0]\n"
+		"assert set(l) == set(g), sorted(set(g) ^ set(l))\n"
+		"assert set(n) == set(g), sorted(set(g) ^ set(n))\n"
+		"assert l['ElementName'] == 'nightly backup' and l['Caption'] == 'backup', l\n";
+	static char out[3][65536], all[3 * 65536 + 16];
+	char err[4096];
+	jst_handle h;
+
+	cr_assert_eq(jst_job_create(c, &(struct jst_job_spec){.instance_id = "cli:props"}, &h, NULL),
+		     0);
+	cr_assert_eq(jst_job_set_props(c, h, &(struct jst_job_props){
+				.set = JST_PROP_ELEMENT_NAME | JST_PROP_CAPTION | JST_PROP_PRIORITY,
+				.element_name = "nightly backup", .caption = "backup", .priority = 9},
+				       sizeof(struct jst_job_props)), 0);
+	cr_assert_eq(RUN2(out[0], err, "get", "cli:props", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(RUN2(out[1], err, "list", "--format", "json"), 0, "%s", err);
+	cr_assert_eq(RUN2(out[2], err, "list", "--format", "ndjson"), 0, "%s", err);
+	if (out[2][0] && out[2][strlen(out[2]) - 1] == '\n')
+		out[2][strlen(out[2]) - 1] = 0; /* one object a line, the last ended */
+	snprintf(all, sizeof(all), "%s\n@@\n%s\n@@\n%s", out[0], out[1], out[2]);
+	cr_assert_eq(python(check, all), 0, "get: %s\nlist: %s\nndjson: %s", out[0], out[1],
+		     out[2]);
+}
+
 Test(cli, every_format_a_command_does_not_print_is_refused)
 {
 	static const struct {
