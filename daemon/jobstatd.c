@@ -259,6 +259,69 @@ static int activated_socket(void)
 static struct jst_listener bound = {.fd = -1};
 
 /*
+ * A runtime directory this start made must not outlive a start that fails,
+ * but once jobstatd is the service user it cannot remove it: its parent
+ * (/run) is root's. So before the drop, a root child is left holding the
+ * read end of a pipe and nothing else: if jobstatd exits before it says it
+ * serves (janitor_release()), the child sees end of file and removes the
+ * directory if it is empty (rmdir, by the path setup_rundir() checked: its
+ * parent is root's, so nobody else can have put a link there). The child
+ * holds no other descriptor, so no lock or socket of the daemon's outlives
+ * it.
+ */
+static int janitor_fd = -1;
+static pid_t janitor_pid = -1;
+
+static void janitor_start(void)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (!made_rundir || geteuid() != 0 || pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		ssize_t n;
+		char b;
+
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* Only the pipe: not the daemon's lock, segment, socket or stdio. */
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+		    dup2(fds[0], 3) < 0)
+			_exit(1);
+		closefrom(4);
+		do
+			n = read(3, &b, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) /* it ended without saying it serves: a failed start */
+			rmdir(rundir_path);
+		_exit(0);
+	}
+	close(fds[0]);
+	if (pid < 0) {
+		close(fds[1]);
+		return;
+	}
+	janitor_fd = fds[1];
+	janitor_pid = pid;
+}
+
+/* jobstatd serves: its runtime directory is the service user's to keep. */
+static void janitor_release(void)
+{
+	if (janitor_fd < 0)
+		return;
+	if (write(janitor_fd, "S", 1) != 1)
+		jst_log(LOG_WARNING, "cannot tell the start-up janitor that jobstatd serves: %s",
+			strerror(errno));
+	close(janitor_fd);
+	janitor_fd = -1;
+	/* It exits at once. Not our child any more if daemon() forked since: ECHILD. */
+	waitpid(janitor_pid, NULL, 0);
+}
+
+/*
  * Become the service user @pw for good, once: the runtime directory and the
  * pidfile go back to it first (by descriptor). Called before the first byte
  * of an adopted segment is read (jst_pub_config.before_parse), so a segment
@@ -272,6 +335,7 @@ static int become_service_user(void *arg)
 
 	if (done)
 		return 0;
+	janitor_start();
 	if (pw && (fchown(rundir_fd, pw->pw_uid, pw->pw_gid) < 0 ||
 		   fchown(pidf.fd, pw->pw_uid, pw->pw_gid) < 0))
 		return -1;
@@ -545,6 +609,7 @@ int main(int argc, char **argv)
 		jst_log(LOG_INFO, "created %s; serving %s (pid %ld)", set.shm_name, set.socket,
 			(long)getpid());
 	}
+	janitor_release();
 	sd_notifyf(0, "READY=1\nSTATUS=serving %s on %s as uid %ld\nMAINPID=%ld", set.shm_name,
 		   set.socket, (long)geteuid(), (long)getpid());
 	rc = jst_server_run(srv, &stop_signal, &hup_signal, reload, &orig, HEARTBEAT_INTERVAL_NS);

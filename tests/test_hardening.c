@@ -522,3 +522,53 @@ Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
 	cr_assert_lt(dropped_at, read_at, "the segment was read as root (line %ld) before the drop "
 					  "(line %ld)", read_at, dropped_at);
 }
+
+/*
+ * A root-started jobstatd that made its runtime directory and then failed
+ * after becoming the service user (here: adopting a segment that turns out
+ * not to be one) left the directory behind, the service user's, as it
+ * can no longer remove it from root's parent. Now a root child waits for
+ * the start to succeed and removes the directory, empty, when it does not.
+ */
+Test(hardening, a_start_that_fails_after_the_drop_leaves_no_runtime_directory)
+{
+	struct test_seg seg;
+	char dir[128], err[4096] = "", lock[JST_SHM_NAME_MAX + 8];
+	int status, fd;
+	pid_t pid;
+
+	if (geteuid() != 0 || !getpwnam("jobstat"))
+		cr_skip_test("needs root and the jobstat user");
+	test_seg_create(&seg, "janitor", NULL);
+	jst_pub_close(seg.pub, false); /* no writer holds it */
+	{
+		/* Not a segment any more: its magic gone, read only after the drop. */
+		char path[sizeof(seg.shm) + 16];
+		int sfd;
+
+		snprintf(path, sizeof(path), "/dev/shm%s", seg.shm);
+		sfd = open(path, O_WRONLY | O_CLOEXEC);
+		cr_assert_geq(sfd, 0);
+		cr_assert_eq(pwrite(sfd, "\0\0\0\0\0\0\0\0", 8, 0), 8);
+		close(sfd);
+	}
+	snprintf(dir, sizeof(dir), "%s/run", d.rundir); /* not there yet: jobstatd makes it */
+	pid = test_fork_piped(&fd);
+	if (pid == 0) {
+		dup2(fd, 2);
+		execl(JST_BUILD_DIR "/jobstatd", "jobstatd", "-f", "-n", seg.ns, "--runtime-dir",
+		      dir, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	test_daemon_stderr(&(struct test_daemon){.err_fd = fd}, err, sizeof(err));
+	close(fd);
+	shm_unlink(seg.shm);
+	snprintf(lock, sizeof(lock), "%s.lock", seg.shm);
+	shm_unlink(lock);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x: %s", status, err);
+	cr_assert_not_null(strstr(err, "cannot adopt"), "it must fail adopting: %s", err);
+	for (int i = 0; i < 200 && access(dir, F_OK) == 0; i++)
+		usleep(10000); /* the janitor runs once jobstatd has exited */
+	cr_assert_neq(access(dir, F_OK), 0, "%s was left behind: %s", dir, err);
+}
