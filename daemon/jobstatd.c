@@ -259,15 +259,67 @@ static int activated_socket(void)
 static struct jst_listener bound = {.fd = -1};
 
 /*
- * A runtime directory this start made must not outlive a start that fails,
- * but once jobstatd is the service user it cannot remove it: its parent
- * (/run) is root's. So before the drop, a root child is left holding the
- * read end of a pipe and nothing else: if jobstatd exits before it says it
- * serves (janitor_release()), the child sees end of file and removes the
- * directory if it is empty (rmdir, by the path setup_rundir() checked: its
- * parent is root's, so nobody else can have put a link there). The child
- * holds no other descriptor, so no lock or socket of the daemon's outlives
- * it.
+ * What this start made in its runtime directory must not outlive a start that
+ * fails: the directory (made_rundir), the pidfile when it was not there
+ * before (pidf.created), and the socket root bound, known by its inode under
+ * its temporary name or renamed into place (NULL names: none, or outside the
+ * directory). Once jobstatd is the service user it cannot remove the
+ * directory from root's parent, and if it is killed it removes nothing.
+ */
+static struct {
+	const char *tmp, *name;
+	dev_t dev;
+	ino_t ino;
+} made_sock;
+
+/* @path's name in the runtime directory, or NULL when it lies elsewhere. */
+static const char *in_rundir(const char *path)
+{
+	size_t n = strlen(rundir_path);
+
+	if (strncmp(path, rundir_path, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/'))
+		return NULL;
+	return path + n + 1;
+}
+
+/* Root has bound @l: note the socket file it made (the directory is root's until the drop). */
+static void note_made_socket(const struct jst_listener *l)
+{
+	const char *tmp = in_rundir(l->tmp), *name = in_rundir(l->path);
+	struct stat sb;
+
+	if (tmp && name && fstatat(rundir_fd, tmp, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(sb.st_mode)) {
+		made_sock.tmp = tmp;
+		made_sock.name = name;
+		made_sock.dev = sb.st_dev;
+		made_sock.ino = sb.st_ino;
+	}
+}
+
+/*
+ * Remove @name from the runtime directory @dirfd if it is still the file
+ * (@dev, @ino) this start made: not a file another start put there since.
+ * By descriptor, so no link swapped in for the directory leads elsewhere;
+ * unlinkat() does not follow a link at @name either.
+ */
+static void janitor_unlink(int dirfd, const char *name, dev_t dev, ino_t ino)
+{
+	struct stat sb;
+
+	if (name && fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_dev == dev &&
+	    sb.st_ino == ino)
+		unlinkat(dirfd, name, 0);
+}
+
+/*
+ * The janitor: before the drop, a root child is left holding the read end of
+ * a pipe and the runtime directory's descriptor, nothing else. If jobstatd exits,
+ * by an error or killed, before it says it serves (janitor_release()), the
+ * child sees end of file and removes what this start made, then the
+ * directory if this start made it and it is empty (rmdir by the path
+ * setup_rundir() checked: its parent is root's). It holds no lock, socket or
+ * segment of the daemon's, so none outlives the daemon.
  */
 static int janitor_fd = -1;
 static pid_t janitor_pid = -1;
@@ -277,24 +329,31 @@ static void janitor_start(void)
 	int fds[2];
 	pid_t pid;
 
-	if (!made_rundir || geteuid() != 0 || pipe2(fds, O_CLOEXEC) < 0)
+	if (geteuid() != 0 || rundir_fd < 0 || (!made_rundir && !pidf.created && !made_sock.name) ||
+	    pipe2(fds, O_CLOEXEC) < 0)
 		return;
 	pid = fork();
 	if (pid == 0) {
+		/* Only the pipe (3) and the directory (4): no lock, segment, socket or stdio. */
+		int p = fcntl(fds[0], F_DUPFD, 5), d = fcntl(rundir_fd, F_DUPFD, 5);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		ssize_t n;
 		char b;
 
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		/* Only the pipe: not the daemon's lock, segment, socket or stdio. */
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-		    dup2(fds[0], 3) < 0)
+		if (p < 0 || d < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(null, 2) < 0 || dup2(p, 3) < 0 || dup2(d, 4) < 0)
 			_exit(1);
-		closefrom(4);
+		closefrom(5);
 		do
 			n = read(3, &b, 1);
 		while (n < 0 && errno == EINTR);
-		if (n == 0) /* it ended without saying it serves: a failed start */
+		if (n != 0) /* it serves */
+			_exit(0);
+		janitor_unlink(4, made_sock.tmp, made_sock.dev, made_sock.ino);
+		janitor_unlink(4, made_sock.name, made_sock.dev, made_sock.ino);
+		if (pidf.created)
+			janitor_unlink(4, in_rundir(pidpath), pidf.dev, pidf.ino);
+		if (made_rundir)
 			rmdir(rundir_path);
 		_exit(0);
 	}
@@ -406,7 +465,7 @@ static int fail_start(struct jst_server *srv, struct jst_pub *pub)
 		unlink(bound.tmp);
 	}
 	jst_pub_close(pub, false);
-	jst_pidfile_close(&pidf, true);
+	jst_pidfile_close(&pidf, pidf.created); /* one that was there stays, as it was */
 	if (made_rundir)
 		rmdir(rundir_path); /* a daemon that does not start leaves nothing behind */
 	else if (rundir_fd >= 0 && svc_set && fchown(rundir_fd, svc_uid, svc_gid) < 0)
@@ -513,6 +572,7 @@ int main(int argc, char **argv)
 			return fail_start(NULL, NULL);
 		}
 		set.srv.bound = &bound;
+		note_made_socket(&bound);
 	}
 	rc = 0;
 	if (geteuid() == 0 && set.replace) {

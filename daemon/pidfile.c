@@ -21,13 +21,18 @@
 int jst_pidfile_open(const char *path, uid_t also_uid, struct jst_pidfile *pf, char *why,
 		     size_t n)
 {
+	const int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	struct stat sb;
 	char buf[32];
 	ssize_t got;
+	bool created;
 	int fd;
 
 	for (int tries = 0;; tries++) {
-		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+		fd = open(path, flags | O_EXCL, 0644);
+		created = fd >= 0;
+		if (fd < 0 && errno == EEXIST) /* there before (a link: O_NOFOLLOW refuses it) */
+			fd = open(path, flags, 0644);
 		if (fd < 0) {
 			snprintf(why, n, "cannot open pidfile %s: %s%s", path, strerror(errno),
 				 errno == ELOOP ? " (it is a symbolic link)" : "");
@@ -58,6 +63,7 @@ int jst_pidfile_open(const char *path, uid_t also_uid, struct jst_pidfile *pf, c
 	pf->fd = fd;
 	pf->dev = sb.st_dev;
 	pf->ino = sb.st_ino;
+	pf->created = created;
 	snprintf(pf->path, sizeof(pf->path), "%s", path);
 	return 0;
 }

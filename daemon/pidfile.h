@@ -14,6 +14,7 @@ struct jst_pidfile {
 	int fd;                  /* holds the flock; -1 when closed */
 	dev_t dev;               /* the file we locked, to notice it vanish */
 	ino_t ino;
+	bool created;            /* this open made the file: it was not there before */
 	char path[4096];
 };
 
@@ -22,7 +23,8 @@ struct jst_pidfile {
  * blocking on a FIFO), trusting only a regular file with one link owned by us
  * or by @also_uid (the service user, who keeps the runtime directory): a
  * hard link to another file there would have us truncate that file. An
- * untrusted one is removed and made anew.
+ * untrusted one is removed and made anew. @pf->created says whether the file
+ * was there before, so that a start that fails can leave things as it found them.
  * Return: 0; 1 when another process holds it (@why names its pid); -1 on
  * anything else (@why says what).
  */

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -523,6 +524,78 @@ Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
 					  "(line %ld)", read_at, dropped_at);
 }
 
+/* A segment in a fresh namespace that jobstatd cannot adopt: its magic is gone. */
+static void plant_unadoptable_segment(struct test_seg *seg)
+{
+	char path[sizeof(seg->shm) + 16];
+	int fd;
+
+	test_seg_create(seg, "janitor", NULL);
+	jst_pub_close(seg->pub, false); /* no writer holds it */
+	seg->pub = NULL;
+	snprintf(path, sizeof(path), "/dev/shm%s", seg->shm);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "\0\0\0\0\0\0\0\0", 8, 0), 8);
+	close(fd);
+}
+
+/* Remove @ns's segment and its lock object, whoever made them. */
+static void remove_segment(const char *ns)
+{
+	char shm[JST_SHM_NAME_MAX], lock[JST_SHM_NAME_MAX + 8];
+
+	cr_assert_eq(jst_shm_name(ns, shm, sizeof(shm)), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", shm);
+	shm_unlink(shm);
+	shm_unlink(lock);
+}
+
+/*
+ * Start jobstatd as root (serving as the jobstat user) in namespace @ns with
+ * runtime directory @dir, under @wrap (a command and its arguments, NULL-ended)
+ * or directly when @wrap is NULL; wait for it to end. Its wait status; its
+ * stderr in @err.
+ */
+static int start_as_root(const char *const *wrap, const char *ns, const char *dir, char *err,
+			 size_t en)
+{
+	const char *argv[32];
+	unsigned n = 0;
+	int status, fd;
+	pid_t pid;
+
+	for (; wrap && wrap[n]; n++)
+		argv[n] = wrap[n];
+	argv[n++] = JST_BUILD_DIR "/jobstatd";
+	argv[n++] = "-f";
+	argv[n++] = "-n";
+	argv[n++] = ns;
+	argv[n++] = "-c";
+	argv[n++] = "64";
+	argv[n++] = "--runtime-dir";
+	argv[n++] = dir;
+	argv[n] = NULL;
+	pid = test_fork_piped(&fd);
+	if (pid == 0) {
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	test_daemon_stderr(&(struct test_daemon){.err_fd = fd}, err, en);
+	close(fd);
+	return status;
+}
+
+/* Wait for @path to be gone: the janitor removes it once jobstatd has ended. */
+static bool gone(const char *path)
+{
+	for (int i = 0; i < 200 && access(path, F_OK) == 0; i++)
+		usleep(10000);
+	return access(path, F_OK) != 0;
+}
+
 /*
  * A root-started jobstatd that made its runtime directory and then failed
  * after becoming the service user (here: adopting a segment that turns out
@@ -533,42 +606,106 @@ Test(hardening, root_reads_an_adopted_segment_only_as_the_service_user)
 Test(hardening, a_start_that_fails_after_the_drop_leaves_no_runtime_directory)
 {
 	struct test_seg seg;
-	char dir[128], err[4096] = "", lock[JST_SHM_NAME_MAX + 8];
-	int status, fd;
-	pid_t pid;
+	char dir[128], err[4096] = "";
+	int status;
 
 	if (geteuid() != 0 || !getpwnam("jobstat"))
 		cr_skip_test("needs root and the jobstat user");
-	test_seg_create(&seg, "janitor", NULL);
-	jst_pub_close(seg.pub, false); /* no writer holds it */
-	{
-		/* Not a segment any more: its magic gone, read only after the drop. */
-		char path[sizeof(seg.shm) + 16];
-		int sfd;
-
-		snprintf(path, sizeof(path), "/dev/shm%s", seg.shm);
-		sfd = open(path, O_WRONLY | O_CLOEXEC);
-		cr_assert_geq(sfd, 0);
-		cr_assert_eq(pwrite(sfd, "\0\0\0\0\0\0\0\0", 8, 0), 8);
-		close(sfd);
-	}
+	plant_unadoptable_segment(&seg);
 	snprintf(dir, sizeof(dir), "%s/run", d.rundir); /* not there yet: jobstatd makes it */
-	pid = test_fork_piped(&fd);
-	if (pid == 0) {
-		dup2(fd, 2);
-		execl(JST_BUILD_DIR "/jobstatd", "jobstatd", "-f", "-n", seg.ns, "--runtime-dir",
-		      dir, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	test_daemon_stderr(&(struct test_daemon){.err_fd = fd}, err, sizeof(err));
-	close(fd);
-	shm_unlink(seg.shm);
-	snprintf(lock, sizeof(lock), "%s.lock", seg.shm);
-	shm_unlink(lock);
+	status = start_as_root(NULL, seg.ns, dir, err, sizeof(err));
+	remove_segment(seg.ns);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x: %s", status, err);
 	cr_assert_not_null(strstr(err, "cannot adopt"), "it must fail adopting: %s", err);
-	for (int i = 0; i < 200 && access(dir, F_OK) == 0; i++)
-		usleep(10000); /* the janitor runs once jobstatd has exited */
-	cr_assert_neq(access(dir, F_OK), 0, "%s was left behind: %s", dir, err);
+	cr_assert(gone(dir), "%s was left behind: %s", dir, err);
+}
+
+/*
+ * Killed after the drop (a segment whose parsing crashes it, say), jobstatd
+ * removes nothing itself: the janitor only removed the directory if empty,
+ * so the pidfile and the socket it had made kept it there, the service
+ * user's. Now the janitor removes those first, by inode, in both starts: one
+ * that drops to adopt (its socket still under the temporary name) and one
+ * that drops once its new segment serves (the socket in place). strace
+ * kills it at capset(), the drop's last step.
+ */
+Test(hardening, a_start_killed_after_the_drop_leaves_no_runtime_directory)
+{
+	static const char *const kill_at_drop[] = {"/usr/bin/strace", "-f", "-qq", "-o",
+						   "/dev/null", "-e", "trace=capset", "-e",
+						   "inject=capset:signal=KILL", NULL};
+	struct test_seg seg;
+	char dir[128], err[4096], fresh[64];
+	int status;
+
+	if (geteuid() != 0 || !getpwnam("jobstat"))
+		cr_skip_test("needs root and the jobstat user");
+	if (access("/usr/bin/strace", X_OK) != 0)
+		cr_skip_test("no strace");
+	snprintf(fresh, sizeof(fresh), "t-killed-%ld", (long)getpid()); /* no segment there */
+	for (int adopt = 1; adopt >= 0; adopt--) {
+		const char *ns = adopt ? seg.ns : fresh;
+
+		if (adopt)
+			plant_unadoptable_segment(&seg);
+		snprintf(dir, sizeof(dir), "%s/run%d", d.rundir, adopt);
+		err[0] = 0;
+		status = start_as_root(kill_at_drop, ns, dir, err, sizeof(err));
+		remove_segment(ns);
+		/* strace ends as its tracee did */
+		cr_assert((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+			      (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL),
+			  "adopting %d: not killed: status %#x: %s", adopt, status, err);
+		cr_assert(gone(dir), "adopting %d: %s was left behind: %s", adopt, dir, err);
+	}
+}
+
+/*
+ * A start that fails leaves what it found: a runtime directory of an earlier
+ * daemon's, with the pidfile a killed one left in it. It removed that pidfile
+ * as if it had made it. Now the pidfile stays, the same file with the same
+ * pid, and nothing this start made (its socket) stays beside it.
+ */
+Test(hardening, a_failed_start_leaves_the_pidfile_it_found)
+{
+	struct passwd *pw = getpwnam("jobstat");
+	struct test_seg seg;
+	char dir[128], pidpath[256], err[4096] = "", line[32] = "";
+	struct stat before, after;
+	struct dirent *e;
+	int status, fd, n = 0;
+	DIR *dh;
+
+	if (geteuid() != 0 || !pw)
+		cr_skip_test("needs root and the jobstat user");
+	plant_unadoptable_segment(&seg);
+	snprintf(dir, sizeof(dir), "%s/run", d.rundir);
+	snprintf(pidpath, sizeof(pidpath), "%s/%s.pid", dir, seg.ns);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	cr_assert_eq(chown(dir, pw->pw_uid, pw->pw_gid), 0);
+	fd = open(pidpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "4194000\n", 8), 8);
+	cr_assert_eq(fchown(fd, pw->pw_uid, pw->pw_gid), 0);
+	close(fd);
+	cr_assert_eq(stat(pidpath, &before), 0);
+	status = start_as_root(NULL, seg.ns, dir, err, sizeof(err));
+	remove_segment(seg.ns);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x: %s", status, err);
+	cr_assert_not_null(strstr(err, "cannot adopt"), "it must fail adopting: %s", err);
+	usleep(100000); /* the janitor, if any, has run */
+	cr_assert_eq(stat(pidpath, &after), 0, "the pidfile it found was removed: %s", err);
+	cr_assert_eq(after.st_ino, before.st_ino);
+	fd = open(pidpath, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(read(fd, line, sizeof(line) - 1), 8);
+	close(fd);
+	cr_assert_str_eq(line, "4194000\n");
+	dh = opendir(dir);
+	cr_assert_not_null(dh);
+	while ((e = readdir(dh)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			cr_assert_eq(n++, 0, "%s left %s beside the pidfile", dir, e->d_name);
+	closedir(dh);
+	unlink(pidpath);
+	rmdir(dir);
 }
