@@ -317,9 +317,13 @@ static void janitor_unlink(int dirfd, const char *name, dev_t dev, ino_t ino)
  * a pipe and the runtime directory's descriptor, nothing else. If jobstatd exits,
  * by an error or killed, before it says it serves (janitor_release()), the
  * child sees end of file and removes what this start made, then the
- * directory if this start made it and it is empty (rmdir by the path
- * setup_rundir() checked: its parent is root's). It holds no lock, socket or
- * segment of the daemon's, so none outlives the daemon.
+ * directory if this start made it and it is empty: rmdir by the path
+ * setup_rundir() checked, whose parent is root's. Under a sticky parent
+ * (/tmp) the service user, the directory's owner by then, could have renamed
+ * it away and put something else at the path; rmdir follows no link and
+ * removes only an empty directory, so the worst is an empty directory gone.
+ * It holds no lock, socket or segment of the daemon's, so none outlives the
+ * daemon.
  */
 static int janitor_fd = -1;
 static pid_t janitor_pid = -1;
